@@ -1,0 +1,1 @@
+"""CLI commands, one module per command group; `main` wires them into one argparse parser."""

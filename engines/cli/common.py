@@ -1,0 +1,70 @@
+"""What every CLI command shares: model/device flags, tqdm progress, writing images."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+from PIL import Image
+from tqdm import tqdm
+
+from .. import imaging
+from ..base import LatentStudioError, ProgressCallback
+
+
+def add_device_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto",
+                   help="where to run: 'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N' (default: auto)")
+
+
+def add_gan_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="default",
+                   help="GAN source: 'default' (our weights/), a local folder/.safetensors/.pkl/.pt, "
+                        "'hf:org/repo[:file]' or an http(s) URL (default: default)")
+    p.add_argument("--arch", choices=["stylegan2", "dcgan"], default="stylegan2",
+                   help="which default GAN 'default' means (default: stylegan2); ignored for other sources")
+    add_device_flag(p)
+
+
+def tqdm_progress(desc: str) -> tuple[ProgressCallback, tqdm]:
+    """A progress callback that drives a tqdm bar (the engines' ``(step, total, preview)`` protocol)."""
+    bar = tqdm(desc=desc, unit="step", leave=False)
+
+    def progress(step: int, total: int, preview: Optional[Image.Image] = None) -> None:
+        bar.total = total
+        bar.n = step
+        bar.refresh()
+
+    return progress, bar
+
+
+def write_images(images: list[Image.Image], out: Path, prefix: str = "sample") -> list[Path]:
+    """OUT ending in .png/.jpg → one grid image; otherwise a folder with one PNG per image."""
+    if out.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        imaging.make_grid(images).save(out)
+        return [out]
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, img in enumerate(images):
+        path = out / f"{prefix}_{i:04d}.png"
+        img.save(path)
+        paths.append(path)
+    return paths
+
+
+def write_json(data: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str))
+    return path
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

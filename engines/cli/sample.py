@@ -1,0 +1,34 @@
+"""``python -m engines sample``: draw images from a GAN."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import add_gan_flags, positive_int, tqdm_progress, write_images
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sample", help="draw images from a GAN",
+                       description="Draw N images from a GAN with a seed. The same seed gives the same images.")
+    add_gan_flags(p)
+    p.add_argument("--n", type=positive_int, default=16, help="number of images (default: 16)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--truncation", type=float, default=1.0,
+                   help="truncation psi in [0, 2]: < 1 gives more typical, less varied images (default: 1.0)")
+    p.add_argument("--noise-mode", choices=["const", "random", "none"], default="const",
+                   help="StyleGAN2 per-pixel noise: the model's fixed maps, fresh random ones, or none (default: const)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="a .png path for one grid image, otherwise a folder that gets one PNG per sample")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..stylegan.engine import GanEngine
+    engine = GanEngine(args.model, arch=args.arch, device=args.device)
+    progress, bar = tqdm_progress("sampling")
+    with bar:
+        images = engine.sample(args.n, args.seed, truncation=args.truncation, noise_mode=args.noise_mode,
+                               progress=progress)
+    paths = write_images(images, args.out)
+    print(f"wrote {len(images)} image(s) to {args.out if len(paths) > 1 else paths[0]}")
+    return 0

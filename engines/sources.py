@@ -1,0 +1,161 @@
+"""Turn a model SOURCE string into local files, in one place, with one set of error messages.
+
+Every entry point (app flags, CLI, engines) accepts the same kinds of source: "default" (our weights
+in ``weights/``), a local file or folder, a Hugging Face Hub id ("hf:org/repo[:file]" or a bare
+"org/repo" as diffusers users type it) or an http(s) URL. Resolving them here keeps the rules the same
+everywhere and makes the offline case (the common one on clusters and in Spaces without network)
+fail with a message that says how to pass a local path instead of a stack trace from an HTTP client.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from .base import LatentStudioError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS_DIR = REPO_ROOT / "weights"
+
+#: Default model folder for each kind, relative to the repo root.
+DEFAULT_SOURCES = {
+    "stylegan2": "weights/stylegan2-cats64",
+    "dcgan": "weights/dcgan-cats64",
+    "diffusion": "weights/ddpm-cats64",
+}
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# Suffixes that mark a typed string as a (missing) checkpoint file rather than a hub repo id.
+_FILE_SUFFIXES = {".pkl", ".pt", ".pth", ".ckpt", ".safetensors", ".bin", ".json", ".npz", ".onnx"}
+_USAGE = "use 'default', a local path, 'hf:org/repo[:file]' or an http(s) URL."
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """Where a source lives. ``path`` is None only when a remote source was not downloaded."""
+    spec: str
+    kind: str  # "default" | "local" | "hub" | "url"
+    path: Optional[Path]
+    repo_id: Optional[str] = None
+    filename: Optional[str] = None
+
+
+def default_path(kind: str) -> Path:
+    """The folder of our default model for ``kind`` (it may not exist before training)."""
+    if kind not in DEFAULT_SOURCES:
+        raise LatentStudioError(f"Unknown model kind {kind!r}: known kinds are {', '.join(sorted(DEFAULT_SOURCES))}.")
+    return REPO_ROOT / DEFAULT_SOURCES[kind]
+
+
+def resolve_source(spec: str, kind: str = "stylegan2", *, download: bool = True) -> ResolvedSource:
+    """Resolve ``spec`` to local files, downloading remote sources once (``download=False``: don't)."""
+    if not isinstance(spec, (str, os.PathLike)):
+        raise LatentStudioError(f"Model source must be a string, got {type(spec).__name__}.")
+    spec = os.fspath(spec).strip()
+    if spec == "default":
+        return ResolvedSource(spec, "default", default_path(kind))
+    if spec.startswith(("http://", "https://")):
+        return _resolve_url(spec, download)
+    if spec.startswith("hf:"):
+        repo_id, colon, filename = spec[3:].partition(":")
+        return _resolve_hub(spec, repo_id, filename if colon else None, download)
+    local = Path(spec).expanduser()
+    if spec and local.exists():
+        return ResolvedSource(spec, "local", local.resolve())
+    if _HUB_ID.match(spec) and Path(spec).suffix.lower() not in _FILE_SUFFIXES:
+        return _resolve_hub(spec, spec, None, download)
+    if _looks_like_path(spec):
+        raise LatentStudioError(f"No such file or folder: {str(local)!r}. Unknown model source {spec!r}: {_USAGE}")
+    raise LatentStudioError(f"Unknown model source {spec!r}: {_USAGE}")
+
+
+def _looks_like_path(spec: str) -> bool:
+    return (spec.startswith((".", "~", "/")) or "/" in spec or "\\" in spec or os.sep in spec
+            or Path(spec).suffix.lower() in _FILE_SUFFIXES)
+
+
+def _short(exc: BaseException) -> str:
+    """One line, at most ~200 chars, for an exception inside a user-facing message."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _hub_offline() -> bool:
+    # Read at call time: huggingface_hub reads HF_HUB_OFFLINE only once, at import.
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _resolve_hub(spec: str, repo_id: str, filename: Optional[str], download: bool) -> ResolvedSource:
+    if not _HUB_ID.match(repo_id) or (filename is not None and not filename.strip()):
+        raise LatentStudioError(f"Bad Hugging Face source {spec!r}: write it as 'hf:org/repo' or 'hf:org/repo:file.ext'.")
+    if not download:
+        return ResolvedSource(spec, "hub", None, repo_id=repo_id, filename=filename)
+    try:
+        import huggingface_hub
+
+        offline = _hub_offline()
+        if filename is None:
+            path = huggingface_hub.snapshot_download(repo_id, local_files_only=offline)
+        else:
+            path = huggingface_hub.hf_hub_download(repo_id, filename, local_files_only=offline)
+    except Exception as exc:  # offline, missing repo/file, HTTP and connection errors all land here
+        target = f"{repo_id} {filename}" if filename else repo_id
+        local_hint = f" (if you meant a local path: {str(Path(spec).expanduser())!r} does not exist)" \
+            if not spec.startswith("hf:") else ""
+        raise LatentStudioError(
+            f"Could not download {spec!r} (offline or not found: {_short(exc)}){local_hint}. "
+            f"Download it on a machine with internet (e.g. `hf download {target} --local-dir DIR`) "
+            f"and pass the local path DIR{'/' + filename if filename else ''} instead.") from exc
+    return ResolvedSource(spec, "hub", Path(path), repo_id=repo_id, filename=filename)
+
+
+def url_cache_path(url: str) -> Path:
+    """Where a URL's file is kept: torch.hub's checkpoint cache, named after the URL's last path part."""
+    name = os.path.basename(urllib.parse.unquote(urllib.parse.urlparse(url).path))
+    if name in ("", ".", "..") or "/" in name or "\\" in name:
+        name = "download-" + hashlib.sha256(url.encode()).hexdigest()[:16]
+    return Path(torch.hub.get_dir()) / "checkpoints" / name
+
+
+def _resolve_url(spec: str, download: bool) -> ResolvedSource:
+    dst = url_cache_path(spec)
+    if dst.is_file():
+        return ResolvedSource(spec, "url", dst, filename=dst.name)
+    if not download:
+        return ResolvedSource(spec, "url", None, filename=dst.name)
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(spec, str(dst), progress=True)
+    except Exception as exc:  # URLError/HTTPError are OSErrors; ValueError for malformed URLs
+        raise LatentStudioError(
+            f"Could not download {spec!r} (offline or not reachable: {_short(exc)}). "
+            f"Download the file yourself and pass its local path (or put it at {str(dst)!r}).") from exc
+    return ResolvedSource(spec, "url", dst, filename=dst.name)
+
+
+def safe_join(root: Path | str, relative: str) -> Path:
+    """``root / relative`` for a file name read from a config, refusing anything that escapes ``root``.
+
+    Checkpoint configs are user-supplied; without this a field like "../../etc/passwd" or a symlink
+    inside the folder could make a reader open files the user never pointed at.
+    """
+    if not isinstance(relative, (str, os.PathLike)) or not os.fspath(relative).strip():
+        raise LatentStudioError(f"Bad file name in the model config: {relative!r}.")
+    relative = os.fspath(relative)
+    if Path(relative).is_absolute() or relative.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", relative):
+        raise LatentStudioError(f"File name {relative!r} in the model config must be relative to {str(root)!r}.")
+    try:
+        base = Path(root).expanduser().resolve()
+        target = (base / relative).resolve()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise LatentStudioError(f"Bad file name in the model config: {relative!r} ({_short(exc)}).") from exc
+    if target != base and base not in target.parents:
+        raise LatentStudioError(f"File name {relative!r} in the model config points outside {str(base)!r}.")
+    return target

@@ -1,0 +1,1 @@
+"""GAN engine: StyleGAN2 and DCGAN networks, checkpoint readers, and the operations built on them."""

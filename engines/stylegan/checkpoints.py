@@ -1,0 +1,227 @@
+"""Load and save GAN checkpoints: our format, official StyleGAN2-ADA pickles, rosinality ``.pt``.
+
+Our format is a folder holding ``config.json`` (architecture + constructor arguments) and
+``model.safetensors`` (``G_ema.*`` and optionally ``D.*`` tensors, fp16 allowed) plus an optional
+``README.md`` model card and ``directions/``. A single ``.safetensors`` file with the config in its
+metadata also works. Nothing here executes code from a file: safetensors holds only tensors, pickles
+go through `official_pkl.RestrictedUnpickler`, ``.pt`` through ``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ..base import LatentStudioError
+from ..sources import default_path, resolve_source
+from .dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
+from .discriminator import DiscriminatorConfig, StyleGAN2Discriminator
+from .networks import StyleGAN2Config, StyleGAN2Generator
+from .official_pkl import read_official_pkl
+from .rosinality import read_rosinality_pt
+
+FORMAT = "latent-studio-gan"
+CONFIG_NAME, WEIGHTS_NAME, CARD_NAME = "config.json", "model.safetensors", "README.md"
+
+#: The architecture "default" stands for until trained weights exist in weights/ (a CPU-sized StyleGAN2).
+UNTRAINED_DEFAULTS: dict[str, dict[str, Any]] = {
+    "stylegan2": dict(img_resolution=64, z_dim=256, w_dim=256, channel_base=8192, channel_max=256),
+    "dcgan": dict(img_resolution=64, z_dim=100, base_channels=64),
+}
+
+
+@dataclass
+class GanBundle:
+    """A loaded GAN: generator (eval mode), optional discriminator, and where it came from."""
+    G: nn.Module
+    D: Optional[nn.Module]
+    arch: str
+    source: str
+    card: str = ""
+    folder: Optional[Path] = None
+    trained: bool = True
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        """Short hash of architecture + config, stored with latents and directions to catch mix-ups."""
+        blob = json.dumps({"arch": self.arch, "G": self.config.get("generator")}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def build_generator(arch: str, kwargs: dict[str, Any]) -> nn.Module:
+    try:
+        if arch == "stylegan2":
+            return StyleGAN2Generator(StyleGAN2Config(**kwargs))
+        if arch == "dcgan":
+            return DCGANGenerator(DCGANConfig(**kwargs))
+    except (TypeError, ValueError) as exc:
+        raise LatentStudioError(f"Invalid {arch} generator config: {exc}") from exc
+    raise LatentStudioError(f"Unknown GAN architecture {arch!r}: expected 'stylegan2' or 'dcgan'.")
+
+
+def build_discriminator(arch: str, kwargs: dict[str, Any]) -> nn.Module:
+    try:
+        if arch == "stylegan2":
+            return StyleGAN2Discriminator(DiscriminatorConfig(**kwargs))
+        return DCGANDiscriminator(DCGANConfig(**kwargs))
+    except (TypeError, ValueError) as exc:
+        raise LatentStudioError(f"Invalid {arch} discriminator config: {exc}") from exc
+
+
+def _load_into(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Strictly load ``state`` (any float dtype) into ``module``; fixed FIR filters may be absent."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state and not k.endswith("resample_filter")]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        raise LatentStudioError(f"The {what} weights do not fit the architecture in the config: "
+                                f"missing {missing[:4]}{'…' if len(missing) > 4 else ''}, "
+                                f"unexpected {unexpected[:4]}{'…' if len(unexpected) > 4 else ''}.")
+    for k, v in state.items():
+        if tuple(v.shape) != tuple(own[k].shape):
+            raise LatentStudioError(f"The {what} weight {k} has shape {list(v.shape)}, the config expects {list(own[k].shape)}.")
+    with torch.no_grad():
+        for k, v in own.items():
+            if k in state:
+                v.copy_(state[k].to(v.dtype))
+
+
+def assemble(arch: str, g: tuple[dict, dict], d: Optional[tuple[dict, dict]], source: str, **extra: Any) -> GanBundle:
+    """Networks from (config, state dict) pairs, in eval mode with gradients off."""
+    G = build_generator(arch, g[0])
+    _load_into(G, g[1], "generator")
+    D = None
+    if d is not None:
+        D = build_discriminator(arch, d[0])
+        _load_into(D, d[1], "discriminator")
+    for net in (G, D):
+        if net is not None:
+            net.eval().requires_grad_(False)
+    config = {"arch": arch, "generator": g[0], "discriminator": d[0] if d else None}
+    return GanBundle(G=G, D=D, arch=arch, source=source, config=config, **extra)
+
+
+# ----------------------------------------------------------------------------------------------
+# Our format
+
+def save_gan(folder: str | Path, G: nn.Module, D: Optional[nn.Module] = None, *, fp16: bool = True,
+             card: Optional[str] = None, extra: Optional[dict[str, Any]] = None) -> Path:
+    """Write ``config.json`` + ``model.safetensors`` (+ model card) into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    arch = G.arch
+    config = {"format": FORMAT, "version": 1, "arch": arch, "generator": G.config.as_dict(),
+              "discriminator": D.config.as_dict() if D is not None else None, **(extra or {})}
+    tensors = {}
+    for prefix, net in (("G_ema.", G), ("D.", D)):
+        if net is None:
+            continue
+        for k, v in net.state_dict().items():
+            if k.endswith("resample_filter"):
+                continue
+            v = v.detach().cpu()
+            if fp16 and v.is_floating_point() and not k.endswith("num_batches_tracked"):
+                v = v.half()
+            tensors[prefix + k] = v.contiguous()
+    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2))
+    save_file(tensors, str(folder / WEIGHTS_NAME), metadata={"config": json.dumps(config)})
+    if card is not None:
+        (folder / CARD_NAME).write_text(card)
+    return folder
+
+
+def _read_config(text: str, where: str) -> dict[str, Any]:
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LatentStudioError(f"{where} is not valid JSON: {exc}") from exc
+    if not isinstance(config, dict) or config.get("format") != FORMAT or "generator" not in config:
+        raise LatentStudioError(f"{where} is not a Latent Studio GAN config (format {FORMAT!r}).")
+    return config
+
+
+def read_ours(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor], Optional[Path], str]:
+    """Config, tensors, folder and model card of our format (a folder or one .safetensors file)."""
+    folder = path if path.is_dir() else None
+    weights = path / WEIGHTS_NAME if folder else path
+    if folder is not None and not weights.is_file():
+        raise LatentStudioError(f"{path} has no {WEIGHTS_NAME} (expected {CONFIG_NAME} + {WEIGHTS_NAME}).")
+    try:
+        tensors = load_file(str(weights))
+        with safe_open(str(weights), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise LatentStudioError(f"{weights.name} is not a readable safetensors file ({exc}).") from exc
+    if folder is not None and (folder / CONFIG_NAME).is_file():
+        config = _read_config((folder / CONFIG_NAME).read_text(), str(folder / CONFIG_NAME))
+    elif "config" in meta:
+        config = _read_config(meta["config"], f"the metadata of {weights.name}")
+    else:
+        raise LatentStudioError(f"{path} has no {CONFIG_NAME} and no config in its safetensors metadata.")
+    card = (folder / CARD_NAME).read_text() if folder and (folder / CARD_NAME).is_file() else ""
+    return config, tensors, folder, card
+
+
+def load_gan(source: str = "default", *, arch: str = "stylegan2", device: torch.device | str = "cpu") -> GanBundle:
+    """Load a GAN from any source (see `engines.sources`); ``arch`` only picks what "default" means.
+
+    Until trained default weights exist in ``weights/``, "default" gives an untrained network built
+    with a fixed seed (``bundle.trained`` is False and the description says so).
+    """
+    if source == "default":
+        folder = default_path(arch)
+        if not (folder / WEIGHTS_NAME).is_file():
+            bundle = untrained(arch)
+            return _to(bundle, device)
+    resolved = resolve_source(source, kind=arch)
+    path = resolved.path
+    if path is None:
+        raise LatentStudioError(f"Model source {source!r} could not be resolved to a file.")
+    if path.is_dir() or path.suffix == ".safetensors":
+        config, tensors, folder, card = read_ours(path)
+        g_state = {k[len("G_ema."):]: v for k, v in tensors.items() if k.startswith("G_ema.")}
+        d_state = {k[len("D."):]: v for k, v in tensors.items() if k.startswith("D.")}
+        d = (config["discriminator"], d_state) if config.get("discriminator") and d_state else None
+        bundle = assemble(config.get("arch", "stylegan2"), (config["generator"], g_state), d, source,
+                          card=card, folder=folder)
+    elif path.suffix == ".pkl":
+        nets = read_official_pkl(path)
+        bundle = assemble("stylegan2", nets["G"], nets["D"], source)
+    elif path.suffix in (".pt", ".pth"):
+        nets = read_rosinality_pt(path)
+        bundle = assemble("stylegan2", nets["G"], None, source)
+    else:
+        raise LatentStudioError(f"Don't know how to read {path.name}: expected a folder in our format, "
+                                ".safetensors, an official StyleGAN2-ADA .pkl or a rosinality .pt.")
+    return _to(bundle, device)
+
+
+def untrained(arch: str, seed: int = 0) -> GanBundle:
+    """A randomly initialised network of the default architecture (placeholder until training lands)."""
+    if arch not in UNTRAINED_DEFAULTS:
+        raise LatentStudioError(f"Unknown GAN architecture {arch!r}: expected one of {sorted(UNTRAINED_DEFAULTS)}.")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        G = build_generator(arch, UNTRAINED_DEFAULTS[arch])
+        D = build_discriminator(arch, {k: v for k, v in UNTRAINED_DEFAULTS[arch].items()
+                                       if k not in ("z_dim", "w_dim")})
+    for net in (G, D):
+        net.eval().requires_grad_(False)
+    config = {"arch": arch, "generator": G.config.as_dict(), "discriminator": D.config.as_dict()}
+    return GanBundle(G=G, D=D, arch=arch, source="default", trained=False, config=config,
+                     card=f"Untrained {arch} placeholder (random weights, seed {seed}): trained defaults are not in weights/ yet.")
+
+
+def _to(bundle: GanBundle, device: torch.device | str) -> GanBundle:
+    bundle.G.to(device)
+    if bundle.D is not None:
+        bundle.D.to(device)
+    return bundle

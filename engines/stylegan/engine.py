@@ -1,0 +1,134 @@
+"""The GAN engine: the shared `Engine` interface over a loaded StyleGAN2 or DCGAN.
+
+``from_guide`` is masked projection (a full photo, or a scribble with its mask); the GAN-specific
+operations (`invert`, `interpolate`, `edit`, `directions`) are methods here too, so the demo and
+the CLI only ever talk to this class.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..base import (as_list, Engine, LatentStudioError, ModelDescription, ProgressCallback, Result, check_range,
+                    make_generator, pick_device)
+from .. import imaging
+from .checkpoints import GanBundle, load_gan
+from .latents import latent_record, load_latents
+
+
+class GanEngine(Engine):
+    """A StyleGAN2 or DCGAN behind the shared interface (CPU or CUDA, float32)."""
+
+    def __init__(self, source: str = "default", *, arch: str = "stylegan2", device: str | None = None,
+                 bundle: Optional[GanBundle] = None) -> None:
+        self.device = pick_device(device)
+        self.bundle = bundle if bundle is not None else load_gan(source, arch=arch, device=self.device)
+        self.bundle.G.to(self.device)
+        if self.bundle.D is not None:
+            self.bundle.D.to(self.device)
+        self.G = self.bundle.G
+        self.arch = self.bundle.arch
+
+    @property
+    def fingerprint(self) -> str:
+        return self.bundle.fingerprint
+
+    def latent_record(self, latent: torch.Tensor, space: str) -> dict[str, np.ndarray]:
+        """What `Result.latents` holds and ``.npz`` files store: the code, its space and our fingerprint."""
+        return latent_record(latent, space, self.arch, self.fingerprint)
+
+    def load_latent(self, src: Any) -> tuple[torch.Tensor, str]:
+        """A latent ``.npz`` path or record → ``(latent [N, …] on our device, space)``, checked against this model."""
+        latent, space = load_latents(src, self.G, self.fingerprint, self.arch)
+        return latent.to(self.device), space
+
+    @property
+    def resolution(self) -> int:
+        return int(self.G.img_resolution)
+
+    @property
+    def spaces(self) -> tuple[str, ...]:
+        return tuple(self.G.spaces)
+
+    def describe(self) -> ModelDescription:
+        G = self.G
+        notes = self.bundle.card.strip().splitlines()[0] if self.bundle.card.strip() else ""
+        if not self.bundle.trained:
+            notes = "UNTRAINED placeholder (random weights): trained defaults are not in weights/ yet."
+        return ModelDescription(
+            name=f"{self.arch} {self.resolution}px", source=self.bundle.source, resolution=self.resolution,
+            device=str(self.device), dtype="float32",
+            conditioning=f"{G.c_dim} classes" if getattr(G, "c_dim", 0) else "unconditional",
+            parameters=sum(p.numel() for p in G.parameters()), spaces=self.spaces, notes=notes)
+
+    # ------------------------------------------------------------------------------------------
+    def random_z(self, n: int, seed: int) -> torch.Tensor:
+        """``n`` latent codes from a private CPU generator (same seed → same z on every device)."""
+        check_range("Number of samples", n, 1, 1024, integer=True)
+        z = torch.randn([n, self.G.z_dim], generator=make_generator(seed))
+        return z.to(self.device)
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int, *, truncation: float = 1.0, noise_mode: str = "const",
+               batch_size: int = 16, progress: Optional[ProgressCallback] = None) -> list[Image.Image]:
+        """``n`` images for ``seed``; ``truncation`` < 1 trades variety for typicality (psi)."""
+        check_range("Truncation", truncation, 0.0, 2.0)
+        z = self.random_z(n, seed)
+        images: list[Image.Image] = []
+        for start in range(0, n, batch_size):
+            imgs = self.G(z[start:start + batch_size], truncation_psi=truncation, noise_mode=noise_mode)
+            images += imaging.to_pil(imgs)
+            if progress is not None:
+                progress(len(images), n, images[-1])
+        return images
+
+    @torch.no_grad()
+    def synthesize(self, latent: torch.Tensor | np.ndarray, space: str) -> list[Image.Image]:
+        """Images from latents in ``space`` (z, w or w+)."""
+        latent = torch.as_tensor(np.asarray(latent) if not isinstance(latent, torch.Tensor) else latent,
+                                 dtype=torch.float32, device=self.device)
+        if space not in self.spaces:
+            raise LatentStudioError(f"{self.arch} has no {space!r} space; it supports {', '.join(self.spaces)}.")
+        return imaging.to_pil(self.G.synthesize(latent, space))
+
+    @torch.no_grad()
+    def mean_w(self) -> torch.Tensor:
+        """The mean w: the tracked ``w_avg`` when the model has one, else the mean of 10k mapped z (cached)."""
+        if getattr(self, "_mean_w", None) is None:
+            w_avg = getattr(self.G, "w_avg", None)
+            if w_avg is None:
+                raise LatentStudioError(f"{self.arch} has no w space.")
+            self._mean_w = w_avg.clone() if bool(w_avg.abs().sum() > 0) else self.G.mean_w(n=4096)
+        return self._mean_w
+
+    @torch.no_grad()
+    def typical_w_distance(self) -> float:
+        """Mean distance of mapped random z from the mean w: the yardstick for "how far off-manifold"."""
+        if getattr(self, "_typical_w", None) is None:
+            z = torch.randn([2048, self.G.z_dim], generator=make_generator(12345)).to(self.device)
+            self._typical_w = float((self.G.mapping(z)[:, 0] - self.mean_w()).norm(dim=-1).mean())
+        return self._typical_w
+
+    def invert(self, images: Any, *, space: str = "w+", optimizer: str = "adam", steps: int = 300, seed: int = 0,
+               restarts: int = 1, perceptual: str = "disc", progress: Optional[ProgressCallback] = None,
+               **loss_weights: Any) -> Result:
+        """Project photos into ``space``; one optimisation for the whole batch, each image keeps its own best."""
+        from .projector import invert
+        return invert(self, as_list(images), seed=seed, progress=progress, space=space, optimizer=optimizer,
+                      steps=steps, restarts=restarts, perceptual=perceptual, **loss_weights)
+
+    def scribble(self, sketch: Any, mask: Any = None, *, space: str = "w+", steps: int = 300, seed: int = 0,
+                 restarts: int = 1, progress: Optional[ProgressCallback] = None, **options: Any) -> Result:
+        """A realistic image that agrees with a colour scribble under its strokes (see `projector.scribble`)."""
+        from .projector import scribble
+        return scribble(self, sketch, mask, seed=seed, progress=progress, space=space, steps=steps,
+                        restarts=restarts, **options)
+
+    def from_guide(self, guide: Any, mask: Any = None, *, seed: int = 0, steps: Optional[int] = None,
+                   progress: Optional[ProgressCallback] = None, **options: Any) -> Result:
+        """Masked projection: a latent whose image matches ``guide`` where ``mask`` is set (all of it if None)."""
+        from .projector import project_guide
+        return project_guide(self, guide, mask, seed=seed, steps=steps, progress=progress, **options)

@@ -6,9 +6,9 @@ import sys
 from typing import Optional, Sequence
 
 from ..base import LatentStudioError
-from . import sample
+from . import directions, interpolate, project, sample
 
-COMMANDS = [sample]
+COMMANDS = [sample, project, interpolate, directions]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -127,6 +127,25 @@ class GanEngine(Engine):
         return scribble(self, sketch, mask, seed=seed, progress=progress, space=space, steps=steps,
                         restarts=restarts, **options)
 
+    def interpolate(self, a: Any, b: Any, **options: Any) -> Result:
+        """Frames between two images or latents (see `interpolation.interpolate`)."""
+        from .interpolation import interpolate
+        return interpolate(self, a, b, **options)
+
+    def directions(self, method: str, **options: Any) -> list:
+        """Latent directions: ``sefa`` or ``ganspace`` (no data needed); see `directions.from_examples` for labels."""
+        from . import directions
+        if method not in ("sefa", "ganspace"):
+            raise LatentStudioError(f"Unknown direction method {method!r}: use sefa or ganspace (or from_examples).")
+        return getattr(directions, method)(self, **options)
+
+    def edit(self, latent: Any, direction: Any, strengths: list[float], **options: Any) -> Result:
+        """Move a latent (or an image, inverted first) along a direction for each strength."""
+        from .directions import edit, load_direction
+        if not hasattr(direction, "vector"):
+            direction = load_direction(direction, self)
+        return edit(self, latent, direction, strengths, **options)
+
     def from_guide(self, guide: Any, mask: Any = None, *, seed: int = 0, steps: Optional[int] = None,
                    progress: Optional[ProgressCallback] = None, **options: Any) -> Result:
         """Masked projection: a latent whose image matches ``guide`` where ``mask`` is set (all of it if None)."""

@@ -1,0 +1,119 @@
+"""``python -m engines directions`` (find latent directions) and ``python -m engines edit`` (move along one)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from .. import imaging
+from ..base import LatentStudioError
+from .common import add_gan_flags, positive_int, write_json
+
+PREVIEW_STRENGTHS = [float(s) for s in np.linspace(-3, 3, 7)]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("directions", help="find latent directions (SeFa, GANSpace or from examples)",
+                       description="Find editing directions for a GAN and write one .npz per direction, a preview "
+                                   "strip per direction (strengths -3..3 on one seeded sample) and directions.json. "
+                                   "Put them in MODEL/directions/ to use them by name.")
+    add_gan_flags(p)
+    p.add_argument("--method", choices=["sefa", "ganspace", "examples"], required=True,
+                   help="sefa: closed-form from the style weights (StyleGAN2 only); ganspace: PCA of sampled w "
+                        "(of z for DCGAN); examples: linear boundary between --pos and --neg examples (InterFaceGAN)")
+    p.add_argument("--k", type=positive_int, default=8, help="number of directions for sefa/ganspace (default: 8)")
+    p.add_argument("--layers", default="all",
+                   help="w+ rows: coarse, middle, fine, all or 'a:b'. sefa factorises only these layers' weights; "
+                        "every method uses them for the preview (default: all)")
+    p.add_argument("--samples", type=positive_int, default=10_000,
+                   help="ganspace: number of sampled latents for the PCA (default: 10000)")
+    p.add_argument("--seed", type=int, default=0, help="seed for ganspace sampling and the preview sample (default: 0)")
+    p.add_argument("--pos", nargs="+", default=[], metavar="IMG_OR_NPZ",
+                   help="examples: images or latent .npz files WITH the attribute (images are inverted first)")
+    p.add_argument("--neg", nargs="+", default=[], metavar="IMG_OR_NPZ",
+                   help="examples: images or latent .npz files WITHOUT the attribute")
+    p.add_argument("--name", default="attribute", help="examples: the direction's name and file name (default: attribute)")
+    p.add_argument("--invert-steps", type=positive_int, default=300,
+                   help="optimisation steps when inverting example images (default: 300)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.set_defaults(run=run_directions)
+
+    e = sub.add_parser("edit", help="move a latent or image along a direction",
+                       description="Edit a latent (.npz) or an image (inverted into w+ first) along a direction, "
+                                   "writing a strip over strengths linspace(-S, S, STEPS), each image, the edited "
+                                   "latents (.npz) and metrics.json (pixel change per strength).")
+    e.add_argument("source", metavar="LATENT|IMAGE", help="a latent .npz of this model, or an image to invert")
+    e.add_argument("--direction", required=True, metavar="NAME|FILE",
+                   help="a direction .npz/.npy file, or a NAME in the model folder's directions/")
+    e.add_argument("--strength", type=float, default=3.0, help="largest strength S; the strip spans -S..S (default: 3)")
+    e.add_argument("--steps", type=positive_int, default=5, help="number of images in the strip, >= 2 (default: 5)")
+    e.add_argument("--layers", default="all", help="w+ rows to edit: coarse, middle, fine, all or 'a:b' (default: all)")
+    e.add_argument("--condition", nargs="+", default=None, metavar="NAME|FILE",
+                   help="direction(s) to keep fixed: their component is removed from the edit (conditional editing)")
+    e.add_argument("--invert-steps", type=positive_int, default=300,
+                   help="optimisation steps when the source is an image (default: 300)")
+    add_gan_flags(e)
+    e.add_argument("--out", type=Path, required=True, help="output folder")
+    e.set_defaults(run=run_edit)
+
+
+def _layers(engine, text: str):
+    if text.strip().lower() == "all":
+        return None
+    if engine.arch != "stylegan2":
+        raise LatentStudioError(f"{engine.arch} has no w+ layers; leave --layers out.")
+    from ..stylegan.directions import parse_layers
+    parse_layers(text, engine.G.num_ws)  # fail before anything is written
+    return text
+
+
+def run_directions(args: argparse.Namespace) -> int:
+    from ..stylegan import directions as dirs
+    from ..stylegan.engine import GanEngine
+    engine = GanEngine(args.model, arch=args.arch, device=args.device)
+    layers = _layers(engine, args.layers)
+    if args.method == "sefa":
+        found = dirs.sefa(engine, k=args.k, layers=layers or "all")
+    elif args.method == "ganspace":
+        found = dirs.ganspace(engine, k=args.k, n_samples=args.samples, seed=args.seed)
+    else:
+        if not args.pos or not args.neg:
+            raise LatentStudioError("--method examples needs both --pos and --neg examples.")
+        found = [dirs.from_example_images(engine, args.pos, args.neg, args.name,
+                                          invert_options={"steps": args.invert_steps, "seed": args.seed})]
+    sample = engine.latent_record(engine.random_z(1, args.seed), "z")
+    summary = []
+    for d in found:
+        path = dirs.save_direction(d, args.out)
+        result = dirs.edit(engine, sample, d, PREVIEW_STRENGTHS, layers=layers)
+        preview = args.out / f"{d.name}_preview.png"
+        imaging.make_grid(result.images, nrow=len(result.images)).save(preview)
+        summary.append({"name": d.name, "method": d.method, "space": d.space, "fingerprint": d.fingerprint,
+                        "file": path.name, "preview": preview.name, "preview_strengths": PREVIEW_STRENGTHS,
+                        "preview_pixel_change": result.metrics["pixel_change"], "meta": d.meta})
+    write_json({"model": args.model, "arch": engine.arch, "fingerprint": engine.fingerprint,
+                "method": args.method, "layers": args.layers, "directions": summary}, args.out / "directions.json")
+    print(f"wrote {len(found)} direction(s) to {args.out}")
+    return 0
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    from ..stylegan import directions as dirs
+    from ..stylegan.engine import GanEngine
+    from ..stylegan.latents import save_latents
+    if args.steps < 2:
+        raise LatentStudioError(f"--steps must be at least 2 (a strip from -S to S), got {args.steps}.")
+    engine = GanEngine(args.model, arch=args.arch, device=args.device)
+    strengths = [float(s) for s in np.linspace(-args.strength, args.strength, args.steps)]
+    result = dirs.edit(engine, args.source, args.direction, strengths, layers=_layers(engine, args.layers),
+                       condition=args.condition, invert_options={"steps": args.invert_steps})
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    imaging.make_grid(result.images, nrow=len(result.images)).save(out / "strip.png")
+    for i, img in enumerate(result.images):
+        img.save(out / f"edit_{i:02d}.png")
+    save_latents(out / "latents.npz", result.latents)
+    write_json({"metrics": result.metrics, "timings": result.timings, "options": result.options}, out / "metrics.json")
+    print(f"wrote {len(result.images)} edited image(s), strip.png, latents.npz and metrics.json to {out}")
+    return 0

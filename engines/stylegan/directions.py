@@ -1,0 +1,423 @@
+"""Latent directions: find them (SeFa, GANSpace, labelled examples), store them, and edit along them.
+
+A `Direction` is a unit vector in the space edits happen in: "w" for StyleGAN2 (added to w and to any
+subset of w+ rows, so layer-restricted edits need no extra data) and "z" for DCGAN (its only space).
+Directions are saved as ``.npz`` with the fingerprint of their model, because a vector from another
+model has the right shape but a meaningless effect; bare InterFaceGAN ``.npy`` boundaries load too.
+"""
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..base import LatentStudioError, Result, Timer, as_list, check_range, make_generator
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+@dataclass
+class Direction:
+    """A unit vector in ``space`` ("w" or "z"), how it was found, and the model it belongs to ("" = unknown)."""
+    name: str
+    vector: np.ndarray
+    space: str
+    method: str
+    fingerprint: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _unit(vec: Any, what: str) -> np.ndarray:
+    """Float32 unit vector; zero or non-finite vectors are user errors (they would edit nothing or NaN)."""
+    v = np.asarray(vec, dtype=np.float64).reshape(-1)
+    if v.size == 0 or not np.isfinite(v).all():
+        raise LatentStudioError(f"Direction {what} holds NaN/infinite values or is empty.")
+    norm = np.linalg.norm(v)
+    if norm < 1e-8:
+        raise LatentStudioError(f"Direction {what} is a zero vector; it has no direction to edit along.")
+    return (v / norm).astype(np.float32)
+
+
+def _sign_fix(v: torch.Tensor) -> torch.Tensor:
+    """Eigen/singular vectors have arbitrary sign; make the largest component positive so runs agree."""
+    return -v if v[v.abs().argmax()] < 0 else v
+
+
+def _unwrap(model: Any) -> tuple[Any, str]:
+    """Accept an engine (gives the fingerprint too) or a bare generator."""
+    if hasattr(model, "G") and hasattr(model, "fingerprint"):
+        return model.G, model.fingerprint
+    return model, ""
+
+
+def edit_space(G: Any) -> str:
+    return "w" if "w" in G.spaces else "z"
+
+
+def latent_dim(G: Any) -> int:
+    return int(G.w_dim) if edit_space(G) == "w" else int(G.z_dim)
+
+
+# ----------------------------------------------------------------------------------------------
+# Layer ranges
+
+def LAYER_RANGES(num_ws: int) -> dict[str, tuple[int, int]]:  # noqa: N802 (a constant-like table)
+    """Named w+ row ranges (StyleGAN convention: pose/shape, features, colour/texture), clipped to ``num_ws``."""
+    c = lambda x: min(int(x), int(num_ws))  # noqa: E731
+    return {"coarse": (0, c(4)), "middle": (c(4), c(8)), "fine": (c(8), int(num_ws)), "all": (0, int(num_ws))}
+
+
+def parse_layers(text: Any, num_ws: int) -> Optional[tuple[int, int]]:
+    """"coarse" | "middle" | "fine" | "all" | "a:b" | "a" | (a, b) → (start, stop), None meaning all rows."""
+    if text is None or (isinstance(text, str) and text.strip().lower() in ("", "all")):
+        return None
+    if isinstance(text, (tuple, list)):
+        if len(text) != 2:
+            raise LatentStudioError(f"A layer range is (start, stop), got {text!r}.")
+        a, b = text
+    else:
+        t = str(text).strip().lower()
+        named = LAYER_RANGES(num_ws)
+        try:
+            if t in named:
+                a, b = named[t]
+            elif ":" in t:
+                lo, hi = t.split(":", 1)
+                a, b = int(lo) if lo.strip() else 0, int(hi) if hi.strip() else num_ws
+            else:
+                a = int(t)
+                b = a + 1
+        except ValueError:
+            raise LatentStudioError(f"Unknown layer range {text!r}: use coarse, middle, fine, all or 'a:b' "
+                                    f"with 0 <= a < b <= {num_ws}.") from None
+    if not (0 <= int(a) < int(b) <= num_ws):
+        raise LatentStudioError(f"Layer range {text!r} = {a}:{b} is empty or outside this model's w+ rows "
+                                f"0:{num_ws}; use 'a:b' with 0 <= a < b <= {num_ws}.")
+    return int(a), int(b)
+
+
+def _affine_rows(G: Any) -> list[tuple[int, str, torch.Tensor]]:
+    """(w+ row, layer name, affine weight [in_channels, w_dim]) in synthesis order (toRGB shares the next row)."""
+    rows, w_idx, syn = [], 0, G.synthesis
+    for res in syn.block_resolutions:
+        block = getattr(syn, f"b{res}")
+        convs = (["conv0"] if block.in_channels else []) + ["conv1"]
+        for i, name in enumerate(convs):
+            rows.append((w_idx + i, f"b{res}.{name}", getattr(block, name).affine.weight))
+        rows.append((w_idx + block.num_conv, f"b{res}.torgb", block.torgb.affine.weight))
+        w_idx += block.num_conv
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding directions
+
+@torch.no_grad()
+def sefa(G: Any, k: int = 8, layers: Any = "all") -> list[Direction]:
+    """SeFa (Shen & Zhou 2021): the w directions the style affines amplify most, in closed form.
+
+    Rows of the stacked affine weights A are normalised (as the paper's code does), then the top
+    eigenvectors of AᵀA are the directions that change the modulation styles most. No sampling.
+    """
+    G, fp = _unwrap(G)
+    if not hasattr(G, "synthesis"):
+        raise LatentStudioError(f"SeFa needs a StyleGAN2 (it factorises the style-modulation weights); this is a "
+                                f"{getattr(G, 'arch', type(G).__name__)}. Use --method ganspace or examples instead.")
+    check_range("k", k, 1, G.w_dim, integer=True)
+    span = parse_layers(layers, G.num_ws) or (0, G.num_ws)
+    picked = [(name, w) for row, name, w in _affine_rows(G) if span[0] <= row < span[1]]
+    A = torch.cat([w.detach().double().cpu() for _, w in picked])
+    A = A / A.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    evals, evecs = torch.linalg.eigh(A.T @ A)
+    order = evals.argsort(descending=True)[:int(k)]
+    out = []
+    for rank, i in enumerate(order.tolist()):
+        meta = {"eigenvalue": float(evals[i]), "rank": rank, "layers": list(span),
+                "eigenvalues": [float(evals[j]) for j in order.tolist()], "affine_layers": [n for n, _ in picked]}
+        out.append(Direction(f"sefa_{rank}", _unit(_sign_fix(evecs[:, i]), f"sefa_{rank}"), "w", "sefa", fp, meta))
+    return out
+
+
+@torch.no_grad()
+def ganspace(G: Any, k: int = 8, n_samples: int = 10_000, seed: int = 0) -> list[Direction]:
+    """GANSpace (Härkönen et al. 2020): principal components of mapped w (of z for DCGAN, i.e. random axes)."""
+    G, fp = _unwrap(G)
+    space = edit_space(G)
+    check_range("Number of samples", n_samples, 2, 1_000_000, integer=True)
+    check_range("k", k, 1, min(latent_dim(G), int(n_samples)), integer=True)
+    z = torch.randn([int(n_samples), G.z_dim], generator=make_generator(seed))
+    if space == "w":
+        device = next(G.parameters()).device
+        x = torch.cat([G.mapping(z[i:i + 2048].to(device))[:, 0].cpu() for i in range(0, len(z), 2048)])
+    else:
+        x = z
+    x = x.double()
+    x = x - x.mean(dim=0)
+    _, s, vh = torch.linalg.svd(x, full_matrices=False)
+    var = s ** 2 / (len(x) - 1)
+    ratio = var / var.sum()
+    return [Direction(f"ganspace_{i}", _unit(_sign_fix(vh[i]), f"ganspace_{i}"), space, "ganspace", fp,
+                      {"variance": float(var[i]), "variance_ratio": float(ratio[i]), "rank": i,
+                       "n_samples": int(n_samples), "seed": int(seed)})
+            for i in range(int(k))]
+
+
+def _points(x: Any, what: str) -> torch.Tensor:
+    """Latents [N, dim] or w+ [N, rows, dim] (averaged over rows) → float64 [N, dim]."""
+    t = torch.as_tensor(np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float64))
+    if t.ndim == 3:
+        t = t.mean(dim=1)
+    if t.ndim == 1:
+        t = t[None]
+    if t.ndim != 2 or t.shape[0] == 0:
+        raise LatentStudioError(f"The {what} examples must be latents [N, dim] or [N, layers, dim], got {list(t.shape)}.")
+    if not torch.isfinite(t).all():
+        raise LatentStudioError(f"The {what} examples hold NaN or infinite values.")
+    return t
+
+
+def from_examples(pos: Any, neg: Any, name: str, *, space: str = "w", fingerprint: str = "",
+                  l2: float = 1e-2) -> Direction:
+    """InterFaceGAN: the unit normal of a linear boundary between latents with (pos) and without (neg) an attribute.
+
+    L2-regularised logistic regression (full-batch LBFGS, float64, deterministic) on latents centred
+    and scaled by one global factor, so the normal keeps its meaning in the original space. Points neg → pos.
+    """
+    P, N = _points(pos, "positive"), _points(neg, "negative")
+    if P.shape[1] != N.shape[1]:
+        raise LatentStudioError(f"Positive examples have dimension {P.shape[1]}, negative ones {N.shape[1]}.")
+    X = torch.cat([P, N])
+    y = torch.cat([torch.ones(len(P)), torch.zeros(len(N))]).double()
+    Xc = X - X.mean(dim=0)
+    spread = Xc.pow(2).mean().sqrt()
+    if spread <= 1e-6 * X.pow(2).mean().sqrt() + 1e-12:
+        raise LatentStudioError("All examples have (nearly) the same latent, so no boundary can be found; "
+                                "give more distinct examples (or more inversion steps).")
+    X = Xc / spread
+    weights = torch.where(y > 0, 0.5 / len(P), 0.5 / len(N))  # balanced classes
+    w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    with torch.enable_grad():
+        opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=500, tolerance_grad=1e-10, tolerance_change=1e-12,
+                                line_search_fn="strong_wolfe")
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            loss = (torch.nn.functional.binary_cross_entropy_with_logits(X @ w + b, y, reduction="none") * weights).sum()
+            loss = loss + l2 * (w * w).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+    w, b = w.detach(), b.detach()
+    if not torch.isfinite(w).all() or w.norm() < 1e-8:
+        raise LatentStudioError("The positive and negative examples cannot be told apart; give more, or more distinct, examples "
+                                "(or more inversion steps).")
+    acc = float((((X @ w + b) > 0).double() == y).double().mean())
+    return Direction(name, _unit(w, name), space, "examples", fingerprint,
+                     {"train_accuracy": acc, "n_pos": len(P), "n_neg": len(N), "l2": l2})
+
+
+def example_latents(engine: Any, items: Sequence[Any], invert_options: Optional[dict] = None) -> torch.Tensor:
+    """Latent files (``.npz``/records, every row used) and images (inverted in one batch) → points [N, dim]."""
+    space = edit_space(engine.G)
+    points, images = [], []
+    for item in as_list(items):
+        if isinstance(item, dict) or (isinstance(item, (str, Path)) and Path(item).suffix.lower() == ".npz"):
+            latent, sp = engine.load_latent(item)
+            with torch.no_grad():
+                if sp == "z" and space == "w":
+                    latent = engine.G.mapping(latent)
+            points.append(_points(latent.cpu(), "example"))
+        else:
+            images.append(item)
+    if images:
+        points.append(_points(_invert(engine, images, space, invert_options)[0].cpu(), "inverted"))
+    if not points:
+        raise LatentStudioError("No examples given.")
+    return torch.cat(points)
+
+
+def from_example_images(engine: Any, pos_images: Sequence[Any], neg_images: Sequence[Any], name: str,
+                        invert_options: Optional[dict] = None) -> Direction:
+    """`from_examples` on images (inverted into w; z for DCGAN) or latent files of this model."""
+    pos = example_latents(engine, pos_images, invert_options)
+    neg = example_latents(engine, neg_images, invert_options)
+    return from_examples(pos, neg, name, space=edit_space(engine.G), fingerprint=engine.fingerprint)
+
+
+def _invert(engine: Any, images: list, space: str, options: Optional[dict]) -> tuple[torch.Tensor, str]:
+    if not callable(getattr(engine, "invert", None)):
+        raise LatentStudioError("This engine cannot invert images yet; pass latent .npz files instead.")
+    result = engine.invert(images, space=space, **(options or {}))
+    latent = torch.as_tensor(np.asarray(result.latents["latent"], dtype=np.float32), device=engine.device)
+    return latent, str(result.latents.get("space", space))
+
+
+# ----------------------------------------------------------------------------------------------
+# Applying
+
+def _orthogonalise(d: torch.Tensor, conditions: Sequence[Direction]) -> torch.Tensor:
+    """InterFaceGAN conditional editing: drop d's components along the conditions (Gram–Schmidt), renormalise."""
+    basis: list[torch.Tensor] = []
+    for c in conditions:
+        v = torch.as_tensor(c.vector, dtype=torch.float64)
+        if v.shape != d.shape:
+            raise LatentStudioError(f"Condition {c.name!r} has dimension {v.numel()}, the direction {d.numel()}.")
+        for q in basis:
+            v = v - (v @ q) * q
+        if v.norm() > 1e-6:
+            basis.append(v / v.norm())
+    for q in basis:
+        d = d - (d @ q) * q
+    if d.norm() < 1e-6:
+        raise LatentStudioError("The direction lies along the condition direction(s); nothing is left to edit.")
+    return d / d.norm()
+
+
+def apply(latent: torch.Tensor, direction: Direction, strength: float, layers: Optional[tuple[int, int]] = None,
+          condition: Direction | Sequence[Direction] | None = None) -> torch.Tensor:
+    """A new latent moved by ``strength``·d: w+ rows ``layers[0]:layers[1]`` (all if None), w, or DCGAN z."""
+    if not np.isfinite(float(strength)):
+        raise LatentStudioError(f"Strength must be a finite number, got {strength!r}.")
+    d = torch.as_tensor(np.asarray(direction.vector), dtype=torch.float64).reshape(-1)
+    if latent.shape[-1] != d.numel():
+        raise LatentStudioError(f"Direction {direction.name!r} has dimension {d.numel()}; the latent rows have {latent.shape[-1]}.")
+    if condition is not None:
+        d = _orthogonalise(d, as_list(condition))
+    delta = (float(strength) * d).to(device=latent.device, dtype=latent.dtype)
+    out = latent.clone()
+    if latent.ndim == 2:
+        if layers is not None:
+            raise LatentStudioError(f"A layer range needs w+ latents; {direction.space} latents have no layers.")
+        return out + delta
+    if latent.ndim != 3 or direction.space != "w":
+        raise LatentStudioError(f"Cannot apply a {direction.space} direction to latents of shape {list(latent.shape)}.")
+    a, b = parse_layers(layers, latent.shape[1]) or (0, latent.shape[1])
+    out[:, a:b] += delta
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Files
+
+def save_direction(direction: Direction, folder: str | Path) -> Path:
+    """Write ``folder/NAME.npz`` (vector, name, space, method, fingerprint, meta as JSON)."""
+    if not _NAME.match(direction.name or ""):
+        raise LatentStudioError(f"Direction name {direction.name!r} must be letters, digits, '_', '-' or '.'.")
+    path = Path(folder) / f"{direction.name}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, vector=_unit(direction.vector, direction.name), name=np.array(direction.name),
+             space=np.array(direction.space), method=np.array(direction.method),
+             fingerprint=np.array(direction.fingerprint or ""), meta=np.array(json.dumps(direction.meta, default=float)))
+    return path
+
+
+def _read_file(path: Path, engine: Any) -> Direction:
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):  # bare .npy: an InterFaceGAN boundary [1, dim] or [dim]
+            if data.ndim > 2 or (data.ndim == 2 and data.shape[0] != 1):
+                raise LatentStudioError(f"{path.name} holds an array of shape {list(data.shape)}; a direction is [dim] or [1, dim].")
+            return Direction(path.stem, _unit(data, path.name), edit_space(engine.G), "file", "", {"source": path.name})
+        with data:
+            if "vector" not in data.files:
+                raise LatentStudioError(f"{path.name} is not a direction file (no 'vector'; save it with Latent Studio).")
+            get = lambda k, d="": str(data[k]) if k in data.files else d  # noqa: E731
+            meta = json.loads(get("meta", "{}"))
+            return Direction(get("name", path.stem), _unit(data["vector"], path.name), get("space", "w"),
+                             get("method", "file"), get("fingerprint"), meta if isinstance(meta, dict) else {})
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
+        raise LatentStudioError(f"{path.name} is not a readable direction file ({exc}).") from exc
+
+
+def check_direction(direction: Direction, engine: Any) -> Direction:
+    """Refuse directions of another model (fingerprint), another space, or the wrong dimension."""
+    if direction.fingerprint and direction.fingerprint != engine.fingerprint:
+        raise LatentStudioError(f"Direction {direction.name!r} was made for model fingerprint {direction.fingerprint}; "
+                                f"the loaded model ({engine.arch}) has fingerprint {engine.fingerprint}.")
+    space, dim = edit_space(engine.G), latent_dim(engine.G)
+    if direction.space != space:
+        raise LatentStudioError(f"Direction {direction.name!r} is in {direction.space} space; {engine.arch} edits in {space}.")
+    vec = _unit(direction.vector, repr(direction.name))
+    if vec.size != dim:
+        raise LatentStudioError(f"Direction {direction.name!r} has dimension {vec.size}; this model's {space} has {dim}.")
+    direction.vector = vec
+    return direction
+
+
+def load_direction(src: Any, engine: Any) -> Direction:
+    """A `Direction`, a ``.npz``/``.npy`` path, or a NAME in the model folder's ``directions/``; checked against ``engine``."""
+    if isinstance(src, Direction):
+        return check_direction(src, engine)
+    path = Path(str(src)).expanduser()
+    if path.suffix.lower() in (".npz", ".npy") or path.is_file():
+        if not path.is_file():
+            raise LatentStudioError(f"No such direction file: {str(path)!r}.")
+        return check_direction(_read_file(path, engine), engine)
+    folder = engine.bundle.folder / "directions" if engine.bundle.folder is not None else None
+    names = sorted({p.stem for p in folder.glob("*.np[yz]")}) if folder is not None and folder.is_dir() else []
+    if _NAME.match(str(src)) and str(src) in names:
+        hit = folder / f"{src}.npz"
+        return check_direction(_read_file(hit if hit.is_file() else folder / f"{src}.npy", engine), engine)
+    where = f"{folder}" if folder is not None else "this model (it has no folder)"
+    raise LatentStudioError(f"Unknown direction {str(src)!r}: not a .npz/.npy file, and not in {where}. "
+                            f"Available names: {', '.join(names) if names else 'none'}.")
+
+
+# ----------------------------------------------------------------------------------------------
+# Editing
+
+@torch.no_grad()
+def to_edit_latent(engine: Any, latent: torch.Tensor, space: str) -> tuple[torch.Tensor, str]:
+    """Any latent of ``engine`` → the latent edits act on: w+ for StyleGAN2, z for DCGAN."""
+    if edit_space(engine.G) == "z":
+        return latent, "z"
+    return engine.G.to_wplus(latent.to(engine.device), space), "w+"
+
+
+def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float], layers: Any = None,
+         condition: Any = None, *, invert_options: Optional[dict] = None) -> Result:
+    """Images of the first latent of ``latent_src`` (latent file/record, or an image to invert) moved per strength.
+
+    ``metrics["pixel_change"]`` is the mean absolute change (8-bit levels) against strength 0, per strength.
+    """
+    timer = Timer()
+    direction = load_direction(direction, engine)
+    conds = [load_direction(c, engine) for c in as_list(condition)] if condition is not None else None
+    strengths = [float(s) for s in as_list(strengths)]
+    if not strengths:
+        raise LatentStudioError("Give at least one strength.")
+    for s in strengths:
+        check_range("Strength", s, -1000.0, 1000.0)
+    if layers is not None and edit_space(engine.G) == "z":
+        raise LatentStudioError(f"{engine.arch} has no w+ layers; leave the layer range out.")
+    span = parse_layers(layers, engine.G.num_ws) if layers is not None else None
+    with timer("load"):
+        if isinstance(latent_src, dict) or (isinstance(latent_src, (str, Path))
+                                            and Path(latent_src).suffix.lower() == ".npz"):
+            latent, space = engine.load_latent(latent_src)
+            source = "latent"
+        else:
+            space = "w+" if edit_space(engine.G) == "w" else "z"
+            latent, space = _invert(engine, [latent_src], space, invert_options)
+            source = "image"
+        latent, space = to_edit_latent(engine, latent[:1], space)
+    with timer("render"):
+        base = np.asarray(engine.synthesize(latent, space)[0], dtype=np.float32)
+        edited = torch.cat([apply(latent, direction, s, span, conds) for s in strengths])
+        # one at a time, like the original: batched kernels may differ in the last bit, and strength 0 should not
+        images = [engine.synthesize(e[None], space)[0] for e in edited]
+    change = [float(np.abs(np.asarray(im, dtype=np.float32) - base).mean()) for im in images]
+    return Result(images=images, latents=engine.latent_record(edited, space),
+                  metrics={"strengths": strengths, "pixel_change": change}, timings=timer.timings,
+                  options={"direction": direction.name, "method": direction.method, "space": direction.space,
+                           "strengths": strengths, "layers": list(span) if span else "all",
+                           "condition": [c.name for c in conds] if conds else None, "source": source,
+                           "invert_options": invert_options or {}})

@@ -1,0 +1,286 @@
+"""Latent directions: SeFa, GANSpace, InterFaceGAN-style examples, applying, files, `edit` and the CLI."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from engines.base import LatentStudioError, Result
+from engines.stylegan import directions as dirs
+from engines.stylegan.directions import Direction
+
+
+def _wplus(engine, n=1, seed=0):
+    return engine.G.mapping(engine.random_z(n, seed))
+
+
+def _image_change(engine, latent, d, strength=3.0):
+    a = engine.G.synthesis(latent)
+    b = engine.G.synthesis(dirs.apply(latent, d, strength))
+    return (a - b).abs().mean().item()
+
+
+# ---------------------------------------------------------------------------------------------- finding
+
+def test_sefa_unit_orthogonal_sorted_and_moves_image(tiny_engine):
+    found = dirs.sefa(tiny_engine, k=4)
+    assert [d.name for d in found] == ["sefa_0", "sefa_1", "sefa_2", "sefa_3"]
+    V = np.stack([d.vector for d in found]).astype(np.float64)
+    assert np.allclose(V @ V.T, np.eye(4), atol=1e-5)
+    evals = [d.meta["eigenvalue"] for d in found]
+    assert evals == sorted(evals, reverse=True)
+    assert all(d.space == "w" and d.fingerprint == tiny_engine.fingerprint for d in found)
+    assert _image_change(tiny_engine, _wplus(tiny_engine), found[0]) > 1e-3
+    # a layer range only factorises those layers' weights, so it finds something else
+    coarse = dirs.sefa(tiny_engine.G, k=1, layers="coarse")[0]
+    assert coarse.meta["layers"] == [0, 4] and coarse.fingerprint == ""
+    assert all(name.startswith(("b4.", "b8.", "b16.conv0")) for name in coarse.meta["affine_layers"])
+    assert abs(float(coarse.vector @ found[0].vector)) < 0.999
+
+
+def test_sefa_on_dcgan_is_a_clear_error(tiny_dcgan_engine):
+    with pytest.raises(LatentStudioError, match="SeFa needs a StyleGAN2"):
+        dirs.sefa(tiny_dcgan_engine)
+
+
+def test_ganspace_unit_sorted_and_moves_image(tiny_engine, tiny_dcgan_engine):
+    found = dirs.ganspace(tiny_engine, k=3, n_samples=2000, seed=1)
+    V = np.stack([d.vector for d in found]).astype(np.float64)
+    assert np.allclose(np.linalg.norm(V, axis=1), 1, atol=1e-5)
+    assert np.abs(V @ V.T - np.eye(3)).max() < 1e-4
+    ratios = [d.meta["variance_ratio"] for d in found]
+    assert ratios == sorted(ratios, reverse=True) and 0 < sum(ratios) <= 1
+    assert _image_change(tiny_engine, _wplus(tiny_engine), found[0]) > 1e-3
+    again = dirs.ganspace(tiny_engine, k=3, n_samples=2000, seed=1)
+    assert all(np.array_equal(a.vector, b.vector) for a, b in zip(found, again))  # deterministic, signs too
+    z_dirs = dirs.ganspace(tiny_dcgan_engine, k=2, n_samples=500)
+    assert z_dirs[0].space == "z" and z_dirs[0].vector.shape == (tiny_dcgan_engine.G.z_dim,)
+
+
+def test_examples_find_the_attribute_direction():
+    gen = np.random.default_rng(0)
+    dim = 32
+    u = gen.normal(size=dim)
+    u /= np.linalg.norm(u)
+    pos = gen.normal(size=(200, dim)) + 2 * u
+    neg = gen.normal(size=(200, dim)) - 2 * u
+    d = dirs.from_examples(pos, neg, "smile")
+    assert d.method == "examples" and d.name == "smile"
+    assert float(d.vector @ u) > 0.9  # and it points from neg to pos
+    assert d.meta["train_accuracy"] >= 0.95
+    # w+ examples are averaged over rows
+    d3 = dirs.from_examples(np.repeat(pos[:, None], 4, 1), np.repeat(neg[:, None], 4, 1), "smile")
+    assert np.allclose(d3.vector, d.vector, atol=1e-4)
+    with pytest.raises(LatentStudioError, match="cannot be told apart"):
+        dirs.from_examples(pos, pos, "same")
+    with pytest.raises(LatentStudioError, match="same latent"):
+        dirs.from_examples(np.ones((3, dim)), np.ones((3, dim)) + 1e-9, "collapsed")
+
+
+def test_example_images_are_inverted_into_w(tiny_engine, monkeypatch):
+    u = np.zeros(32, dtype=np.float32)
+    u[3] = 1
+    calls = []
+
+    def fake_invert(images, *, space="w+", **options):
+        calls.append((len(images), space, options))
+        sign = 1.0 if images[0] == "pos" else -1.0
+        lat = np.random.default_rng(len(calls)).normal(size=(len(images), 32)) + sign * 3 * u
+        return Result(images=[], latents={"latent": lat.astype(np.float32), "space": np.array(space)})
+
+    monkeypatch.setattr(tiny_engine, "invert", fake_invert, raising=False)
+    d = dirs.from_example_images(tiny_engine, ["pos"] * 20, ["neg"] * 20, "attr", {"steps": 7})
+    assert calls == [(20, "w", {"steps": 7}), (20, "w", {"steps": 7})]
+    assert d.fingerprint == tiny_engine.fingerprint and d.space == "w"
+    assert d.vector[3] > 0.9
+
+
+# ---------------------------------------------------------------------------------------------- applying
+
+def test_apply_layer_range_changes_only_those_rows(tiny_engine):
+    d = dirs.sefa(tiny_engine, k=1)[0]
+    ws = _wplus(tiny_engine, 2)
+    out = dirs.apply(ws, d, 2.0, layers=(2, 5))
+    changed = (out - ws).abs().amax(dim=(0, 2)) > 0
+    assert changed.tolist() == [i in range(2, 5) for i in range(ws.shape[1])]
+    assert torch.allclose(out[:, 3] - ws[:, 3], 2.0 * torch.from_numpy(d.vector).expand(2, -1), atol=1e-5)
+    assert dirs.LAYER_RANGES(8) == {"coarse": (0, 4), "middle": (4, 8), "fine": (8, 8), "all": (0, 8)}
+    assert dirs.parse_layers("middle", 10) == (4, 8) and dirs.parse_layers("2:", 10) == (2, 10)
+    assert dirs.parse_layers("all", 10) is None
+    for bad in ("fine", "5:3", "nope", "0:99"):
+        with pytest.raises(LatentStudioError):
+            dirs.parse_layers(bad, 8)
+    with pytest.raises(LatentStudioError, match="layer range needs w\\+"):
+        dirs.apply(ws[:, 0], d, 1.0, layers=(0, 2))
+
+
+def test_conditioning_makes_the_edit_orthogonal_to_the_condition(tiny_engine):
+    gen = np.random.default_rng(1)
+    a, c = gen.normal(size=32), gen.normal(size=32) + 0.5 * gen.normal(size=32)
+    d = Direction("a", dirs._unit(a, "a"), "w", "test")
+    cond = Direction("c", dirs._unit(c, "c"), "w", "test")
+    ws = _wplus(tiny_engine)
+    moved = dirs.apply(ws, d, 3.0, condition=cond) - ws
+    step = moved[0, 0].double()
+    assert abs(float(step @ torch.from_numpy(cond.vector).double())) < 1e-4
+    assert abs(step.norm().item() - 3.0) < 1e-4
+    with pytest.raises(LatentStudioError, match="lies along"):
+        dirs.apply(ws, d, 1.0, condition=d)
+
+
+def test_dcgan_applies_in_z(tiny_dcgan_engine):
+    d = dirs.ganspace(tiny_dcgan_engine, k=1, n_samples=200)[0]
+    z = tiny_dcgan_engine.random_z(2, 0)
+    assert torch.allclose(dirs.apply(z, d, 1.5) - z, 1.5 * torch.from_numpy(d.vector).expand(2, -1), atol=1e-6)
+    with pytest.raises(LatentStudioError):
+        dirs.apply(z, d, 1.0, layers=(0, 1))
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+def test_save_load_round_trip_npz_and_bare_npy(tiny_engine, tmp_path):
+    d = dirs.sefa(tiny_engine, k=2)[1]
+    path = dirs.save_direction(d, tmp_path)
+    assert path == tmp_path / "sefa_1.npz"
+    with np.load(path, allow_pickle=False) as npz:
+        assert set(npz.files) == {"vector", "name", "space", "method", "fingerprint", "meta"}
+    back = dirs.load_direction(path, tiny_engine)
+    assert np.array_equal(back.vector, d.vector) and back.meta == d.meta
+    assert (back.name, back.space, back.method, back.fingerprint) == (d.name, "w", "sefa", tiny_engine.fingerprint)
+    # an InterFaceGAN boundary: float array [1, dim], not unit norm, no fingerprint
+    np.save(tmp_path / "smile.npy", (5 * d.vector[None]).astype(np.float64))
+    bare = dirs.load_direction(tmp_path / "smile.npy", tiny_engine)
+    assert bare.name == "smile" and bare.fingerprint == "" and np.allclose(bare.vector, d.vector, atol=1e-6)
+    np.save(tmp_path / "flat.npy", d.vector)
+    assert np.allclose(dirs.load_direction(str(tmp_path / "flat.npy"), tiny_engine).vector, d.vector)
+
+
+def test_load_by_name_from_the_model_folder(tiny_engine, tmp_path):
+    tiny_engine.bundle.folder = tmp_path
+    for d in dirs.sefa(tiny_engine, k=2):
+        dirs.save_direction(d, tmp_path / "directions")
+    assert dirs.load_direction("sefa_1", tiny_engine).name == "sefa_1"
+    with pytest.raises(LatentStudioError, match="Unknown direction 'smile'.*sefa_0, sefa_1"):
+        dirs.load_direction("smile", tiny_engine)
+
+
+def test_file_errors_are_clear(tiny_engine, tiny_dcgan_engine, tmp_path):
+    np.save(tmp_path / "wrong_dim.npy", np.ones([1, 16], np.float32))
+    with pytest.raises(LatentStudioError, match="dimension 16; this model's w has 32"):
+        dirs.load_direction(tmp_path / "wrong_dim.npy", tiny_engine)
+    np.save(tmp_path / "zero.npy", np.zeros(32, np.float32))
+    with pytest.raises(LatentStudioError, match="zero vector"):
+        dirs.load_direction(tmp_path / "zero.npy", tiny_engine)
+    np.save(tmp_path / "nan.npy", np.full(32, np.nan, np.float32))
+    with pytest.raises(LatentStudioError, match="NaN"):
+        dirs.load_direction(tmp_path / "nan.npy", tiny_engine)
+    np.save(tmp_path / "matrix.npy", np.ones([3, 32], np.float32))
+    with pytest.raises(LatentStudioError, match="shape"):
+        dirs.load_direction(tmp_path / "matrix.npy", tiny_engine)
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(LatentStudioError, match="not a readable direction"):
+        dirs.load_direction(tmp_path / "obj.npy", tiny_engine)
+    other = Direction("other", np.eye(32, dtype=np.float32)[0], "w", "sefa", "0123456789ab")
+    path = dirs.save_direction(other, tmp_path)
+    with pytest.raises(LatentStudioError, match=f"0123456789ab.*{tiny_engine.fingerprint}"):
+        dirs.load_direction(path, tiny_engine)
+    with pytest.raises(LatentStudioError, match="Unknown direction 'nope'.*no folder"):
+        dirs.load_direction("nope", tiny_engine)
+    with pytest.raises(LatentStudioError, match="No such direction file"):
+        dirs.load_direction(tmp_path / "missing.npz", tiny_engine)
+    w_dir = Direction("w_dir", np.eye(32, dtype=np.float32)[0], "w", "sefa")
+    with pytest.raises(LatentStudioError, match="edits in z"):
+        dirs.load_direction(w_dir, tiny_dcgan_engine)
+    with pytest.raises(LatentStudioError, match="must be letters"):
+        dirs.save_direction(Direction("../evil", np.ones(32, np.float32), "w", "x"), tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------- edit
+
+def test_edit_strength_zero_reproduces_the_original(tiny_engine):
+    d = dirs.sefa(tiny_engine, k=1)[0]
+    z = tiny_engine.random_z(1, 3)
+    record = tiny_engine.latent_record(z, "z")
+    res = dirs.edit(tiny_engine, record, d, [-2.0, 0.0, 2.0], layers="coarse")
+    original = np.asarray(tiny_engine.synthesize(z, "z")[0])
+    assert np.array_equal(np.asarray(res.images[1]), original)
+    assert res.metrics["pixel_change"][1] == 0.0
+    assert res.metrics["pixel_change"][0] > 0 and res.metrics["pixel_change"][2] > 0
+    assert res.latents["latent"].shape == (3, tiny_engine.G.num_ws, 32) and str(res.latents["space"]) == "w+"
+    assert res.options["layers"] == [0, 4]
+    # a w latent works too, and the edited latents reload into the same images
+    w = tiny_engine.latent_record(tiny_engine.G.mapping(z)[:, 0], "w")
+    res_w = dirs.edit(tiny_engine, w, d, [0.0, 1.0])
+    again = tiny_engine.synthesize(*tiny_engine.load_latent(res_w.latents))
+    assert np.array_equal(np.asarray(again[1]), np.asarray(res_w.images[1]))
+
+
+def test_edit_an_image_inverts_first_and_dcgan_edits_z(tiny_engine, tiny_dcgan_engine, monkeypatch):
+    ws = _wplus(tiny_engine, 1, 5)
+    seen = {}
+
+    def fake_invert(images, *, space="w+", **options):
+        seen.update(space=space, n=len(images))
+        return Result(images=[], latents=tiny_engine.latent_record(ws, "w+"))
+
+    monkeypatch.setattr(tiny_engine, "invert", fake_invert, raising=False)
+    d = dirs.ganspace(tiny_engine, k=1, n_samples=500)[0]
+    res = dirs.edit(tiny_engine, "photo.png", d, [0.0])
+    assert seen == {"space": "w+", "n": 1} and res.options["source"] == "image"
+    assert np.allclose(res.latents["latent"], ws.numpy())
+    zd = dirs.ganspace(tiny_dcgan_engine, k=1, n_samples=200)[0]
+    zrec = tiny_dcgan_engine.latent_record(tiny_dcgan_engine.random_z(1, 0), "z")
+    res = dirs.edit(tiny_dcgan_engine, zrec, zd, [0.0, 3.0])
+    assert res.latents["latent"].shape == (2, tiny_dcgan_engine.G.z_dim) and res.metrics["pixel_change"][1] > 0
+    with pytest.raises(LatentStudioError, match="no w\\+ layers"):
+        dirs.edit(tiny_dcgan_engine, zrec, zd, [1.0], layers="coarse")
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+@pytest.fixture
+def cli(monkeypatch):
+    import engines.cli.directions as module
+    import engines.cli.main as m
+    if module not in m.COMMANDS:
+        monkeypatch.setattr(m, "COMMANDS", m.COMMANDS + [module])
+    return m.main
+
+
+def test_cli_directions_and_edit(cli, tiny_g, tiny_d, tmp_path, capsys):
+    from engines.stylegan.checkpoints import save_gan
+    from engines.stylegan.engine import GanEngine
+    from engines.stylegan.latents import save_latents
+    model = save_gan(tmp_path / "m", tiny_g, tiny_d)
+    out = model / "directions"
+    flags = ["--model", str(model), "--device", "cpu"]
+    assert cli(["directions", "--method", "sefa", "--k", "2", "--layers", "0:4", *flags, "--out", str(out)]) == 0
+    summary = json.loads((out / "directions.json").read_text())
+    assert [d["name"] for d in summary["directions"]] == ["sefa_0", "sefa_1"]
+    for name in ("sefa_0", "sefa_1"):
+        assert (out / f"{name}.npz").is_file() and (out / f"{name}_preview.png").is_file()
+
+    engine = GanEngine(str(model), device="cpu")
+    lat = save_latents(tmp_path / "lat.npz", engine.latent_record(engine.random_z(2, 1), "z"))
+    pos = save_latents(tmp_path / "pos.npz", engine.latent_record(torch.randn(6, 32) + 2, "w"))
+    neg = save_latents(tmp_path / "neg.npz", engine.latent_record(torch.randn(6, 32) - 2, "w"))
+    ex_out = tmp_path / "ex"
+    assert cli(["directions", "--method", "examples", "--pos", str(pos), "--neg", str(neg), "--name", "plus",
+                *flags, "--out", str(ex_out)]) == 0
+    assert (ex_out / "plus.npz").is_file()
+    assert json.loads((ex_out / "directions.json").read_text())["directions"][0]["meta"]["train_accuracy"] == 1.0
+
+    ed = tmp_path / "edit"
+    assert cli(["edit", str(lat), "--direction", "sefa_0", "--strength", "2", "--steps", "3", "--layers", "coarse",
+                "--condition", str(ex_out / "plus.npz"), *flags, "--out", str(ed)]) == 0
+    metrics = json.loads((ed / "metrics.json").read_text())
+    assert metrics["metrics"]["strengths"] == [-2.0, 0.0, 2.0] and metrics["metrics"]["pixel_change"][1] == 0.0
+    assert metrics["options"]["condition"] == ["plus"]
+    assert all((ed / f).is_file() for f in ("strip.png", "edit_00.png", "edit_02.png", "latents.npz"))
+    capsys.readouterr()
+    assert cli(["directions", "--method", "sefa", "--arch", "dcgan", "--device", "cpu", "--out", str(tmp_path / "x")]) == 2
+    assert "SeFa needs a StyleGAN2" in capsys.readouterr().err
+    assert cli(["edit", str(lat), "--direction", "nope", *flags, "--out", str(ed)]) == 2
+    assert "sefa_0, sefa_1" in capsys.readouterr().err

@@ -2,7 +2,8 @@
 
     python -m bench.gan_forward [--device cpu|cuda] [--repeats 5] [--out bench/results/gan_forward.json]
 
-The networks use the CPU-sized default architecture (z = w = 256, channel_base 8192, channel_max 256)
+The networks use the CPU-sized default architecture (`UNTRAINED_DEFAULTS`: z = w = 128, channel_base 4096,
+channel_max 128)
 scaled to each resolution, plus the DCGAN; weights are random (speed does not depend on them).
 """
 from __future__ import annotations

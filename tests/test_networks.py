@@ -105,3 +105,15 @@ def test_dcgan_generator_api(tiny_dcgan):
 def test_dcgan_resolution_is_configurable():
     for res in (16, 64):
         assert DCGANGenerator(img_resolution=res, z_dim=8, base_channels=4)(torch.randn(1, 8)).shape[-1] == res
+
+
+@pytest.mark.parametrize("up,demodulate", [(1, True), (2, True), (1, False)])
+def test_fused_and_unfused_modulated_conv_agree(up, demodulate):
+    from engines.stylegan.ops import modulated_conv2d
+    gen = torch.Generator().manual_seed(0)
+    x, w = torch.randn(3, 8, 8, 8, generator=gen), torch.randn(16, 8, 3, 3, generator=gen)
+    styles, noise = torch.randn(3, 8, generator=gen), torch.randn(3, 1, 8 * up, 8 * up, generator=gen)
+    kw = dict(noise=noise, up=up, padding=1, resample_filter=setup_filter(), demodulate=demodulate, flip_weight=up == 1)
+    a = modulated_conv2d(x, w, styles, fused=True, **kw)
+    b = modulated_conv2d(x, w, styles, fused=False, **kw)
+    assert torch.allclose(a, b, atol=1e-5)

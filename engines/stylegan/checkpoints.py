@@ -32,7 +32,7 @@ CONFIG_NAME, WEIGHTS_NAME, CARD_NAME = "config.json", "model.safetensors", "READ
 
 #: The architecture "default" stands for until trained weights exist in weights/ (a CPU-sized StyleGAN2).
 UNTRAINED_DEFAULTS: dict[str, dict[str, Any]] = {
-    "stylegan2": dict(img_resolution=64, z_dim=256, w_dim=256, channel_base=8192, channel_max=256),
+    "stylegan2": dict(img_resolution=64, z_dim=128, w_dim=128, channel_base=4096, channel_max=128, mapping_layers=4),
     "dcgan": dict(img_resolution=64, z_dim=100, base_channels=64),
 }
 
@@ -212,7 +212,7 @@ def untrained(arch: str, seed: int = 0) -> GanBundle:
         torch.manual_seed(seed)
         G = build_generator(arch, UNTRAINED_DEFAULTS[arch])
         D = build_discriminator(arch, {k: v for k, v in UNTRAINED_DEFAULTS[arch].items()
-                                       if k not in ("z_dim", "w_dim")})
+                                       if k not in ("z_dim", "w_dim", "mapping_layers")})
     for net in (G, D):
         net.eval().requires_grad_(False)
     config = {"arch": arch, "generator": G.config.as_dict(), "discriminator": D.config.as_dict()}

@@ -165,14 +165,24 @@ class Conv2dLayer(nn.Module):
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor,
                      noise: Optional[torch.Tensor] = None, up: int = 1, padding: int = 0,
                      resample_filter: Optional[torch.Tensor] = None, demodulate: bool = True,
-                     flip_weight: bool = True) -> torch.Tensor:
-    """StyleGAN2's modulated convolution, as one grouped convolution over the batch.
+                     flip_weight: bool = True, fused: bool = False) -> torch.Tensor:
+    """StyleGAN2's modulated convolution.
 
-    Each sample's weights are the shared kernel scaled per input channel by its style; with
-    ``demodulate`` each output channel is then rescaled to unit expected variance.
+    Each sample's kernel is the shared kernel scaled per input channel by its style; with
+    ``demodulate`` each output channel is then rescaled to unit expected variance. Two equivalent
+    forms, as in the official code: ``fused`` (one grouped convolution with per-sample kernels, best
+    for batch 1) or not (scale the activations, one shared convolution, scale the outputs: far
+    faster for batches on CPU, and no slower at batch 1 in our measurements).
     """
     batch = x.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
+    if not fused:
+        x = x * styles.to(x.dtype).reshape(batch, -1, 1, 1)
+        x = conv2d_resample(x, weight.to(x.dtype), f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)
+        if demodulate:
+            dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+            x = x * dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)
+        return x + noise if noise is not None else x
     w = weight.unsqueeze(0) * styles.reshape(batch, 1, -1, 1, 1)
     if demodulate:
         dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()

@@ -6,9 +6,9 @@ import sys
 from typing import Optional, Sequence
 
 from ..base import LatentStudioError
-from . import directions, interpolate, project, sample
+from . import diffusion, directions, interpolate, project, sample
 
-COMMANDS = [sample, project, interpolate, directions]
+COMMANDS = [sample, project, interpolate, directions, diffusion]
 
 
 def build_parser() -> argparse.ArgumentParser:

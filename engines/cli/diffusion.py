@@ -1,0 +1,202 @@
+"""``python -m engines sdedit`` (SDEdit a photo or sketch) and ``compare`` (the same sketch through GAN and SDEdit)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..diffusion.schedulers import scheduler_names
+from .common import add_device_flag, positive_int, tqdm_progress, write_json
+
+
+def _noise_flags(p: argparse.ArgumentParser) -> None:
+    level = p.add_mutually_exclusive_group()
+    level.add_argument("--strength", type=float, default=None,
+                       help="noise level in [0, 1]: 0 returns the guide, 1 ignores it (default: 0.6)")
+    level.add_argument("--t0", type=int, default=None,
+                       help="noise level as N of the model's T (usually 1000) training timesteps, e.g. 600; "
+                            "the same as --strength N/T")
+    p.add_argument("--scheduler", choices=scheduler_names(), default="ddim",
+                   help="sampler: ddpm (ancestral), ddim (with --eta), dpmsolver++, euler, euler_a, pndm, lms "
+                        "(needs scipy), heun (default: ddim)")
+    p.add_argument("--eta", type=float, default=0.0,
+                   help="DDIM stochasticity in [0, 1]: 0 deterministic, 1 like DDPM; ddim only (default: 0)")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance scale w in [0, 50]: eps_u + w·(eps_c − eps_u); 1 = no guidance "
+                        "(default: 3.0 for our model, 7.5 for Stable Diffusion, where w <= 1 means none)")
+    p.add_argument("--prompt", default=None, help="text prompt (Stable Diffusion models only)")
+    p.add_argument("--negative", default=None,
+                   help="negative prompt (Stable Diffusion, with --guidance > 1): what to steer away from")
+    p.add_argument("--class-name", default=None,
+                   help="class to generate (class-conditional models, e.g. our 'cat' / 'grumpy cat'; "
+                        "default: the model's first class)")
+
+
+def _model_flags(p: argparse.ArgumentParser, flag: str) -> None:
+    p.add_argument(flag, default="default",
+                   help="diffusion model: 'default' (our pixel model in weights/ddpm-cats64; an untrained placeholder "
+                        "until trained), a local diffusers folder (ours or Stable Diffusion), 'hf:org/repo' or "
+                        "'org/repo' (default: default)")
+    p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"],
+                   help="weights' dtype (default: float16 for Stable Diffusion on CUDA, else float32)")
+    p.add_argument("--resolution", type=positive_int, default=None,
+                   help="Stable Diffusion only: side the guide is cropped/resized to, a multiple of 8 "
+                        "(default: the checkpoint's native size, 512 for v1.x)")
+    p.add_argument("--attention-slicing", action="store_true",
+                   help="Stable Diffusion: compute attention in slices (less GPU memory, a little slower)")
+    p.add_argument("--cpu-offload", action="store_true",
+                   help="Stable Diffusion on CUDA: keep weights on the CPU and move each model to the GPU only "
+                        "while it runs (small GPUs)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sdedit", help="SDEdit a photo or colour sketch with a diffusion model",
+                       description="Noise the guide to a level (--strength or --t0), then denoise it with a diffusers "
+                                   "scheduler under classifier-free guidance. Writes one PNG per sample, the prepared "
+                                   "guide, a denoising GIF and metrics.json (L2 to the guide, masked L2 with a mask, "
+                                   "timings, every option used).")
+    p.add_argument("guide", type=Path, help="guide image: a photo or a colour sketch (centre-cropped to a square)")
+    _model_flags(p, "--model")
+    _noise_flags(p)
+    p.add_argument("--steps", type=positive_int, default=50,
+                   help="steps of the full schedule; SDEdit runs int(steps × strength) of them (default: 50)")
+    p.add_argument("--mask", default=None,
+                   help="mask image, white = re-imagine (outside it the result is exactly the guide); 'auto' = the "
+                        "guide's strokes (default: no mask, the whole image)")
+    p.add_argument("--n", type=positive_int, default=1, help="samples, 1-16; sample i uses seed + i (default: 1)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--frames", type=int, default=10,
+                   help="x0 previews of the first sample in the GIF, 0-100; 0 writes no GIF (default: 10)")
+    p.add_argument("--fps", type=float, default=4, help="frames per second of the GIF (default: 4)")
+    add_device_flag(p)
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.set_defaults(run=run_sdedit)
+
+    c = sub.add_parser("compare", help="the same sketch through the GAN (scribble) and diffusion (SDEdit)",
+                       description="Run a colour sketch through the GAN's masked projection and through SDEdit with "
+                                   "the same mask (from the sketch's strokes unless --mask), and write a side-by-side "
+                                   "sheet (sketch | GAN | diffusion), each result, the mask and metrics.json with both "
+                                   "engines' masked L2 (same units: mean squared error in [0, 1] over the mask) and "
+                                   "seconds.")
+    c.add_argument("sketch", type=Path, help="colour sketch (strokes on a plain white/black background, or with alpha)")
+    c.add_argument("--gan", default="default",
+                   help="GAN source: 'default', a local folder/.safetensors/.pkl/.pt, 'hf:org/repo[:file]' or a URL "
+                        "(default: default)")
+    c.add_argument("--gan-arch", choices=["stylegan2", "dcgan"], default="stylegan2",
+                   help="which default GAN 'default' means (default: stylegan2)")
+    c.add_argument("--gan-steps", type=positive_int, default=300, help="GAN projection steps (default: 300)")
+    _model_flags(c, "--diffusion")
+    _noise_flags(c)
+    c.add_argument("--steps", type=positive_int, default=50,
+                   help="diffusion steps of the full schedule (SDEdit runs int(steps × strength)) (default: 50)")
+    c.add_argument("--mask", type=Path, default=None,
+                   help="mask image, white = strokes (default: derived from the sketch with mask_from_scribble)")
+    c.add_argument("--dilate", type=int, default=0, help="grow the derived mask by this many pixels (default: 0)")
+    c.add_argument("--sdedit-mask", choices=["edit", "metric"], default="edit",
+                   help="edit: SDEdit re-imagines only the masked strokes and keeps the rest of the sketch; metric: "
+                        "SDEdit re-imagines the whole sketch and the mask only scores it (default: edit)")
+    c.add_argument("--seed", type=int, default=0, help="random seed for both engines (default: 0)")
+    add_device_flag(c)
+    c.add_argument("--out", type=Path, required=True, help="output folder")
+    c.set_defaults(run=run_compare)
+
+
+def _engine(args: argparse.Namespace, source: str):
+    from ..diffusion import DiffusionEngine
+    return DiffusionEngine(source, device=args.device, dtype=args.dtype, resolution=args.resolution,
+                           attention_slicing=args.attention_slicing, cpu_offload=args.cpu_offload)
+
+
+def _sdedit_options(args: argparse.Namespace) -> dict:
+    return {"strength": args.strength, "t0": args.t0, "scheduler": args.scheduler, "eta": args.eta,
+            "guidance": args.guidance, "prompt": args.prompt, "negative_prompt": args.negative,
+            "class_name": args.class_name, "steps": args.steps}
+
+
+def run_sdedit(args: argparse.Namespace) -> int:
+    from .. import imaging
+    from ..base import check_range
+    check_range("Frames", args.frames, 0, 100, integer=True)
+    check_range("--fps", args.fps, 0.1, 60)
+    engine = _engine(args, args.model)
+    progress, bar = tqdm_progress("sdedit")
+    with bar:
+        result = engine.from_guide(args.guide, args.mask, seed=args.seed, progress=progress, n=args.n,
+                                   frames=args.frames, **_sdedit_options(args))
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    stem = args.guide.stem
+    for i, img in enumerate(result.images):
+        img.save(out / f"{stem}_sdedit_{i:02d}.png")
+    files = [f"{stem}_sdedit_{i:02d}.png" for i in range(len(result.images))]
+    if result.frames:
+        result.frames[0].save(out / f"{stem}_guide.png")
+        imaging.save_animation(result.frames, out / f"{stem}_denoising.gif", fps=args.fps)
+        files += [f"{stem}_guide.png", f"{stem}_denoising.gif"]
+    write_json({"metrics": result.metrics, "timings": result.timings, "options": result.options,
+                "model": engine.describe().as_dict(), "files": files}, out / "metrics.json")
+    key = "masked_l2" if "masked_l2" in result.metrics else "l2"
+    values = ", ".join(f"{v:.4f}" for v in result.metrics[key])
+    print(f"wrote {len(result.images)} image(s) to {out}: {key} {values}, {result.timings['total']:.1f} s "
+          f"({result.options['denoise_steps']} steps of {result.options['scheduler']} from t={result.options['t_start']})")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from .. import imaging
+    from ..diffusion.guide import faithfulness, prepare_guide, prepare_mask
+    from ..stylegan.engine import GanEngine
+
+    # one square crop of the sketch and its mask, so both engines see exactly the same picture
+    sketch = imaging.load_rgba(args.sketch)
+    (w, h), side = sketch.size, min(sketch.size)
+    left, top = (w - side) // 2, (h - side) // 2
+    sketch = sketch.crop((left, top, left + side, top + side))
+    if args.mask is not None:
+        mask = imaging.load_mask(args.mask)
+        if mask.shape != (h, w):
+            mask = imaging.load_mask(args.mask, size=(w, h))
+        mask = mask[top:top + side, left:left + side]
+    else:
+        mask = imaging.mask_from_scribble(sketch, dilate=args.dilate)
+    imaging.check_mask(mask)
+    sketch_rgb = imaging.load_image(sketch)
+
+    gan = GanEngine(args.gan, arch=args.gan_arch, device=args.device)
+    progress, bar = tqdm_progress("GAN scribble")
+    with bar:
+        gan_result = gan.scribble(sketch_rgb, mask, seed=args.seed, steps=args.gan_steps, progress=progress)
+
+    diffusion = _engine(args, args.diffusion)
+    progress, bar = tqdm_progress("SDEdit")
+    with bar:
+        diff_result = diffusion.from_guide(sketch_rgb, mask if args.sdedit_mask == "edit" else None, seed=args.seed,
+                                           progress=progress, frames=0, **_sdedit_options(args))
+    guide_img, size = prepare_guide(sketch_rgb, diffusion.resolution)
+    diff_l2 = faithfulness(diff_result.images, guide_img, prepare_mask(mask, sketch_rgb, size, diffusion.resolution))
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    gan_img, diff_img = gan_result.images[0], diff_result.images[0]
+    side = max(gan_img.size[0], diff_img.size[0])
+    row = [im.resize((side, side), Image.LANCZOS) for im in (sketch_rgb, gan_img, diff_img)]
+    imaging.make_grid(row, nrow=3).save(out / "compare.png")
+    gan_img.save(out / "gan.png")
+    diff_img.save(out / "diffusion.png")
+    Image.fromarray((np.asarray(mask) * 255).round().astype(np.uint8), mode="L").save(out / "mask.png")
+    metrics = {
+        "sheet": ["sketch", "gan", "diffusion"],
+        "mask": str(args.mask) if args.mask else f"from the sketch (mask_from_scribble, dilate {args.dilate})",
+        "gan": {"masked_l2": gan_result.metrics["masked_l2"][0], "seconds": gan_result.timings["total"],
+                "steps": args.gan_steps, "model": gan.describe().as_dict(), "options": gan_result.options},
+        "diffusion": {"masked_l2": diff_l2["masked_l2"][0], "l2": diff_l2["l2"][0],
+                      "seconds": diff_result.timings["total"], "sdedit_mask": args.sdedit_mask,
+                      "model": diffusion.describe().as_dict(), "options": diff_result.options},
+    }
+    write_json(metrics, out / "metrics.json")
+    print(f"wrote compare.png to {out}: masked L2 GAN {metrics['gan']['masked_l2']:.4f} "
+          f"({metrics['gan']['seconds']:.1f} s), diffusion {metrics['diffusion']['masked_l2']:.4f} "
+          f"({metrics['diffusion']['seconds']:.1f} s)")
+    return 0

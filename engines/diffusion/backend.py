@@ -1,0 +1,79 @@
+"""What the engine needs from a model family (our pixel DDPM, Stable Diffusion), so it stays one class.
+
+A backend knows its resolution, its conditioning (classes or text) and how to run SDEdit and plain
+sampling with diffusers; the engine does validation, guide/mask preparation, metrics and `Result`.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..base import ProgressCallback, make_generator
+from .options import SDEditOptions
+
+
+@dataclass
+class RunOutput:
+    """Images (PIL RGB), x0 previews of the first sample (PIL), and facts about the run for `Result.options`."""
+    images: list[Image.Image]
+    previews: list[Image.Image] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def generators(seed: int, n: int) -> list[torch.Generator]:
+    """One CPU generator per sample, seeded ``seed + i``: sample i is the same whatever ``n`` is, on any device."""
+    return [make_generator(int(seed) + i) for i in range(n)]
+
+
+class Backend(abc.ABC):
+    """One model family behind the diffusion engine."""
+
+    kind: str = ""
+    device: torch.device
+    dtype: torch.dtype
+
+    @property
+    @abc.abstractmethod
+    def resolution(self) -> int:
+        """Side of the square images the model works at (guides are centre-cropped/resized to it)."""
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names for class-conditional models, else []."""
+        return []
+
+    @property
+    @abc.abstractmethod
+    def num_train_timesteps(self) -> int:
+        """T: what ``t0`` counts in."""
+
+    @property
+    @abc.abstractmethod
+    def default_guidance(self) -> float:
+        """Guidance scale used when the caller gives none."""
+
+    @abc.abstractmethod
+    def conditioning(self) -> str:
+        """What the model is conditioned on, for `describe()`."""
+
+    @abc.abstractmethod
+    def parameters(self) -> int:
+        """Number of weights (all networks)."""
+
+    @abc.abstractmethod
+    def check_conditioning(self, opts: SDEditOptions) -> dict[str, Any]:
+        """Refuse conditioning the model cannot take; returns the resolved conditioning for `Result.options`."""
+
+    @abc.abstractmethod
+    def sdedit(self, guide: Image.Image, mask: Optional[np.ndarray], opts: SDEditOptions, seed: int,
+               progress: Optional[ProgressCallback]) -> RunOutput:
+        """SDEdit of ``guide`` (already at `resolution`) with ``opts``; ``opts.strength`` > 0."""
+
+    @abc.abstractmethod
+    def sample(self, opts: SDEditOptions, seed: int, progress: Optional[ProgressCallback]) -> RunOutput:
+        """``opts.n`` images from noise."""

@@ -1,0 +1,157 @@
+"""The diffusion engine: SDEdit (and sampling) behind the shared `Engine` interface.
+
+One class for both model families — our pixel-space class-conditional DDPM and Stable Diffusion —
+so the demo and the CLI never branch on the model: options are validated here, the guide and mask
+prepared here, the backend (`pixel_backend` / `stable_diffusion`) runs diffusers, and the result
+gets the same metrics (faithfulness = masked L2 to the guide), timings and options either way.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Optional
+
+from PIL import Image
+
+from ..base import Engine, LatentStudioError, ModelDescription, ProgressCallback, Result, make_generator, pick_device
+from .backend import Backend
+from .guide import faithfulness, prepare_guide, prepare_mask
+from .options import SDEditOptions, check_options
+from .schedulers import scheduler_names
+
+UNTRAINED_NOTE = "UNTRAINED placeholder (random weights, seed 0): trained default weights are not in weights/ yet."
+
+
+class DiffusionEngine(Engine):
+    """SDEdit with DDPM/DDIM/… and classifier-free guidance over our pixel model or Stable Diffusion.
+
+    ``source``: "default" (our model in weights/ddpm-cats64, an untrained placeholder until trained),
+    a local diffusers folder, or a hub id ("hf:org/repo" or "org/repo"). ``dtype``: None = float32,
+    float16 for Stable Diffusion on CUDA. ``resolution`` (Stable Diffusion only, multiple of 8): the
+    size guides are cropped/resized to (default: the checkpoint's native size, 512 for v1.x).
+    ``attention_slicing`` / ``cpu_offload``: memory savers for small GPUs (Stable Diffusion).
+    """
+
+    def __init__(self, source: str = "default", device: Optional[str] = None, dtype: Optional[str] = None, *,
+                 resolution: Optional[int] = None, attention_slicing: bool = False, cpu_offload: bool = False,
+                 backend: Optional[Backend] = None) -> None:
+        self.device = pick_device(device)
+        if backend is not None:
+            self.backend, self.source, self.trained = backend, source, True
+        else:
+            from .loading import load_backend
+            self.backend, self.source, self.trained = load_backend(
+                source, device=self.device, dtype=dtype, resolution=resolution,
+                attention_slicing=attention_slicing, cpu_offload=cpu_offload)
+        if resolution is not None and self.backend.kind == "pixel" and resolution != self.backend.resolution:
+            raise LatentStudioError(f"This pixel-space model works at {self.backend.resolution}×"
+                                    f"{self.backend.resolution} only (got resolution={resolution}).")
+        self._lock = threading.Lock()  # pipelines and schedulers are stateful: one job at a time
+
+    @classmethod
+    def from_pipeline(cls, pipe: Any, device: Optional[str] = None, dtype: Optional[str] = None,
+                      source: str = "memory", **options: Any) -> "DiffusionEngine":
+        """An engine over an in-memory pipeline (a `ClassConditionalPixelPipeline` or an SD img2img pipeline)."""
+        from ..base import pick_dtype
+        from .pixel_pipeline import ClassConditionalPixelPipeline
+        dev = pick_device(device)
+        if isinstance(pipe, ClassConditionalPixelPipeline):
+            from .pixel_backend import PixelBackend
+            backend: Backend = PixelBackend(pipe, dev, pick_dtype(dev, dtype))
+        else:
+            from .stable_diffusion import StableDiffusionBackend
+            backend = StableDiffusionBackend(pipe, dev, pipe.unet.dtype, **options)
+        return cls(source, device=str(dev), backend=backend)
+
+    # ------------------------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        """"pixel" (our model) or "stable-diffusion"."""
+        return self.backend.kind
+
+    @property
+    def resolution(self) -> int:
+        return self.backend.resolution
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names a class-conditional model knows ([] for text or unconditional models)."""
+        return self.backend.classes
+
+    @property
+    def schedulers(self) -> list[str]:
+        return scheduler_names()
+
+    @property
+    def default_guidance(self) -> float:
+        return self.backend.default_guidance
+
+    def describe(self) -> ModelDescription:
+        label = "pixel-space DDPM" if self.kind == "pixel" else "Stable Diffusion (img2img)"
+        return ModelDescription(
+            name=f"{label} {self.resolution}px", source=str(self.source), resolution=self.resolution,
+            device=str(self.device), dtype=str(self.backend.dtype).replace("torch.", ""),
+            conditioning=self.backend.conditioning(), parameters=self.backend.parameters(),
+            notes="" if self.trained else UNTRAINED_NOTE)
+
+    # ------------------------------------------------------------------------------------------
+    def _options(self, **kwargs: Any) -> SDEditOptions:
+        return check_options(num_train_timesteps=self.backend.num_train_timesteps, **kwargs)
+
+    def sample(self, n: int, seed: int, *, steps: int = 50, scheduler: str = "ddim", eta: float = 0.0,
+               guidance: Optional[float] = None, prompt: Optional[str] = None,
+               negative_prompt: Optional[str] = None, class_name: Optional[str] = None,
+               progress: Optional[ProgressCallback] = None) -> list[Image.Image]:
+        """``n`` images from noise (the full schedule); sample i uses seed + i. SD: text2img."""
+        make_generator(seed)
+        opts = self._options(steps=steps, strength=1.0, scheduler=scheduler, eta=eta, guidance=guidance,
+                             prompt=prompt, negative_prompt=negative_prompt, class_name=class_name, n=n, frames=0)
+        with self._lock:
+            return self.backend.sample(opts, seed, progress).images
+
+    def from_guide(self, guide: Any, mask: Any = None, *, seed: int = 0, steps: Optional[int] = 50,
+                   progress: Optional[ProgressCallback] = None, strength: Optional[float] = None,
+                   t0: Optional[int] = None, scheduler: str = "ddim", eta: float = 0.0,
+                   guidance: Optional[float] = None, prompt: Optional[str] = None,
+                   negative_prompt: Optional[str] = None, class_name: Optional[str] = None, n: int = 1,
+                   frames: int = 10) -> Result:
+        """SDEdit: noise ``guide`` to ``strength`` (default 0.6) or ``t0`` (of T timesteps), denoise with
+        ``scheduler`` under guidance ``guidance`` (None: 3.0 for our model, 7.5 for SD; 1 = none).
+
+        ``mask`` (image/array, 1 = re-imagine; "auto" = the guide's strokes): outside it the result is
+        exactly the guide. ``n`` samples, sample i seeded ``seed + i``. ``frames``: x0 previews of the
+        first sample for progress and GIFs (``Result.frames`` = guide, previews, final image).
+        """
+        start = time.perf_counter()
+        make_generator(seed)
+        opts = self._options(steps=50 if steps is None else steps, strength=strength, t0=t0, scheduler=scheduler,
+                             eta=eta, guidance=guidance, prompt=prompt, negative_prompt=negative_prompt,
+                             class_name=class_name, n=n, frames=frames)
+        cond = self.backend.check_conditioning(opts)
+        guide_img, guide_size = prepare_guide(guide, self.resolution)
+        m = prepare_mask(mask, guide, guide_size, self.resolution)
+        prepared = time.perf_counter()
+        with self._lock:
+            if opts.strength == 0.0:
+                run_images, previews, info = [guide_img.copy() for _ in range(opts.n)], [], {
+                    **cond, "denoise_steps": 0, "t_start": None, "cfg": False}
+            else:
+                run = self.backend.sdedit(guide_img, m, opts, seed, progress)
+                run_images, previews, info = run.images, run.previews, run.info
+        done = time.perf_counter()
+        metrics = faithfulness(run_images, guide_img, m)
+        if "nsfw_content_detected" in info:
+            metrics["nsfw_content_detected"] = info.pop("nsfw_content_detected")
+        frames_out = [guide_img, *previews, run_images[0]] if previews else []
+        options = {**opts.as_dict(), **info, "seed": seed, "seeds": [seed + i for i in range(opts.n)],
+                   "model": str(self.source), "kind": self.kind, "resolution": self.resolution,
+                   "masked": m is not None, "device": str(self.device)}
+        timings = {"prepare": prepared - start, "denoise": done - prepared, "total": time.perf_counter() - start}
+        timings["per_image"] = timings["denoise"] / opts.n
+        if info.get("denoise_steps"):
+            timings["per_step_ms"] = 1000 * timings["denoise"] / info["denoise_steps"]
+        return Result(images=run_images, frames=frames_out, metrics=metrics, timings=timings, options=options)
+
+    def sdedit(self, guide: Any, mask: Any = None, **options: Any) -> Result:
+        """Alias of `from_guide` under the method's name."""
+        return self.from_guide(guide, mask, **options)

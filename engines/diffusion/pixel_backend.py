@@ -1,0 +1,99 @@
+"""The diffusion engine's backend for our pixel-space model (`ClassConditionalPixelPipeline`).
+
+Maps the engine's options onto `sdedit.denoise`: class name → id, guidance default, a fresh scheduler
+of the requested kind built from the model's own schedule, per-sample generators.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .. import imaging
+from ..base import LatentStudioError, ProgressCallback
+from .backend import Backend, RunOutput, generators
+from .guide import mask_tensor
+from .options import SDEditOptions
+from .pixel_pipeline import DEFAULT_GUIDANCE, ClassConditionalPixelPipeline
+from .schedulers import make_scheduler
+from .sdedit import denoise
+
+
+class PixelBackend(Backend):
+    """Our class-conditional (or an unconditional) pixel-space UNet with its DDPM schedule."""
+
+    kind = "pixel"
+
+    def __init__(self, pipe: ClassConditionalPixelPipeline, device: torch.device, dtype: torch.dtype) -> None:
+        # cast only when needed: diffusers warns about casting a loaded model with .to(dtype)
+        self.pipe = pipe.to(device) if pipe.unet.dtype == dtype else pipe.to(device=device, dtype=dtype)
+        self.pipe.set_progress_bar_config(disable=True)
+        self.pipe.unet.eval().requires_grad_(False)
+        self.device, self.dtype = device, dtype
+
+    @property
+    def resolution(self) -> int:
+        return self.pipe.resolution
+
+    @property
+    def classes(self) -> list[str]:
+        return self.pipe.classes
+
+    @property
+    def num_train_timesteps(self) -> int:
+        return int(self.pipe.scheduler.config.num_train_timesteps)
+
+    @property
+    def default_guidance(self) -> float:
+        return DEFAULT_GUIDANCE if self.pipe.null_class_id is not None else 1.0
+
+    def conditioning(self) -> str:
+        if not self.classes:
+            return "unconditional"
+        return f"class ({', '.join(self.classes)}; null class {self.pipe.null_class_id} for guidance)"
+
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.pipe.unet.parameters())
+
+    def check_conditioning(self, opts: SDEditOptions) -> dict[str, Any]:
+        if opts.prompt or opts.negative_prompt:
+            hint = (f"use a class name instead ({', '.join(self.classes)})" if self.classes
+                    else "it is unconditional")
+            raise LatentStudioError(f"This model takes no text prompt: {hint}.")
+        if not self.classes:
+            if opts.class_name is not None:
+                raise LatentStudioError(f"This model is unconditional: it has no classes (got class {opts.class_name!r}).")
+            if opts.guidance is not None and opts.guidance != 1.0:
+                raise LatentStudioError("Classifier-free guidance needs a class-conditional model; this one is "
+                                        "unconditional (leave guidance unset or at 1).")
+            return {"class_name": None, "guidance": 1.0}
+        try:
+            self.pipe.class_id(opts.class_name)
+        except KeyError as exc:
+            raise LatentStudioError(exc.args[0]) from None
+        guidance = self.default_guidance if opts.guidance is None else opts.guidance
+        return {"class_name": opts.class_name or self.classes[0], "guidance": guidance}
+
+    def _run(self, guide: Optional[torch.Tensor], mask: Optional[torch.Tensor], opts: SDEditOptions, seed: int,
+             progress: Optional[ProgressCallback], strength: float) -> RunOutput:
+        cond = self.check_conditioning(opts)
+        class_id = self.pipe.class_id(cond["class_name"])
+        scheduler = make_scheduler(opts.scheduler, self.pipe.scheduler.config)
+        out = denoise(self.pipe.unet, scheduler, guide=guide, mask=mask, class_ids=[class_id] * opts.n,
+                      null_id=self.pipe.null_class_id, guidance=cond["guidance"], steps=opts.steps,
+                      strength=strength, generators=generators(seed, opts.n), eta=opts.eta, device=self.device,
+                      frames=opts.frames, progress=progress)
+        previews = [imaging.to_pil(p)[0] for p in out.previews]
+        info = {**cond, "cfg": out.cfg, "denoise_steps": len(out.timesteps),
+                "t_start": out.timesteps[0] if out.timesteps else None}
+        return RunOutput(images=imaging.to_pil(out.images), previews=previews, info=info)
+
+    def sdedit(self, guide: Image.Image, mask: Optional[np.ndarray], opts: SDEditOptions, seed: int,
+               progress: Optional[ProgressCallback]) -> RunOutput:
+        x = imaging.to_tensor(guide, device=self.device, dtype=self.dtype)
+        return self._run(x, mask_tensor(mask, self.device, self.dtype), opts, seed, progress, opts.strength)
+
+    def sample(self, opts: SDEditOptions, seed: int, progress: Optional[ProgressCallback]) -> RunOutput:
+        return self._run(None, None, opts, seed, progress, 1.0)

@@ -6,9 +6,9 @@ import sys
 from typing import Optional, Sequence
 
 from ..base import LatentStudioError
-from . import diffusion, directions, interpolate, project, sample
+from . import diffusion, directions, interpolate, project, sample, train
 
-COMMANDS = [sample, project, interpolate, directions, diffusion]
+COMMANDS = [sample, project, interpolate, directions, diffusion, train]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,147 @@
+"""How good are our GANs? Sample realism, held-out reconstruction and a copying check, as tables.
+
+    python -m bench.gan_quality --models weights/stylegan2-cats64 weights/dcgan-cats64 \
+        [--data ../shared/data/cats] [--val-fraction 0.05] [--samples 2000] [--invert 50] [--steps 300]
+
+1. Sliced Wasserstein distance (Laplacian-pyramid patches, ×1000, per level and mean) between each
+   image set and the held-out validation photos. Two reference rows come from the same run: another
+   split of real photos (the floor any generator can reach) and blurred real photos (a yardstick: a
+   model that gets layout and colour right but no fine detail).
+2. Held-out reconstruction: invert ``--invert`` validation photos (w+ for StyleGAN2, z for DCGAN),
+   ``--steps`` Adam steps, PSNR / SSIM — how much of real cat space the generator can reach.
+3. Copying check: for 16 samples, the nearest training photo (RMS pixel distance) next to the same
+   distance for unseen validation photos; a grid of sample / nearest pairs is written next to the JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from engines import data as datasets
+from engines import imaging
+from engines.evaluation.neighbours import nearest_neighbours
+from engines.evaluation.swd import blurred, sliced_wasserstein, subset
+from engines.stylegan.engine import GanEngine
+
+
+@torch.no_grad()
+def generate(engine: GanEngine, n: int, psi: float, seed: int = 1, batch: int = 250) -> torch.Tensor:
+    out = []
+    gen = torch.Generator().manual_seed(seed)
+    for start in range(0, n, batch):
+        z = torch.randn([min(batch, n - start), engine.G.z_dim], generator=gen).to(engine.device)
+        out.append(engine.G(z, truncation_psi=psi, noise_mode="const").float().clamp(-1, 1).cpu())
+    return torch.cat(out)
+
+
+def swd_row(name: str, images: torch.Tensor, val: torch.Tensor, patches: int) -> dict:
+    t0 = time.perf_counter()
+    swd = sliced_wasserstein(images, val, patches=patches)
+    return {"set": name, **{k: round(v, 2) for k, v in swd.items()}, "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def reconstruction(engine: GanEngine, val: torch.Tensor, n: int, steps: int) -> dict:
+    photos = imaging.to_pil(subset(val, n, seed=3))
+    space = "w+" if "w+" in engine.G.spaces else "z"
+    t0 = time.perf_counter()
+    result = engine.invert(photos, space=space, steps=steps, seed=0)
+    seconds = time.perf_counter() - t0
+    psnr, ssim = result.metrics["psnr"], result.metrics["ssim"]
+    return {"space": space, "photos": len(photos), "steps": steps, "psnr_mean": round(statistics.mean(psnr), 2),
+            "psnr_min": round(min(psnr), 2), "psnr_max": round(max(psnr), 2),
+            "ssim_mean": round(statistics.mean(ssim), 3), "seconds_per_photo_batched": round(seconds / len(photos), 2),
+            "examples": result.images[:8], "targets": photos[:8]}
+
+
+def copying(engine: GanEngine, train: torch.Tensor, val: torch.Tensor, grid_path: Path) -> dict:
+    samples = generate(engine, 16, 1.0, seed=7)
+    idx, dist = nearest_neighbours(samples, train)
+    _, val_dist = nearest_neighbours(subset(val, 64, seed=5), train)
+    pairs = []
+    for s, i in zip(imaging.to_pil(samples), idx.tolist()):
+        pairs += [s, imaging.to_pil(train[i:i + 1])[0]]
+    grid_path.parent.mkdir(parents=True, exist_ok=True)
+    imaging.make_grid(pairs, nrow=8).save(grid_path)
+    return {"sample_nn_rms_mean": round(float(dist.mean()), 4), "sample_nn_rms_min": round(float(dist.min()), 4),
+            "val_nn_rms_mean": round(float(val_dist.mean()), 4), "val_nn_rms_min": round(float(val_dist.min()), 4),
+            "grid": str(grid_path)}
+
+
+def model_label(source: str) -> str:
+    """A readable name: the folder name, or the run's name for a run's ``latest/`` snapshot."""
+    path = Path(source)
+    return (path.parent.name if path.name == "latest" else path.name) or source
+
+
+def print_table(rows: list[dict], keys: list[str]) -> None:
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for row in rows:
+        print("| " + " | ".join(str(row.get(k, "")) for k in keys) + " |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", required=True, help="GAN sources (folders in our format, …)")
+    p.add_argument("--data", default="../shared/data/cats")
+    p.add_argument("--val-fraction", type=float, default=0.05)
+    p.add_argument("--samples", type=int, default=2000)
+    p.add_argument("--patches", type=int, default=16384, help="patches per pyramid level and set")
+    p.add_argument("--invert", type=int, default=50, help="validation photos to invert (0 = skip)")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--name", default=None, help="results name (default: from the data folder)")
+    args = p.parse_args()
+
+    name = args.name or f"gan_quality_{Path(args.data).name}"
+    out_dir = Path("bench/results")
+    train_u8 = datasets.load_split(args.data, 64, args.val_fraction, "train")
+    val = datasets.to_float(datasets.load_split(args.data, 64, args.val_fraction, "val"))
+    train = datasets.to_float(train_u8)
+    reference = subset(train, args.samples, seed=11)
+    print(f"data {args.data}: {len(train)} train / {len(val)} validation photos; {args.samples} samples per model\n")
+
+    swd_rows = [swd_row("real (train split) — floor", reference, val, args.patches),
+                swd_row("real, blurred — yardstick", blurred(reference), val, args.patches)]
+    recon_rows, copy_rows, recon_images = [], [], []
+    for source in args.models:
+        engine = GanEngine(source, device=args.device)
+        label = model_label(source)
+        for psi in (1.0, 0.7):
+            swd_rows.append(swd_row(f"{label} ψ={psi}", generate(engine, args.samples, psi), val, args.patches))
+        if args.invert:
+            rec = reconstruction(engine, val, args.invert, args.steps)
+            recon_images += rec.pop("targets") + rec.pop("examples")
+            recon_rows.append({"model": label, **rec})
+        copy_rows.append({"model": label, **copying(engine, train, val, out_dir / f"{name}_{label}_nn.png")})
+
+    floor = swd_rows[0]["avg"]
+    for row in swd_rows:
+        row["× floor"] = round(row["avg"] / floor, 2)
+    print("Sliced Wasserstein distance ×1000 to the validation photos (lower is better)")
+    print_table(swd_rows, ["set"] + [k for k in swd_rows[0] if k not in ("set", "seconds", "× floor")]
+                + ["× floor", "seconds"])
+    if recon_rows:
+        print(f"\nHeld-out reconstruction ({args.invert} validation photos, {args.steps} Adam steps)")
+        print_table(recon_rows, list(recon_rows[0]))
+        imaging.make_grid(recon_images, nrow=8).save(out_dir / f"{name}_reconstruction.png")
+    print("\nCopying check: RMS pixel distance to the nearest training photo (samples vs unseen photos)")
+    print_table(copy_rows, list(copy_rows[0]))
+
+    record = {"data": args.data, "train": len(train), "val": len(val), "samples": args.samples,
+              "swd": swd_rows, "reconstruction": recon_rows, "copying": copy_rows,
+              "machine": {"platform": platform.platform(), "torch": torch.__version__,
+                          "threads": torch.get_num_threads(), "device": str(engine.device)}}
+    path = out_dir / f"{name}.json"
+    path.write_text(json.dumps(record, indent=2))
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""Train our StyleGAN2 (or the DCGAN baseline) on a folder of images; fine-tune with ``resume``.
+
+StyleGAN2 recipe at small scale: non-saturating logistic loss, lazy R1 on real images, style mixing,
+an exponential moving average of G (what gets shipped), DiffAugment on everything D sees, bf16
+autocast on CUDA. A wall-clock budget (``minutes``) and/or an image budget (``kimg``) ends the run;
+every snapshot writes a sample grid, a loss log line, a resumable ``state.pt`` and a shipping folder
+``latest/`` (fp16 G_ema + D in our checkpoint format).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .. import data as datasets
+from .. import imaging
+from ..base import LatentStudioError, pick_device
+from .augment import diff_augment, parse_policy
+from .checkpoints import UNTRAINED_DEFAULTS, build_discriminator, build_generator, load_gan, save_gan
+
+STATE_NAME = "state.pt"
+G_ONLY_KEYS = ("z_dim", "w_dim", "mapping_layers", "mapping_lr_multiplier", "w_avg_beta")
+
+#: Per-architecture defaults: StyleGAN2-ADA's small-resolution settings; DCGAN's paper optimiser.
+ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
+    "stylegan2": dict(lr=0.0025, betas=(0.0, 0.99), r1_gamma=0.2, mixing=0.9),
+    "dcgan": dict(lr=0.0002, betas=(0.5, 0.999), r1_gamma=0.0, mixing=0.0),
+}
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; stored in ``state.pt`` and the shipped config so a run can be traced."""
+    data: str
+    out: str
+    arch: str = "stylegan2"
+    resume: Optional[str] = None
+    resolution: int = 64
+    batch: int = 32
+    minutes: Optional[float] = None
+    kimg: Optional[float] = None
+    lr: Optional[float] = None
+    r1_gamma: Optional[float] = None
+    r1_interval: int = 16
+    mixing: Optional[float] = None
+    augment: str = "color,translation,cutout"
+    xflip: bool = True
+    ema_kimg: float = 10.0
+    ema_rampup: Optional[float] = 0.05
+    val_fraction: float = 0.05
+    seed: int = 0
+    device: str = "auto"
+    snapshot_minutes: float = 5.0
+    model: dict[str, Any] = field(default_factory=dict)  # architecture overrides (e.g. channel_base)
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCH_DEFAULTS:
+            raise LatentStudioError(f"Unknown GAN architecture {self.arch!r}: expected one of {sorted(ARCH_DEFAULTS)}.")
+        if self.minutes is None and self.kimg is None:
+            raise LatentStudioError("Give a training budget: minutes and/or kimg.")
+        if self.batch < 2:
+            raise LatentStudioError("batch must be at least 2.")
+        try:
+            parse_policy(self.augment)
+        except ValueError as exc:
+            raise LatentStudioError(str(exc)) from exc
+        for key, value in ARCH_DEFAULTS[self.arch].items():
+            if key != "betas" and getattr(self, key) is None:
+                setattr(self, key, value)
+
+
+class GanTrainer:
+    """Holds G, D, G_ema, optimisers and counters; `step` is one D + one G update."""
+
+    def __init__(self, config: TrainConfig, images: Optional[torch.Tensor] = None) -> None:
+        self.cfg = cfg = config
+        self.device = pick_device(cfg.device)
+        self.out = Path(cfg.out)
+        self.policy = parse_policy(cfg.augment)
+        torch.manual_seed(cfg.seed)
+        if images is None:
+            images = datasets.load_split(cfg.data, cfg.resolution, cfg.val_fraction, "train")
+        if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[-1] != cfg.resolution:
+            raise LatentStudioError(f"Training images must be uint8 [N, 3, {cfg.resolution}, {cfg.resolution}].")
+        self.images = images
+        self.nimg, self.steps, self.elapsed = 0, 0, 0.0
+        self.G, self.D = self._build_networks()
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        betas = ARCH_DEFAULTS[cfg.arch]["betas"]
+        ratio = cfg.r1_interval / (cfg.r1_interval + 1) if cfg.r1_gamma > 0 else 1.0
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas, eps=1e-8)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr * ratio,
+                                      betas=(betas[0] ** ratio, betas[1] ** ratio), eps=1e-8)
+        self.grid_z = torch.randn([32, self.G.z_dim], generator=torch.Generator().manual_seed(cfg.seed + 123))
+        self.amp = self.device.type == "cuda"
+        if cfg.resume and (Path(cfg.resume) / STATE_NAME).is_file():
+            self._load_state(Path(cfg.resume) / STATE_NAME)
+
+    # ------------------------------------------------------------------ setup
+    def _build_networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+        cfg = self.cfg
+        if cfg.resume and not (Path(cfg.resume) / STATE_NAME).is_file():
+            bundle = load_gan(cfg.resume)  # fine-tune a shipped model: its G_ema becomes G
+            if bundle.D is None:
+                raise LatentStudioError(f"{cfg.resume} has no discriminator, so it cannot be fine-tuned.")
+            if bundle.arch != cfg.arch:
+                raise LatentStudioError(f"{cfg.resume} is a {bundle.arch} model but arch={cfg.arch!r}.")
+            G, D = bundle.G.float(), bundle.D.float()
+        else:
+            kwargs = {**UNTRAINED_DEFAULTS[cfg.arch], "img_resolution": cfg.resolution, **cfg.model}
+            G = build_generator(cfg.arch, kwargs)
+            D = build_discriminator(cfg.arch, {k: v for k, v in kwargs.items() if k not in G_ONLY_KEYS})
+        if G.img_resolution != cfg.resolution:
+            raise LatentStudioError(f"The model makes {G.img_resolution}px images but resolution={cfg.resolution}.")
+        return G.to(self.device).train().requires_grad_(True), D.to(self.device).train().requires_grad_(True)
+
+    # ------------------------------------------------------------------ one step
+    def _reals(self, gen: Optional[torch.Generator] = None) -> torch.Tensor:
+        idx = torch.randint(0, len(self.images), (self.cfg.batch,), generator=gen)
+        x = datasets.to_float(self.images[idx]).to(self.device)
+        if self.cfg.xflip:
+            flip = torch.rand(x.shape[0], 1, 1, 1, device=self.device) < 0.5
+            x = torch.where(flip, x.flip(3), x)
+        return x
+
+    def _generate(self, n: int) -> torch.Tensor:
+        z = torch.randn([n, self.G.z_dim], device=self.device)
+        if self.cfg.arch != "stylegan2":
+            return self.G(z)
+        ws = self.G.mapping(z, update_emas=True)
+        if self.cfg.mixing > 0 and torch.rand([]) < self.cfg.mixing:
+            cutoff = int(torch.randint(1, ws.shape[1], ()))
+            ws2 = self.G.mapping(torch.randn_like(z), update_emas=False)
+            ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+        return self.G.synthesis(ws, noise_mode="random")
+
+    def _disc(self, img: torch.Tensor) -> torch.Tensor:
+        return self.D(diff_augment(img, self.policy)).float()
+
+    def step(self) -> dict[str, float]:
+        """One discriminator update (with lazy R1 every ``r1_interval`` steps) and one generator update."""
+        cfg = self.cfg
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp)
+        stats: dict[str, float] = {}
+        # D: push real logits up, fake logits down.
+        self.D.requires_grad_(True)
+        reals = self._reals()
+        do_r1 = cfg.r1_gamma > 0 and self.steps % cfg.r1_interval == 0
+        reals.requires_grad_(do_r1)
+        with autocast:
+            with torch.no_grad():
+                fakes = self._generate(cfg.batch)
+            logits_fake = self._disc(fakes)
+            logits_real = self._disc(reals)
+        loss_D = F.softplus(logits_fake).mean() + F.softplus(-logits_real).mean()
+        if do_r1:
+            grad, = torch.autograd.grad(logits_real.sum(), reals, create_graph=True)
+            r1 = grad.square().sum(dim=[1, 2, 3]).mean()
+            loss_D = loss_D + r1 * (cfg.r1_gamma / 2) * cfg.r1_interval
+            stats["r1"] = float(r1.detach())
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_D.backward()
+        self.opt_D.step()
+        # G: non-saturating loss through a frozen D.
+        self.D.requires_grad_(False)
+        with autocast:
+            logits = self._disc(self._generate(cfg.batch))
+        loss_G = F.softplus(-logits).mean()
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_G.backward()
+        self.opt_G.step()
+        self.nimg += cfg.batch
+        self.steps += 1
+        self._update_ema()
+        stats.update(loss_D=float(loss_D.detach()), loss_G=float(loss_G.detach()),
+                     real=float(logits_real.detach().mean()), fake=float(logits_fake.detach().mean()))
+        if not all(math.isfinite(v) for v in stats.values()):
+            raise LatentStudioError(f"Training diverged at step {self.steps}: {stats}. Lower lr or raise r1_gamma.")
+        return stats
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        ema_nimg = self.cfg.ema_kimg * 1000 * self.cfg.batch / 32
+        if self.cfg.ema_rampup:
+            ema_nimg = min(ema_nimg, self.nimg * self.cfg.ema_rampup)
+        beta = 0.5 ** (self.cfg.batch / max(ema_nimg, 1e-8))
+        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            p_ema.copy_(p.detach().lerp(p_ema, beta))
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    # ------------------------------------------------------------------ outputs
+    @torch.no_grad()
+    def sample_grid(self, psi: float = 1.0):
+        z = self.grid_z.to(self.device)
+        img = self.G_ema(z, truncation_psi=psi, noise_mode="const")
+        return imaging.make_grid(imaging.to_pil(img.float().cpu()), nrow=8)
+
+    def training_info(self) -> dict[str, Any]:
+        return {"images_seen": self.nimg, "steps": self.steps, "train_seconds": round(self.elapsed, 1),
+                "train_images": len(self.images), "device": str(self.device),
+                "hardware": torch.cuda.get_device_name(self.device) if self.device.type == "cuda"
+                else f"CPU ({torch.get_num_threads()} threads)",
+                "config": {k: v for k, v in asdict(self.cfg).items() if k not in ("device",)}}
+
+    def log(self, line: dict[str, Any]) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / "log.jsonl", "a") as fh:
+            fh.write(json.dumps(line) + "\n")
+
+    def snapshot(self) -> Path:
+        """Sample grid + resumable state + fp16 shipping folder; returns the shipping folder."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.sample_grid().save(self.out / f"grid_{self.nimg / 1000:08.1f}kimg.png")
+        state = {"G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
+                 "counters": torch.tensor([self.nimg, self.steps], dtype=torch.int64),
+                 "elapsed": torch.tensor(self.elapsed, dtype=torch.float64)}
+        tmp = self.out / (STATE_NAME + ".tmp")
+        torch.save(state, tmp)
+        tmp.replace(self.out / STATE_NAME)
+        return save_gan(self.out / "latest", self.G_ema, self.D, fp16=True, extra={"training": self.training_info()})
+
+    def _load_state(self, path: Path) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=True)  # tensors only, never code
+        try:
+            self.G.load_state_dict(state["G"])
+            self.D.load_state_dict(state["D"])
+            self.G_ema.load_state_dict(state["G_ema"])
+        except RuntimeError as exc:
+            raise LatentStudioError(f"{path} does not fit the configured architecture: {exc}") from exc
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+        self.nimg, self.steps = (int(v) for v in state["counters"])
+        self.elapsed = float(state["elapsed"])
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, log_every: int = 20) -> dict[str, Any]:
+        """Train until the budget is spent (or Ctrl-C), snapshotting every ``snapshot_minutes``."""
+        cfg = self.cfg
+        start = last_snap = time.perf_counter()
+        start_nimg, base_elapsed = self.nimg, self.elapsed
+        stop_nimg = self.nimg + cfg.kimg * 1000 if cfg.kimg is not None else math.inf
+        budget = cfg.minutes * 60 if cfg.minutes is not None else math.inf
+        sums: dict[str, list[float]] = {}
+        bar = tqdm(desc=f"train {cfg.arch}", unit="img", unit_scale=True, total=None if math.isinf(stop_nimg)
+                   else int(stop_nimg - self.nimg))
+        try:
+            while self.nimg < stop_nimg and time.perf_counter() - start < budget:
+                stats = self.step()
+                bar.update(cfg.batch)
+                for k, v in stats.items():
+                    sums.setdefault(k, []).append(v)
+                if self.steps % log_every == 0:
+                    line = {"kimg": round(self.nimg / 1000, 2), "steps": self.steps,
+                            "seconds": round(base_elapsed + time.perf_counter() - start, 1),
+                            **{k: round(sum(v) / len(v), 4) for k, v in sums.items()}}
+                    bar.set_postfix(D=line["loss_D"], G=line["loss_G"])
+                    self.log(line)
+                    sums = {}
+                if time.perf_counter() - last_snap > cfg.snapshot_minutes * 60:
+                    self.elapsed = base_elapsed + time.perf_counter() - start
+                    self.snapshot()
+                    last_snap = time.perf_counter()
+        except KeyboardInterrupt:
+            bar.write("interrupted: saving a snapshot")
+        finally:
+            bar.close()
+        self.elapsed = base_elapsed + time.perf_counter() - start
+        folder = self.snapshot()
+        return {"folder": str(folder), "images_seen": self.nimg, "steps": self.steps,
+                "images_this_run": self.nimg - start_nimg, "train_seconds": round(self.elapsed, 1)}
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Build a trainer for ``config`` and run it; returns where the shippable weights are."""
+    return GanTrainer(config).run()

@@ -129,9 +129,16 @@ def test_config_that_does_not_fit_the_weights(tmp_path, tiny_g):
         load_gan(str(tmp_path / "m"))
 
 
-def test_default_is_an_untrained_placeholder_until_weights_exist():
-    bundle = load_gan("default")
+@pytest.mark.parametrize("arch", ["stylegan2", "dcgan"])
+def test_default_is_our_shipped_model(arch):
+    bundle = load_gan("default", arch=arch)
+    assert bundle.trained and bundle.arch == arch and bundle.D is not None
     assert bundle.G.img_resolution == 64
-    assert bundle.D is not None
-    dc = load_gan("default", arch="dcgan")
-    assert dc.arch == "dcgan"
+    assert "Model card" in bundle.card and "cat" in bundle.card.lower()
+
+
+def test_default_falls_back_to_an_untrained_placeholder_without_weights(tmp_path, monkeypatch):
+    import engines.stylegan.checkpoints as ckpt
+    monkeypatch.setattr(ckpt, "default_path", lambda arch: tmp_path / arch)
+    bundle = load_gan("default")
+    assert not bundle.trained and bundle.G.img_resolution == 64 and "Untrained" in bundle.card

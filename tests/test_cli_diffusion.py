@@ -89,7 +89,7 @@ def test_compare_gan_and_diffusion(tmp_path, tiny_pixel_dir):
     data = json.loads((out / "metrics.json").read_text())
     for engine in ("gan", "diffusion"):
         assert 0 <= data[engine]["masked_l2"] <= 1 and data[engine]["seconds"] > 0
-    assert data["sheet"] == ["sketch", "gan", "diffusion"] and "UNTRAINED" in data["gan"]["model"]["notes"]
+    assert data["sheet"] == ["sketch", "gan", "diffusion"] and data["gan"]["model"]["source"] == "default"
     sheet = Image.open(out / "compare.png")
     assert sheet.size[0] > 3 * 64  # three 64 px panels side by side (GAN size)
     # "edit": SDEdit keeps the sketch's background outside the strokes

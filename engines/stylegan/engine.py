@@ -141,7 +141,7 @@ class GanEngine(Engine):
 
     def edit(self, latent: Any, direction: Any, strengths: list[float], **options: Any) -> Result:
         """Move a latent (or an image, inverted first) along a direction for each strength."""
-        from .directions import edit, load_direction
+        from .editing import edit, load_direction
         if not hasattr(direction, "vector"):
             direction = load_direction(direction, self)
         return edit(self, latent, direction, strengths, **options)

@@ -1,0 +1,256 @@
+"""Train our class-conditional pixel DDPM (diffusers ``UNet2DModel`` + ``DDPMScheduler``) on image folders.
+
+Each folder is one class ("cat", "grumpy cat"); small classes are oversampled to ``min_class_share``
+of every batch, and labels are replaced by the null class with probability ``label_dropout`` so
+classifier-free guidance works at sampling time. Epsilon prediction on the cosine schedule of
+`pixel_pipeline.DEFAULT_SCHEDULER_CONFIG` (the SDEdit code and every diffusers scheduler read it
+as is). AdamW with linear warm-up, diffusers' ``EMAModel`` (the EMA weights are what gets saved),
+horizontal flips, bf16 autocast on CUDA, a ``minutes`` / ``kimg`` budget, resumable ``state.pt``,
+and per snapshot a DDIM-50 sample grid per class and guidance scale plus ``latest/`` saved with
+``save_pretrained`` (fp16 safetensors, loadable with ``DiffusionPipeline.from_pretrained``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+import torch.nn.functional as F
+from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
+from diffusers.optimization import get_scheduler
+from diffusers.training_utils import EMAModel
+from tqdm import tqdm
+
+from .. import data as datasets
+from .. import imaging
+from ..base import LatentStudioError, pick_device
+from .pixel_pipeline import DEFAULT_SCHEDULER_CONFIG, DEFAULT_UNET_CONFIG, ClassConditionalPixelPipeline
+
+STATE_NAME = "state.pt"
+GRID_SCALES = (1.0, 3.0, 7.0)
+
+
+@dataclass
+class DiffusionTrainConfig:
+    """A run: ``classes`` maps class name → image folder (order = class ids)."""
+    classes: dict[str, str]
+    out: str
+    resume: Optional[str] = None
+    batch: int = 32
+    minutes: Optional[float] = None
+    kimg: Optional[float] = None
+    lr: float = 2e-4
+    warmup_steps: int = 500
+    weight_decay: float = 0.0
+    ema_decay: float = 0.9995
+    label_dropout: float = 0.1
+    min_class_share: float = 0.25
+    xflip: bool = True
+    val_fraction: Optional[dict[str, float]] = None    # per class; default 0.05 ("grumpy cat": 0.1)
+    seed: int = 0
+    device: str = "auto"
+    snapshot_minutes: float = 10.0
+    unet: dict[str, Any] = field(default_factory=dict)  # overrides of DEFAULT_UNET_CONFIG (new runs)
+
+    def __post_init__(self) -> None:
+        if not self.classes:
+            raise LatentStudioError("Give at least one class: name → image folder.")
+        if self.minutes is None and self.kimg is None:
+            raise LatentStudioError("Give a training budget: minutes and/or kimg.")
+        if not 0 <= self.label_dropout < 1:
+            raise LatentStudioError(f"label_dropout must be in [0, 1), got {self.label_dropout}.")
+        if self.batch < 1:
+            raise LatentStudioError("batch must be at least 1.")
+
+    def val_share(self, name: str) -> float:
+        default = 0.1 if "grumpy" in name else 0.05
+        return (self.val_fraction or {}).get(name, default)
+
+
+class DiffusionTrainer:
+    """UNet + EMA + AdamW + warm-up; `step` is one denoising-loss update on a class-balanced batch."""
+
+    def __init__(self, config: DiffusionTrainConfig,
+                 images: Optional[dict[str, torch.Tensor]] = None) -> None:
+        self.cfg = cfg = config
+        self.device = pick_device(cfg.device)
+        self.out = Path(cfg.out)
+        self.class_names = list(cfg.classes)
+        torch.manual_seed(cfg.seed)
+        unet_config = {**DEFAULT_UNET_CONFIG, **cfg.unet, "num_class_embeds": len(self.class_names) + 1}
+        self.unet = UNet2DModel(**unet_config).to(self.device).train()
+        self.resolution = int(self.unet.config.sample_size)
+        if images is None:
+            images = {name: datasets.load_split(folder, self.resolution, cfg.val_share(name), "train")
+                      for name, folder in cfg.classes.items()}
+        for name, x in images.items():
+            if x.dtype != torch.uint8 or x.shape[1:] != (3, self.resolution, self.resolution):
+                raise LatentStudioError(f"Images of class {name!r} must be uint8 [N, 3, {self.resolution}, "
+                                        f"{self.resolution}], got {x.dtype} {list(x.shape)}.")
+        self.images = [images[name] for name in self.class_names]
+        self.class_weights = self._class_weights([len(x) for x in self.images])
+        self.noise_scheduler = DDPMScheduler(**DEFAULT_SCHEDULER_CONFIG)
+        self.ema = EMAModel(self.unet.parameters(), decay=cfg.ema_decay, use_ema_warmup=True, power=3 / 4)
+        self.ema.to(self.device)
+        self.opt = torch.optim.AdamW(self.unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.lr_schedule = get_scheduler("constant_with_warmup", self.opt, num_warmup_steps=cfg.warmup_steps)
+        self.nimg, self.steps, self.elapsed = 0, 0, 0.0
+        self.amp = self.device.type == "cuda"
+        if cfg.resume:
+            self._load_state(Path(cfg.resume) / STATE_NAME)
+
+    def _class_weights(self, sizes: list[int]) -> torch.Tensor:
+        """Probability of drawing each class: its share of the data, but at least ``min_class_share``."""
+        sizes_t = torch.tensor(sizes, dtype=torch.float64)
+        floor = min(self.cfg.min_class_share, 1.0 / len(sizes))
+        small = sizes_t / sizes_t.sum() < floor
+        share = torch.where(small, torch.full_like(sizes_t, floor), sizes_t)
+        big = ~small
+        share[big] = sizes_t[big] / sizes_t[big].sum() * (1 - floor * int(small.sum()))
+        return share
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        n = self.cfg.batch
+        labels = torch.multinomial(self.class_weights, n, replacement=True)
+        x = torch.empty(n, 3, self.resolution, self.resolution, dtype=torch.uint8)
+        for c, pool in enumerate(self.images):
+            rows = (labels == c).nonzero().flatten()
+            if len(rows):
+                x[rows] = pool[torch.randint(0, len(pool), (len(rows),))]
+        x = datasets.to_float(x).to(self.device)
+        if self.cfg.xflip:
+            x = torch.where(torch.rand(n, 1, 1, 1, device=self.device) < 0.5, x.flip(3), x)
+        drop = torch.rand(n) < self.cfg.label_dropout
+        labels = torch.where(drop, torch.full_like(labels, len(self.class_names)), labels)
+        return x, labels.to(self.device)
+
+    def step(self) -> dict[str, float]:
+        """Noise a batch at random timesteps and regress the noise (epsilon prediction)."""
+        x, labels = self._batch()
+        noise = torch.randn_like(x)
+        t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (x.shape[0],), device=self.device)
+        noisy = self.noise_scheduler.add_noise(x, noise, t)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+            pred = self.unet(noisy, t, class_labels=labels).sample
+        loss = F.mse_loss(pred.float(), noise)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.unet.parameters(), 1.0)
+        self.opt.step()
+        self.lr_schedule.step()
+        self.ema.step(self.unet.parameters())
+        self.nimg += x.shape[0]
+        self.steps += 1
+        stats = {"loss": float(loss.detach()), "grad_norm": float(grad_norm), "lr": self.lr_schedule.get_last_lr()[0]}
+        if not math.isfinite(stats["loss"]):
+            raise LatentStudioError(f"Training diverged at step {self.steps} (loss {stats['loss']}). Lower lr.")
+        return stats
+
+    # ------------------------------------------------------------------ outputs
+    def ema_pipeline(self) -> ClassConditionalPixelPipeline:
+        """A pipeline holding a copy of the EMA weights (the training UNet is left untouched)."""
+        unet = copy.deepcopy(self.unet).eval()
+        self.ema.copy_to(unet.parameters())
+        return ClassConditionalPixelPipeline(unet=unet, scheduler=DDPMScheduler(**DEFAULT_SCHEDULER_CONFIG),
+                                             class_names=self.class_names)
+
+    @torch.no_grad()
+    def sample_grid(self, pipe: ClassConditionalPixelPipeline, per_row: int = 8, steps: int = 50):
+        """Rows: class × guidance scale (1, 3, 7); the same seeds in every row; DDIM ``steps`` steps."""
+        pipe = ClassConditionalPixelPipeline(unet=pipe.unet, scheduler=DDIMScheduler.from_config(pipe.scheduler.config),
+                                             class_names=self.class_names)
+        rows = []
+        for name in self.class_names:
+            for scale in GRID_SCALES:
+                gens = [torch.Generator().manual_seed(self.cfg.seed + i) for i in range(per_row)]
+                rows += pipe(class_labels=[name] * per_row, guidance_scale=scale, num_inference_steps=steps,
+                             generator=gens).images
+        return imaging.make_grid(rows, nrow=per_row)
+
+    def training_info(self) -> dict[str, Any]:
+        return {"images_seen": self.nimg, "steps": self.steps, "train_seconds": round(self.elapsed, 1),
+                "train_images": {n: len(x) for n, x in zip(self.class_names, self.images)},
+                "class_weights": [round(float(w), 3) for w in self.class_weights],
+                "hardware": torch.cuda.get_device_name(self.device) if self.device.type == "cuda"
+                else f"CPU ({torch.get_num_threads()} threads)",
+                "config": {k: v for k, v in asdict(self.cfg).items() if k != "device"}}
+
+    def snapshot(self, grid: bool = True) -> Path:
+        """Resumable state, ``latest/`` (fp16, diffusers layout) and a sample grid."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        state = {"unet": self.unet.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
+                 "lr_schedule": self.lr_schedule.state_dict(),
+                 "counters": torch.tensor([self.nimg, self.steps], dtype=torch.int64),
+                 "elapsed": torch.tensor(self.elapsed, dtype=torch.float64)}
+        tmp = self.out / (STATE_NAME + ".tmp")
+        torch.save(state, tmp)
+        tmp.replace(self.out / STATE_NAME)
+        pipe = self.ema_pipeline()
+        if grid:
+            self.sample_grid(pipe).save(self.out / f"grid_{self.nimg / 1000:08.1f}kimg.png")
+        latest = self.out / "latest"
+        pipe.to(dtype=torch.float16).save_pretrained(latest, safe_serialization=True)
+        (latest / "training.json").write_text(json.dumps(self.training_info(), indent=2, default=str))
+        return latest
+
+    def _load_state(self, path: Path) -> None:
+        if not path.is_file():
+            raise LatentStudioError(f"No training state at {path}: --resume takes a run folder of train-diffusion.")
+        state = torch.load(path, map_location=self.device, weights_only=True)  # tensors and numbers only
+        try:
+            self.unet.load_state_dict(state["unet"])
+        except RuntimeError as exc:
+            raise LatentStudioError(f"{path} does not fit the configured UNet: {exc}") from exc
+        self.ema.load_state_dict(state["ema"])
+        self.ema.to(self.device)
+        self.opt.load_state_dict(state["opt"])
+        self.lr_schedule.load_state_dict(state["lr_schedule"])
+        self.nimg, self.steps = (int(v) for v in state["counters"])
+        self.elapsed = float(state["elapsed"])
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, log_every: int = 20) -> dict[str, Any]:
+        cfg = self.cfg
+        start = last_snap = time.perf_counter()
+        start_nimg, base_elapsed = self.nimg, self.elapsed
+        stop_nimg = self.nimg + cfg.kimg * 1000 if cfg.kimg is not None else math.inf
+        budget = cfg.minutes * 60 if cfg.minutes is not None else math.inf
+        losses: list[float] = []
+        bar = tqdm(desc="train diffusion", unit="img", unit_scale=True,
+                   total=None if math.isinf(stop_nimg) else int(stop_nimg - self.nimg))
+        try:
+            while self.nimg < stop_nimg and time.perf_counter() - start < budget:
+                stats = self.step()
+                bar.update(cfg.batch)
+                losses.append(stats["loss"])
+                if self.steps % log_every == 0:
+                    line = {"kimg": round(self.nimg / 1000, 2), "steps": self.steps,
+                            "seconds": round(base_elapsed + time.perf_counter() - start, 1),
+                            "loss": round(sum(losses) / len(losses), 5), "lr": stats["lr"]}
+                    losses = []
+                    bar.set_postfix(loss=line["loss"])
+                    self.out.mkdir(parents=True, exist_ok=True)
+                    with open(self.out / "log.jsonl", "a") as fh:
+                        fh.write(json.dumps(line) + "\n")
+                if time.perf_counter() - last_snap > cfg.snapshot_minutes * 60:
+                    self.elapsed = base_elapsed + time.perf_counter() - start
+                    self.snapshot()
+                    last_snap = time.perf_counter()
+        except KeyboardInterrupt:
+            bar.write("interrupted: saving a snapshot")
+        finally:
+            bar.close()
+        self.elapsed = base_elapsed + time.perf_counter() - start
+        folder = self.snapshot()
+        return {"folder": str(folder), "images_seen": self.nimg, "steps": self.steps,
+                "images_this_run": self.nimg - start_nimg, "train_seconds": round(self.elapsed, 1)}
+
+
+def train(config: DiffusionTrainConfig) -> dict[str, Any]:
+    """Build a trainer for ``config`` and run it; returns where the saved pipeline is."""
+    return DiffusionTrainer(config).run()

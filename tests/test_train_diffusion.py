@@ -1,0 +1,105 @@
+"""Diffusion training: the denoising loss falls, classes are balanced, labels drop out, snapshots load."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engines.base import LatentStudioError
+from engines.cli.main import main
+from engines.diffusion.pixel_pipeline import ClassConditionalPixelPipeline
+from engines.diffusion.tiny import TINY_PIXEL_UNET
+from engines.diffusion.train import STATE_NAME, DiffusionTrainConfig, DiffusionTrainer
+
+UNET = {k: v for k, v in TINY_PIXEL_UNET.items() if k != "num_class_embeds"}
+
+
+def images(n_cat=32, n_grumpy=4):
+    cat = torch.tensor([200, 120, 40], dtype=torch.uint8).view(1, 3, 1, 1).repeat(n_cat, 1, 16, 16)
+    grumpy = torch.tensor([90, 90, 220], dtype=torch.uint8).view(1, 3, 1, 1).repeat(n_grumpy, 1, 16, 16)
+    return {"cat": cat, "grumpy cat": grumpy}
+
+
+def config(tmp_path, **kw):
+    base = dict(classes={"cat": "unused", "grumpy cat": "unused"}, out=str(tmp_path / "run"), batch=8, kimg=0.04,
+                unet=UNET, warmup_steps=2, device="cpu", lr=1e-3)
+    return DiffusionTrainConfig(**{**base, **kw})
+
+
+@torch.no_grad()
+def fixed_loss(trainer):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.cat([t[:4] for t in trainer.images]).float() / 127.5 - 1
+    noise = torch.randn(x.shape, generator=gen)
+    t = torch.linspace(50, 950, len(x)).long()
+    noisy = trainer.noise_scheduler.add_noise(x, noise, t)
+    labels = torch.tensor([0] * 4 + [1] * 4)
+    return float(torch.nn.functional.mse_loss(trainer.unet(noisy, t, class_labels=labels).sample, noise))
+
+
+def test_denoising_loss_falls(tmp_path):
+    torch.manual_seed(0)
+    trainer = DiffusionTrainer(config(tmp_path), images=images())
+    before = fixed_loss(trainer)
+    for _ in range(60):
+        trainer.step()
+    assert fixed_loss(trainer) < 0.7 * before
+
+
+def test_small_class_is_oversampled_and_labels_drop_out(tmp_path):
+    trainer = DiffusionTrainer(config(tmp_path, batch=2000, label_dropout=0.2), images=images())
+    assert trainer.class_weights.tolist() == pytest.approx([0.75, 0.25])
+    _, labels = trainer._batch()
+    counts = torch.bincount(labels, minlength=3).float() / len(labels)
+    assert counts[2] == pytest.approx(0.2, abs=0.04)             # the null class (id 2)
+    assert counts[1] == pytest.approx(0.25 * 0.8, abs=0.04)      # grumpy, 25 % before dropout
+
+
+def test_snapshot_is_a_diffusers_folder_and_resume_is_exact(tmp_path):
+    trainer = DiffusionTrainer(config(tmp_path), images=images())
+    summary = trainer.run()
+    run = tmp_path / "run"
+    assert (run / STATE_NAME).is_file() and list(run.glob("grid_*kimg.png"))
+    pipe = ClassConditionalPixelPipeline.from_pretrained(str(run / "latest"))
+    assert pipe.classes == ["cat", "grumpy cat"] and pipe.unet.config.num_class_embeds == 3
+    from safetensors import safe_open
+    with safe_open(str(run / "latest" / "unet" / "diffusion_pytorch_model.safetensors"), "pt") as f:
+        assert f.get_tensor(next(iter(f.keys()))).dtype == torch.float16
+    info = json.loads((run / "latest" / "training.json").read_text())
+    assert info["images_seen"] == summary["images_seen"]
+    resumed = DiffusionTrainer(config(tmp_path, resume=str(run)), images=images())
+    assert (resumed.nimg, resumed.steps) == (trainer.nimg, trainer.steps)
+    for a, b in zip(trainer.unet.parameters(), resumed.unet.parameters()):
+        torch.testing.assert_close(a, b)
+    assert resumed.lr_schedule.last_epoch == trainer.lr_schedule.last_epoch
+
+
+def test_bad_configs_are_clear(tmp_path):
+    with pytest.raises(LatentStudioError, match="budget"):
+        DiffusionTrainConfig(classes={"cat": "x"}, out="y")
+    with pytest.raises(LatentStudioError, match="class"):
+        DiffusionTrainConfig(classes={}, out="y", kimg=1)
+    with pytest.raises(LatentStudioError, match="uint8"):
+        DiffusionTrainer(config(tmp_path), images={"cat": torch.zeros(2, 3, 8, 8, dtype=torch.uint8),
+                                                   "grumpy cat": torch.zeros(2, 3, 8, 8, dtype=torch.uint8)})
+    with pytest.raises(LatentStudioError, match="No training state"):
+        DiffusionTrainer(config(tmp_path, resume=str(tmp_path / "nothing")), images=images())
+
+
+def test_cli_trains_from_folders(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for name, n in (("cats", 8), ("grumpy", 3)):
+        (tmp_path / name).mkdir()
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
+    code = main(["train-diffusion", "--class", f"cat={tmp_path / 'cats'}", "--class", f"grumpy cat={tmp_path / 'grumpy'}",
+                 "--out", str(tmp_path / "run"), "--kimg", "0.016", "--batch", "4", "--device", "cpu",
+                 "--unet-json", json.dumps(UNET)])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["images_seen"] >= 16
+    with pytest.raises(SystemExit):
+        main(["train-diffusion", "--class", "cat", "--out", str(tmp_path / "r2"), "--kimg", "1"])
+    assert main(["train-diffusion", "--class", f"cat={tmp_path / 'cats'}", "--out", str(tmp_path / "r3")]) == 2

@@ -302,5 +302,12 @@ def apply(latent: torch.Tensor, direction: Direction, strength: float, layers: O
     return out
 
 
-# Files and edits live in `editing`; re-exported so ``directions.save_direction`` etc. keep working.
-from .editing import check_direction, edit, load_direction, save_direction, to_edit_latent  # noqa: E402,F401
+_IN_EDITING = ("check_direction", "edit", "load_direction", "save_direction", "to_edit_latent")
+
+
+def __getattr__(name: str) -> Any:
+    """Files and edits live in `editing` (which imports this module); reachable here as ``directions.X`` too."""
+    if name in _IN_EDITING:
+        from . import editing
+        return getattr(editing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

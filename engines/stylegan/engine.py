@@ -55,7 +55,7 @@ class GanEngine(Engine):
 
     def describe(self) -> ModelDescription:
         G = self.G
-        notes = self.bundle.card.strip().splitlines()[0] if self.bundle.card.strip() else ""
+        notes = self.bundle.card.strip().splitlines()[0].lstrip("# ").strip() if self.bundle.card.strip() else ""
         if not self.bundle.trained:
             notes = "UNTRAINED placeholder (random weights): trained defaults are not in weights/ yet."
         return ModelDescription(

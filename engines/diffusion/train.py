@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -24,11 +23,11 @@ import torch.nn.functional as F
 from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
 from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
-from tqdm import tqdm
 
 from .. import data as datasets
 from .. import imaging
 from ..base import LatentStudioError, pick_device
+from ..training import run_budgeted, save_atomic
 from .pixel_pipeline import DEFAULT_SCHEDULER_CONFIG, DEFAULT_UNET_CONFIG, ClassConditionalPixelPipeline
 
 STATE_NAME = "state.pt"
@@ -187,9 +186,7 @@ class DiffusionTrainer:
                  "lr_schedule": self.lr_schedule.state_dict(),
                  "counters": torch.tensor([self.nimg, self.steps], dtype=torch.int64),
                  "elapsed": torch.tensor(self.elapsed, dtype=torch.float64)}
-        tmp = self.out / (STATE_NAME + ".tmp")
-        torch.save(state, tmp)
-        tmp.replace(self.out / STATE_NAME)
+        save_atomic(state, self.out / STATE_NAME)
         pipe = self.ema_pipeline()
         if grid:
             self.sample_grid(pipe).save(self.out / f"grid_{self.nimg / 1000:08.1f}kimg.png")
@@ -215,40 +212,8 @@ class DiffusionTrainer:
 
     # ------------------------------------------------------------------ the loop
     def run(self, log_every: int = 20) -> dict[str, Any]:
-        cfg = self.cfg
-        start = last_snap = time.perf_counter()
-        start_nimg, base_elapsed = self.nimg, self.elapsed
-        stop_nimg = self.nimg + cfg.kimg * 1000 if cfg.kimg is not None else math.inf
-        budget = cfg.minutes * 60 if cfg.minutes is not None else math.inf
-        losses: list[float] = []
-        bar = tqdm(desc="train diffusion", unit="img", unit_scale=True,
-                   total=None if math.isinf(stop_nimg) else int(stop_nimg - self.nimg))
-        try:
-            while self.nimg < stop_nimg and time.perf_counter() - start < budget:
-                stats = self.step()
-                bar.update(cfg.batch)
-                losses.append(stats["loss"])
-                if self.steps % log_every == 0:
-                    line = {"kimg": round(self.nimg / 1000, 2), "steps": self.steps,
-                            "seconds": round(base_elapsed + time.perf_counter() - start, 1),
-                            "loss": round(sum(losses) / len(losses), 5), "lr": stats["lr"]}
-                    losses = []
-                    bar.set_postfix(loss=line["loss"])
-                    self.out.mkdir(parents=True, exist_ok=True)
-                    with open(self.out / "log.jsonl", "a") as fh:
-                        fh.write(json.dumps(line) + "\n")
-                if time.perf_counter() - last_snap > cfg.snapshot_minutes * 60:
-                    self.elapsed = base_elapsed + time.perf_counter() - start
-                    self.snapshot()
-                    last_snap = time.perf_counter()
-        except KeyboardInterrupt:
-            bar.write("interrupted: saving a snapshot")
-        finally:
-            bar.close()
-        self.elapsed = base_elapsed + time.perf_counter() - start
-        folder = self.snapshot()
-        return {"folder": str(folder), "images_seen": self.nimg, "steps": self.steps,
-                "images_this_run": self.nimg - start_nimg, "train_seconds": round(self.elapsed, 1)}
+        """Train until the budget is spent (or Ctrl-C), snapshotting every ``snapshot_minutes``."""
+        return run_budgeted(self, "train diffusion", {"loss": "loss"}, log_every)
 
 
 def train(config: DiffusionTrainConfig) -> dict[str, Any]:

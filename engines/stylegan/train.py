@@ -11,18 +11,17 @@ from __future__ import annotations
 import copy
 import json
 import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from .. import data as datasets
 from .. import imaging
 from ..base import LatentStudioError, pick_device
+from ..training import run_budgeted, save_atomic
 from .augment import diff_augment, parse_policy
 from .checkpoints import UNTRAINED_DEFAULTS, build_discriminator, build_generator, load_gan, save_gan
 
@@ -224,9 +223,7 @@ class GanTrainer:
                  "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
                  "counters": torch.tensor([self.nimg, self.steps], dtype=torch.int64),
                  "elapsed": torch.tensor(self.elapsed, dtype=torch.float64)}
-        tmp = self.out / (STATE_NAME + ".tmp")
-        torch.save(state, tmp)
-        tmp.replace(self.out / STATE_NAME)
+        save_atomic(state, self.out / STATE_NAME)
         return save_gan(self.out / "latest", self.G_ema, self.D, fp16=True, extra={"training": self.training_info()})
 
     def _load_state(self, path: Path) -> None:
@@ -245,39 +242,7 @@ class GanTrainer:
     # ------------------------------------------------------------------ the loop
     def run(self, log_every: int = 20) -> dict[str, Any]:
         """Train until the budget is spent (or Ctrl-C), snapshotting every ``snapshot_minutes``."""
-        cfg = self.cfg
-        start = last_snap = time.perf_counter()
-        start_nimg, base_elapsed = self.nimg, self.elapsed
-        stop_nimg = self.nimg + cfg.kimg * 1000 if cfg.kimg is not None else math.inf
-        budget = cfg.minutes * 60 if cfg.minutes is not None else math.inf
-        sums: dict[str, list[float]] = {}
-        bar = tqdm(desc=f"train {cfg.arch}", unit="img", unit_scale=True, total=None if math.isinf(stop_nimg)
-                   else int(stop_nimg - self.nimg))
-        try:
-            while self.nimg < stop_nimg and time.perf_counter() - start < budget:
-                stats = self.step()
-                bar.update(cfg.batch)
-                for k, v in stats.items():
-                    sums.setdefault(k, []).append(v)
-                if self.steps % log_every == 0:
-                    line = {"kimg": round(self.nimg / 1000, 2), "steps": self.steps,
-                            "seconds": round(base_elapsed + time.perf_counter() - start, 1),
-                            **{k: round(sum(v) / len(v), 4) for k, v in sums.items()}}
-                    bar.set_postfix(D=line["loss_D"], G=line["loss_G"])
-                    self.log(line)
-                    sums = {}
-                if time.perf_counter() - last_snap > cfg.snapshot_minutes * 60:
-                    self.elapsed = base_elapsed + time.perf_counter() - start
-                    self.snapshot()
-                    last_snap = time.perf_counter()
-        except KeyboardInterrupt:
-            bar.write("interrupted: saving a snapshot")
-        finally:
-            bar.close()
-        self.elapsed = base_elapsed + time.perf_counter() - start
-        folder = self.snapshot()
-        return {"folder": str(folder), "images_seen": self.nimg, "steps": self.steps,
-                "images_this_run": self.nimg - start_nimg, "train_seconds": round(self.elapsed, 1)}
+        return run_budgeted(self, f"train {self.cfg.arch}", {"D": "loss_D", "G": "loss_G"}, log_every)
 
 
 def train(config: TrainConfig) -> dict[str, Any]:

@@ -198,7 +198,7 @@ def test_default_model_is_an_untrained_placeholder():
     engine = DiffusionEngine("default", device="cpu")
     d = engine.describe()
     assert "UNTRAINED" in d.notes and d.resolution == 64 and engine.classes == ["cat", "grumpy cat"]
-    assert 5e6 < d.parameters < 20e6  # fits ~40 MB in fp16
+    assert 1e6 < d.parameters < 20e6  # fits ~40 MB in fp16
     again = DiffusionEngine("default", device="cpu")
     w0 = next(engine.backend.pipe.unet.parameters())
     assert torch.equal(w0, next(again.backend.pipe.unet.parameters()))  # fixed seed

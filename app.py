@@ -1,35 +1,60 @@
-"""Launch the Latent Studio web app: ``python app.py [--gan SOURCE] [--device cpu|cuda] [--share] [--port N]``."""
+"""Launch the Latent Studio web app.
+
+    python app.py [--gan SOURCE] [--arch stylegan2|dcgan] [--diffusion SOURCE] [--device auto|cpu|cuda]
+                  [--share] [--host H] [--port N] [--concurrency N]
+
+On a Hugging Face Space (``SPACE_ID`` is set) it listens on 0.0.0.0 and port 7860 unless told otherwise.
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    on_space = bool(os.environ.get("SPACE_ID"))
     p = argparse.ArgumentParser(description="Latent Studio web app (Gradio).")
     p.add_argument("--gan", default="default",
                    help="GAN source: 'default' (our weights/), a local folder/.safetensors/.pkl/.pt, "
                         "'hf:org/repo[:file]' or an URL (default: default)")
     p.add_argument("--arch", choices=["stylegan2", "dcgan"], default="stylegan2",
                    help="which default GAN 'default' means (default: stylegan2)")
+    p.add_argument("--diffusion", default="default",
+                   help="diffusion source: 'default' (our pixel model in weights/), a local diffusers folder "
+                        "(e.g. a Stable Diffusion checkpoint) or 'hf:org/repo' (default: default)")
     p.add_argument("--device", default="auto", help="'auto' (CUDA if present), 'cpu' or 'cuda[:N]' (default: auto)")
     p.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; 0.0.0.0 in a Space)")
-    p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.add_argument("--host", default="0.0.0.0" if on_space else "127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1; 0.0.0.0 on a Space)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 7860)), help="port (default: 7860)")
+    p.add_argument("--concurrency", type=int, default=1,
+                   help="engine jobs run at once; others wait in the queue (default: 1, right for a CPU)")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     from engines.base import LatentStudioError
+    from engines.diffusion.engine import DiffusionEngine
     from engines.stylegan.engine import GanEngine
     try:
         gan = GanEngine(args.gan, arch=args.arch, device=args.device)
+        diffusion = DiffusionEngine(args.diffusion, device=args.device)
     except LatentStudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from demo import build_demo
-    build_demo(gan).launch(server_name=args.host, server_port=args.port, share=args.share)
+    from demo.app import MAX_FILE_SIZE
+    from demo.registry import DEFAULT_GAN, Registry
+    if args.gan == "default":
+        label = DEFAULT_GAN if args.arch == "stylegan2" else "DCGAN · cats"
+    else:
+        label = f"{gan.describe().name} · {args.gan}"
+    registry = Registry(gan, diffusion, device=args.device, gan_label=label, diffusion_source=args.diffusion)
+    demo = build_demo(registry, concurrency=max(1, args.concurrency))
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_FILE_SIZE,
+                footer_links=["api", "gradio"])
     return 0
 
 

@@ -1,25 +1,31 @@
-"""The Sample tab: draw images from the loaded GAN with a seed and a truncation."""
+"""Sample: draw images from a GAN with a seed and a truncation (the quickest look at a model)."""
 from __future__ import annotations
 
 import gradio as gr
 
-from engines.stylegan.engine import GanEngine
-
+from . import common, inputs
 from .errors import user_errors
+from .gpu import gpu
+from .registry import Registry
 
 
-def build(engine: GanEngine) -> None:
-    with gr.Tab("Sample"):
-        gr.Markdown(f"**{engine.describe().name}** — {engine.describe().notes or engine.describe().source}")
+def build(registry: Registry) -> gr.Dropdown:
+    with gr.Tab("Sample", id="sample"):
         with gr.Row():
+            model = common.gan_dropdown(registry)
             n = gr.Slider(1, 36, value=9, step=1, label="Images")
-            seed = gr.Number(value=0, precision=0, label="Seed")
+            seed = common.seed_field()
             psi = gr.Slider(0.0, 1.5, value=0.7, step=0.05, label="Truncation ψ")
-        run = gr.Button("Sample", variant="primary")
-        gallery = gr.Gallery(label="Samples", columns=6, height="auto")
+        run = gr.Button("Sample", variant="primary", elem_id="sample-run")
+        gallery = gr.Gallery(format="png", label="Samples", columns=6, height="auto", elem_id="sample-result")
+        gr.Examples([[9, 0, 0.7], [9, 1, 1.0]], inputs=[n, seed, psi], label="Examples")
 
+        @gpu
         @user_errors
-        def sample(count: float, seed_value: float, truncation: float):
-            return engine.sample(int(count), int(seed_value or 0), truncation=float(truncation))
+        def sample(model_label, count, seed_value, truncation):
+            engine = registry.gan(model_label)
+            return engine.sample(inputs.whole(count, "Images", 1, 64), inputs.whole(seed_value, "Seed", 0, 2**31),
+                                 truncation=inputs.real(truncation, "Truncation", 0, 2))
 
-        run.click(sample, [n, seed, psi], gallery, api_name="sample")
+        run.click(sample, [model, n, seed, psi], gallery, api_name="sample", concurrency_id="engines")
+    return model

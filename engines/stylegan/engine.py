@@ -114,11 +114,13 @@ class GanEngine(Engine):
 
     def invert(self, images: Any, *, space: str = "w+", optimizer: str = "adam", steps: int = 300, seed: int = 0,
                restarts: int = 1, perceptual: str = "disc", progress: Optional[ProgressCallback] = None,
-               **loss_weights: Any) -> Result:
-        """Project photos into ``space``; one optimisation for the whole batch, each image keeps its own best."""
+               on_loss: Optional[Any] = None, **loss_weights: Any) -> Result:
+        """Project photos into ``space``; one optimisation for the whole batch, each image keeps its own best.
+
+        ``on_loss(step, loss)`` after every step feeds a live loss curve."""
         from .projector import invert
-        return invert(self, as_list(images), seed=seed, progress=progress, space=space, optimizer=optimizer,
-                      steps=steps, restarts=restarts, perceptual=perceptual, **loss_weights)
+        return invert(self, as_list(images), seed=seed, progress=progress, on_loss=on_loss, space=space,
+                      optimizer=optimizer, steps=steps, restarts=restarts, perceptual=perceptual, **loss_weights)
 
     def scribble(self, sketch: Any, mask: Any = None, *, space: str = "w+", steps: int = 300, seed: int = 0,
                  restarts: int = 1, progress: Optional[ProgressCallback] = None, **options: Any) -> Result:

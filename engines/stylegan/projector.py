@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .engine import GanEngine
 
 OPTIMIZERS = ("adam", "lbfgs")
+
+#: ``(step, loss)`` after every optimisation step (restarts count on), for live loss curves.
+LossCallback = Callable[[int, float], None]
 INITS = ("mean", "random")
 
 
@@ -131,7 +134,7 @@ class Projector:
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self, target: torch.Tensor, mask: Optional[torch.Tensor], seed: int,
-            progress: Optional[ProgressCallback] = None) -> Result:
+            progress: Optional[ProgressCallback] = None, on_loss: Optional[LossCallback] = None) -> Result:
         cfg, G = self.cfg, self.G
         n = target.shape[0]
         start = time.perf_counter()
@@ -199,6 +202,8 @@ class Projector:
                             v.sub_(v.mean(dim=[1, 2, 3], keepdim=True)).div_(v.std(dim=[1, 2, 3], keepdim=True) + 1e-8)
                 curve.append(float(loss.detach()) / n)
                 done = r * cfg.steps + step + 1
+                if on_loss is not None:
+                    on_loss(done, curve[-1])
                 preview = None
                 if preview_every and (done % preview_every == 0 or done == total_steps):
                     preview = imaging.to_pil(state["img"][:1])[0]
@@ -277,14 +282,18 @@ def _targets(engine: "GanEngine", images: Any) -> torch.Tensor:
 
 
 def invert(engine: "GanEngine", images: list, *, seed: int = 0, progress: Optional[ProgressCallback] = None,
-           **options: Any) -> Result:
-    """Invert photos (centre-cropped, resized, alpha on white) into the model's latent space."""
+           on_loss: Optional[LossCallback] = None, **options: Any) -> Result:
+    """Invert photos (centre-cropped, resized, alpha on white) into the model's latent space.
+
+    ``on_loss(step, loss)`` is called after every step (a live loss curve); ``progress`` gets previews.
+    """
     cfg = ProjectionConfig.from_options(**options)
-    return Projector(engine, cfg).run(_targets(engine, images), None, seed, progress)
+    return Projector(engine, cfg).run(_targets(engine, images), None, seed, progress, on_loss)
 
 
 def scribble(engine: "GanEngine", sketch: Any, mask: Any = None, *, seed: int = 0, dilate: int = 0,
-             progress: Optional[ProgressCallback] = None, **options: Any) -> Result:
+             progress: Optional[ProgressCallback] = None, on_loss: Optional[LossCallback] = None,
+             **options: Any) -> Result:
     """A realistic image that agrees with a colour scribble where it has strokes.
 
     The mask comes from ``mask`` (an image/array: white = strokes) or else from the sketch itself
@@ -304,7 +313,7 @@ def scribble(engine: "GanEngine", sketch: Any, mask: Any = None, *, seed: int = 
     sketch_img = imaging.load_image(sketch).resize((res, res), Image.LANCZOS)
     target = imaging.to_tensor(sketch_img, device=engine.device)
     mask_t = torch.as_tensor(np.asarray(m, dtype=np.float32), device=engine.device)[None, None]
-    result = Projector(engine, cfg).run(target, mask_t, seed, progress)
+    result = Projector(engine, cfg).run(target, mask_t, seed, progress, on_loss)
     result.options["dilate"] = dilate
     return result
 

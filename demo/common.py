@@ -1,0 +1,74 @@
+"""Pieces every tab uses: run/stop buttons with stable ids, seed and model fields, status and loss plots.
+
+Element ids follow ``<tab>-run``, ``<tab>-stop``, ``<tab>-result``, ``<tab>-status`` so browser tests and
+users' scripts can find them; API names are the tab names (``/invert``, ``/sdedit``, …).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import gradio as gr
+import pandas as pd
+
+from .registry import Registry
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "examples"
+#: The brush palette of every sketch canvas: fur, eyes, nose and background colours of cat faces.
+PALETTE = ["#000000", "#ffffff", "#808080", "#c0c0c0", "#5a3a22", "#a0522d", "#e8914a", "#f3d7a6",
+           "#ffc0cb", "#3b6fd1", "#6fbf4f", "#f5e142"]
+
+
+def examples(kind: str, pattern: str = "*.png") -> list[str]:
+    """Example files shipped in assets/examples/<kind>/ (made by the project; see assets/README.md)."""
+    folder = ASSETS / kind
+    return sorted(str(p) for p in folder.glob(pattern)) if folder.is_dir() else []
+
+
+def run_stop(slug: str, label: str = "Run") -> tuple[gr.Button, gr.Button]:
+    with gr.Row():
+        run = gr.Button(label, variant="primary", elem_id=f"{slug}-run")
+        stop = gr.Button("Stop", variant="stop", elem_id=f"{slug}-stop")
+    return run, stop
+
+
+def status(slug: str) -> gr.Markdown:
+    return gr.Markdown("", elem_id=f"{slug}-status")
+
+
+def seed_field() -> gr.Number:
+    return gr.Number(value=0, precision=0, minimum=0, label="Seed")
+
+
+def gan_dropdown(registry: Registry, label: str = "Model") -> gr.Dropdown:
+    return gr.Dropdown(registry.gan_labels(), value=registry.first_gan, label=label)
+
+
+def canvas(slug: str, label: str = "Sketch") -> gr.ImageEditor:
+    """A drawing canvas with the cat palette and an eraser; an uploaded image becomes the background."""
+    return gr.ImageEditor(label=label, type="pil", image_mode="RGBA", sources=("upload", "clipboard"),
+                          brush=gr.Brush(colors=PALETTE, default_color="#808080", default_size=8),
+                          eraser=gr.Eraser(default_size=12), canvas_size=(256, 256), height=360,
+                          elem_id=f"{slug}-canvas")
+
+
+def skips(n: int) -> tuple:
+    """A yield that changes nothing (a heartbeat while a job runs)."""
+    return tuple(gr.skip() for _ in range(n))
+
+
+def progress_text(step: int, total: int, what: str = "step") -> str:
+    return f"{what} {step} / {total}" if total else "working…"
+
+
+def loss_frame(losses: list[tuple[int, float]]) -> pd.DataFrame:
+    return pd.DataFrame(losses or [(0, float("nan"))], columns=["step", "loss"])
+
+
+def stop_wiring(stop: gr.Button, event: Any) -> None:
+    """The Stop button cancels the running job (its generator is closed; the engine stops at its next step)."""
+    stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
+
+
+def first_line(text: Optional[str]) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""

@@ -1,0 +1,161 @@
+"""Edit: move a latent along a direction (named, SeFa, GANSpace, or from two sets of examples), −s … +s."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import gradio as gr
+import numpy as np
+import torch
+
+from engines import imaging
+from engines.base import LatentStudioError
+from engines.stylegan import directions as dirs
+from engines.stylegan.editing import load_direction
+
+from . import common, inputs, outputs
+from .errors import user_errors
+from .gpu import gpu
+from .jobs import stream
+from .registry import Registry
+
+METHODS = {"SeFa": "sefa", "GANSpace": "ganspace"}
+FROM_EXAMPLES = "From examples (below)"
+
+
+@dataclass
+class EditTab:
+    model: gr.Dropdown
+    latent: gr.File
+    start: gr.Radio
+
+
+class DirectionCache:
+    """SeFa/GANSpace components per model, computed once (GANSpace samples 10 k latents)."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str], list] = {}
+        self._lock = threading.Lock()
+
+    def get(self, engine, label: str, method: str) -> list:
+        with self._lock:
+            key = (label, method)
+            if key not in self._found:
+                self._found[key] = engine.directions(method, k=8)
+            return self._found[key]
+
+
+def direction_choices(engine) -> list[str]:
+    folder = engine.bundle.folder / "directions" if engine.bundle.folder is not None else None
+    named = sorted({p.stem for p in folder.glob("*.np[yz]")}) if folder is not None and folder.is_dir() else []
+    comps = [f"{m} {i}" for m in METHODS for i in range(8)] if engine.arch == "stylegan2" else \
+        [f"GANSpace {i}" for i in range(8)]
+    return named + comps + [FROM_EXAMPLES]
+
+
+def _start_latent(engine, start: str, latent_file, photo, seed: int):
+    if start == "Latent file":
+        if not latent_file:
+            raise LatentStudioError("Upload a latent .npz (or press 'Send to Edit' in the Invert tab).")
+        return latent_file if isinstance(latent_file, str) else latent_file.name
+    if start == "Photo (inverted first)":
+        return inputs.load_photo(photo)
+    z = engine.random_z(1, seed)
+    if engine.arch == "stylegan2":
+        with torch.no_grad():
+            w = engine.G.mapping(z, truncation_psi=0.7)[:, 0]
+        return engine.latent_record(w, "w")
+    return engine.latent_record(z, "z")
+
+
+def build(registry: Registry) -> EditTab:
+    cache = DirectionCache()
+    initial = direction_choices(registry.gan(registry.first_gan))
+    with gr.Tab("Edit", id="edit"):
+        gr.Markdown("Move an image along a latent direction: the middle image is the start (strength 0). Named "
+                    "directions ship with the model; SeFa / GANSpace components are found without labels; or "
+                    "give two sets of example images (with / without the attribute).")
+        with gr.Row():
+            with gr.Column(scale=1):
+                model = common.gan_dropdown(registry)
+                start = gr.Radio(["Random sample", "Latent file", "Photo (inverted first)"], value="Random sample",
+                                 label="Start from")
+                seed = common.seed_field()
+                latent = gr.File(label="Latent (.npz, e.g. from Invert)", file_types=[".npz"], height=90)
+                photo = gr.Image(label="Photo", type="filepath", height=160)
+                direction = gr.Dropdown(initial, value=initial[0], label="Direction")
+                with gr.Row():
+                    strength = gr.Slider(0.5, 20, value=5, step=0.5, label="Strength s (strip from −s to +s)")
+                    count = gr.Slider(3, 11, value=5, step=2, label="Images in the strip")
+                layers = gr.Dropdown(["all", "coarse", "middle", "fine"], value="all", allow_custom_value=True,
+                                     label="w+ layers (or a range like 0-5)")
+                with gr.Accordion("Direction from examples", open=False):
+                    positives = gr.File(label="Images WITH the attribute", file_count="multiple", file_types=["image"])
+                    negatives = gr.File(label="Images WITHOUT it", file_count="multiple", file_types=["image"])
+                run, stop = common.run_stop("edit", "Edit")
+                gr.Examples([["Random sample", 3], ["Random sample", 11]], inputs=[start, seed],
+                            label="Examples (random samples of our model)")
+            with gr.Column(scale=2):
+                gallery = gr.Gallery(format="png", label="−s … +s", columns=5, height=240, elem_id="edit-result")
+                status = common.status("edit")
+                strip = gr.Image(label="Strip", type="pil", interactive=False, format="png")
+                metrics = gr.Code(label="Metrics", language="json")
+                edited = gr.File(label="Edited latents (.npz)")
+
+        outs = [gallery, status, strip, metrics, edited]
+
+        @gpu
+        @user_errors
+        def run_edit(model_label, start_v, seed_v, latent_v, photo_v, direction_v, strength_v, count_v, layers_v,
+                     pos_v, neg_v):
+            engine = registry.gan(model_label)
+            s = inputs.real(strength_v, "Strength", 0, 100)
+            n = inputs.whole(count_v, "Images in the strip", 2, 21)
+            src = _start_latent(engine, start_v, latent_v, photo_v, inputs.whole(seed_v, "Seed", 0, 2**31))
+            if not direction_v:
+                raise LatentStudioError("Choose a direction.")
+            layer_range = None if engine.arch != "stylegan2" or layers_v in (None, "", "all") else layers_v
+
+            def work(job):
+                if direction_v == FROM_EXAMPLES:
+                    if not pos_v or not neg_v:
+                        raise LatentStudioError("Give images with and without the attribute (at least one each).")
+                    pos = [inputs.load_photo(p) for p in pos_v]
+                    neg = [inputs.load_photo(p) for p in neg_v]
+                    d = dirs.from_example_images(engine, pos, neg, "from_examples",
+                                                 invert_options={"steps": 100, "progress": job.progress})
+                elif direction_v.split(" ")[0] in METHODS:
+                    method, index = direction_v.split(" ")
+                    d = cache.get(engine, model_label, METHODS[method])[int(index)]
+                else:
+                    d = load_direction(direction_v, engine)
+                return engine.edit(src, d, list(np.linspace(-s, s, n)), layers=layer_range,
+                                   invert_options={"steps": 150, "progress": job.progress})
+
+            for ev in stream(work):
+                if ev.kind == "done":
+                    res = ev.result
+                    text = (f"**{res.options['direction']}** ({res.options['method']}) on layers {res.options['layers']}"
+                            f" · mean pixel change at ±s: {res.metrics['pixel_change'][0]:.1f} / "
+                            f"{res.metrics['pixel_change'][-1]:.1f} levels")
+                    captions = [f"{v:+.1f}" for v in res.metrics["strengths"]]
+                    yield (list(zip(res.images, captions)), text, imaging.make_grid(res.images, nrow=len(res.images)),
+                           outputs.pretty({"metrics": res.metrics, "options": res.options, "timings": res.timings}),
+                           outputs.save_latent(res.latents, "edit", "edited.npz"))
+                elif ev.kind == "progress":
+                    yield (gr.skip(), common.progress_text(ev.step, ev.total, "inverting: step"), gr.skip(), gr.skip(),
+                           gr.skip())
+                else:
+                    yield common.skips(len(outs))
+
+        event = run.click(run_edit, [model, start, seed, latent, photo, direction, strength, count, layers, positives,
+                                     negatives], outs, api_name="edit", concurrency_id="engines")
+        common.stop_wiring(stop, event)
+
+        @user_errors
+        def choices_for(model_label):
+            options = direction_choices(registry.gan(model_label))
+            return gr.update(choices=options, value=options[0])
+
+        model.change(choices_for, model, direction, api_visibility="private")
+    return EditTab(model=model, latent=latent, start=start)

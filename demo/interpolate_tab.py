@@ -1,0 +1,103 @@
+"""Interpolate: a latent walk between two images (inverted first) or two latents, next to a pixel cross-fade."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from engines import imaging
+
+from . import common, inputs, outputs
+from .errors import user_errors
+from .gpu import gpu
+from .jobs import stream
+from .registry import Registry
+
+
+@dataclass
+class InterpolateTab:
+    model: gr.Dropdown
+    latent_a: gr.File
+    latent_b: gr.File
+
+
+def _endpoint(image_path, latent_file, which: str):
+    if latent_file:
+        return latent_file if isinstance(latent_file, str) else latent_file.name
+    if image_path:
+        return inputs.load_photo(image_path, f"image {which}")
+    raise inputs.LatentStudioError(f"Give endpoint {which}: an image, or a latent .npz from the Invert tab.")
+
+
+def build(registry: Registry) -> InterpolateTab:
+    with gr.Tab("Interpolate", id="interpolate"):
+        gr.Markdown("Walk from A to B in latent space (slerp in z, straight lines in w / w+). Images are inverted "
+                    "first; a latent from the Invert tab skips that. The row below is the naive pixel cross-fade.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                with gr.Row():
+                    image_a = gr.Image(label="Image A", type="filepath", height=180)
+                    image_b = gr.Image(label="Image B", type="filepath", height=180)
+                with gr.Row():
+                    latent_a = gr.File(label="…or latent A (.npz)", file_types=[".npz"], height=90)
+                    latent_b = gr.File(label="…or latent B (.npz)", file_types=[".npz"], height=90)
+                model = common.gan_dropdown(registry)
+                space = gr.Radio(["w+", "w", "z"], value="w+", label="Space")
+                with gr.Row():
+                    frames = gr.Slider(2, 120, value=16, step=1, label="Frames")
+                    fps = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
+                invert_steps = gr.Slider(10, 1000, value=150, step=10, label="Inversion steps (images only)")
+                seed = common.seed_field()
+                run, stop = common.run_stop("interpolate", "Interpolate")
+                photos = common.examples("photos")
+                gr.Examples([[photos[i], photos[j]] for i, j in ((0, 1), (2, 3)) if j < len(photos)],
+                            inputs=[image_a, image_b], label="Examples (samples of our models)")
+            with gr.Column(scale=2):
+                animation = gr.Image(label="Animation (GIF)", type="filepath", interactive=False, format="gif", height=256,
+                                     elem_id="interpolate-result")
+                status = common.status("interpolate")
+                strip = gr.Image(label="Latent interpolation", type="pil", interactive=False, format="png")
+                fade = gr.Image(label="Pixel cross-fade (for comparison)", type="pil", interactive=False, format="png")
+                files = gr.File(label="Downloads: GIF, MP4, latents", file_count="multiple")
+                metrics = gr.Code(label="Metrics", language="json")
+
+        outs = [animation, status, strip, fade, files, metrics]
+
+        @gpu
+        @user_errors
+        def interpolate(img_a, img_b, lat_a, lat_b, model_label, space_v, frames_v, fps_v, inv_steps, seed_v):
+            engine = registry.gan(model_label)
+            a, b = _endpoint(img_a, lat_a, "A"), _endpoint(img_b, lat_b, "B")
+            n = inputs.whole(frames_v, "Frames", 2, 240)
+            rate = inputs.real(fps_v, "Frames per second", 1, 60)
+            inv = {"steps": inputs.whole(inv_steps, "Inversion steps", 1, 5000), "seed": inputs.whole(seed_v, "Seed", 0, 2**31)}
+            for ev in stream(lambda job: engine.interpolate(a, b, space=space_v, frames=n, invert_options=inv,
+                                                            progress=job.progress)):
+                if ev.kind == "done":
+                    res = ev.result
+                    gif = outputs.save_animation(res.images, "interpolate", ".gif", fps=rate)
+                    mp4 = outputs.save_animation(res.images, "interpolate", ".mp4", fps=rate)
+                    latents = outputs.save_latent(res.latents, "interpolate", "path.npz")
+                    sm = res.metrics["smoothness"]
+                    text = (f"**{n} frames in {space_v}** ({res.metrics['method']}) · {res.timings.get('total', 0):.1f} s · "
+                            f"mean step between frames {sm['step_mean']:.4f} (variance {sm['step_var']:.2e}; lower = smoother)")
+                    yield (gif, text, imaging.frame_strip(res.images, min(n, 10)),
+                           imaging.frame_strip(res.frames, min(n, 10)) if res.frames else None,
+                           [gif, mp4, latents], outputs.pretty({"metrics": res.metrics, "timings": res.timings}))
+                elif ev.kind == "progress":
+                    yield (gr.skip(), common.progress_text(ev.step, ev.total), ev.preview or gr.skip(),
+                           gr.skip(), gr.skip(), gr.skip())
+                else:
+                    yield common.skips(len(outs))
+
+        event = run.click(interpolate, [image_a, image_b, latent_a, latent_b, model, space, frames, fps, invert_steps,
+                                        seed], outs, api_name="interpolate", concurrency_id="engines")
+        common.stop_wiring(stop, event)
+
+        @user_errors
+        def spaces_for(model_label):
+            spaces = list(registry.gan(model_label).spaces)
+            return gr.update(choices=spaces, value="w+" if "w+" in spaces else spaces[0])
+
+        model.change(spaces_for, model, space, api_visibility="private")
+    return InterpolateTab(model=model, latent_a=latent_a, latent_b=latent_b)

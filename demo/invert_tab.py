@@ -1,0 +1,110 @@
+"""Invert: project a photo into z / w / w+ with live previews and loss curve; download or reuse the latent."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from engines import imaging
+from engines.stylegan.losses import PERCEPTUAL_CHOICES
+
+from . import common, inputs, outputs
+from .errors import user_errors
+from .gpu import gpu
+from .jobs import stream
+from .registry import Registry
+
+
+@dataclass
+class InvertTab:
+    model: gr.Dropdown
+    latent: gr.File
+    to_a: gr.Button
+    to_b: gr.Button
+    to_edit: gr.Button
+
+
+def build(registry: Registry) -> InvertTab:
+    with gr.Tab("Invert", id="invert"):
+        gr.Markdown("Find the latent code whose image best matches a photo (projection by optimisation). "
+                    "**w+** reconstructs best; **z** stays closest to what the GAN samples.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"], height=256)
+                model = common.gan_dropdown(registry)
+                with gr.Row():
+                    space = gr.Radio(["w+", "w", "z"], value="w+", label="Latent space")
+                    optimizer = gr.Radio(["adam", "lbfgs"], value="adam", label="Optimiser")
+                steps = gr.Slider(10, 1000, value=200, step=10, label="Steps")
+                with gr.Accordion("Loss weights and more", open=False):
+                    with gr.Row():
+                        l2 = gr.Number(value=1.0, minimum=0, label="Pixel L2 weight")
+                        l1 = gr.Number(value=0.0, minimum=0, label="Pixel L1 weight")
+                    with gr.Row():
+                        perceptual = gr.Dropdown(list(PERCEPTUAL_CHOICES), value="disc", label="Perceptual network",
+                                                 info="disc = our discriminator's features (offline)")
+                        perceptual_weight = gr.Number(value=0.1, minimum=0, label="Perceptual weight")
+                    with gr.Row():
+                        reg = gr.Number(value=0.0, minimum=0, label="Latent regulariser")
+                        restarts = gr.Slider(1, 10, value=1, step=1, label="Restarts")
+                    seed = common.seed_field()
+                run, stop = common.run_stop("invert", "Invert")
+                gr.Examples(common.examples("photos"), inputs=[photo], label="Examples (samples of our models)")
+            with gr.Column(scale=2):
+                with gr.Row():
+                    target_img = gr.Image(label="Target (as the model sees it)", type="pil", interactive=False, format="png",
+                                          height=256)
+                    result_img = gr.Image(label="Reconstruction", type="pil", interactive=False, format="png", height=256,
+                                          elem_id="invert-result")
+                status = common.status("invert")
+                curve = gr.LinePlot(common.loss_frame([]), x="step", y="loss", title="Loss", height=220)
+                metrics = gr.Code(label="Metrics", language="json")
+                latent = gr.File(label="Latent (.npz)", elem_id="invert-latent")
+                with gr.Row():
+                    to_a = gr.Button("Use as A in Interpolate", size="sm")
+                    to_b = gr.Button("Use as B in Interpolate", size="sm")
+                    to_edit = gr.Button("Send to Edit", size="sm")
+
+        outs = [target_img, result_img, status, curve, metrics, latent]
+
+        @gpu
+        @user_errors
+        def invert(photo_path, model_label, space_v, opt_v, steps_v, l2_v, l1_v, perc_v, perc_w, reg_v,
+                   restarts_v, seed_v):
+            engine = registry.gan(model_label)
+            target = imaging.center_crop_resize(inputs.load_photo(photo_path), engine.resolution)
+            options = dict(space=space_v, optimizer=opt_v, steps=inputs.whole(steps_v, "Steps", 1, 5000),
+                           l2=inputs.real(l2_v, "Pixel L2 weight", 0, 1e4), l1=inputs.real(l1_v, "Pixel L1 weight", 0, 1e4),
+                           perceptual=perc_v, perceptual_weight=inputs.real(perc_w, "Perceptual weight", 0, 1e4),
+                           reg=inputs.real(reg_v, "Latent regulariser", 0, 1e4),
+                           restarts=inputs.whole(restarts_v, "Restarts", 1, 20), seed=inputs.whole(seed_v, "Seed", 0, 2**31))
+            yield target, None, "starting…", common.loss_frame([]), "", None
+            for ev in stream(lambda job: engine.invert([target], progress=job.progress, on_loss=job.on_loss, **options)):
+                if ev.kind == "done":
+                    res = ev.result
+                    m = res.metrics
+                    summary = {"psnr_db": m["psnr"][0], "ssim": m["ssim"][0], "perceptual": m.get("perceptual", [None])[0],
+                               "perceptual_net": m["perceptual_net"], "latent_distance": m["latent_distance"][0],
+                               "seconds": res.timings["total"], "ms_per_step": res.timings["per_step_ms"],
+                               "options": res.options}
+                    text = (f"**PSNR {m['psnr'][0]:.2f} dB · SSIM {m['ssim'][0]:.3f}** · {res.timings['total']:.1f} s "
+                            f"({res.options['space']}, {res.options['optimizer']}, {res.options['steps']} steps)")
+                    yield (target, res.images[0], text, common.loss_frame(ev.losses), outputs.pretty(summary),
+                           outputs.save_latent(res.latents, "invert"))
+                elif ev.kind == "progress":
+                    yield (gr.skip(), ev.preview if ev.preview is not None else gr.skip(),
+                           common.progress_text(ev.step, ev.total), common.loss_frame(ev.losses), gr.skip(), gr.skip())
+                else:
+                    yield common.skips(len(outs))
+
+        event = run.click(invert, [photo, model, space, optimizer, steps, l2, l1, perceptual, perceptual_weight, reg,
+                                   restarts, seed], outs, api_name="invert", concurrency_id="engines")
+        common.stop_wiring(stop, event)
+
+        @user_errors
+        def spaces_for(model_label):
+            spaces = list(registry.gan(model_label).spaces)
+            return gr.update(choices=spaces, value="w+" if "w+" in spaces else spaces[0])
+
+        model.change(spaces_for, model, space, api_visibility="private")
+    return InvertTab(model=model, latent=latent, to_a=to_a, to_b=to_b, to_edit=to_edit)

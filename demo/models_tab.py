@@ -1,0 +1,90 @@
+"""Models: what is loaded (source, resolution, device, dtype, parameters, model card), and loading others."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from engines.sources import default_path
+
+from .errors import user_errors
+from .registry import Registry
+
+
+def _row(label: str, d: Any) -> str:
+    return (f"| {label} | {d.name} | `{d.source}` | {d.resolution} | {d.device} | {d.dtype} | "
+            f"{d.parameters / 1e6:.2f} M | {d.conditioning} |")
+
+
+def summary(registry: Registry) -> str:
+    lines = ["| model | network | source | resolution | device | dtype | parameters | conditioning |",
+             "|---|---|---|---|---|---|---|---|"]
+    for label, engine in registry.loaded_gans().items():
+        lines.append(_row(label, engine.describe()))
+    lines.append(_row("Diffusion (SDEdit)", registry.diffusion().describe()))
+    not_loaded = [label for label in registry.gan_labels() if label not in registry.loaded_gans()]
+    if not_loaded:
+        lines.append(f"\nAvailable, loaded on first use: {', '.join(not_loaded)}.")
+    return "\n".join(lines)
+
+
+def diffusion_card(registry: Registry) -> str:
+    source = registry.diffusion_source
+    folder = default_path("diffusion") if source == "default" else Path(source)
+    card = folder / "README.md"
+    if card.is_file():
+        return card.read_text()
+    notes = registry.diffusion().describe().notes
+    return notes or f"No model card found for {source!r}."
+
+
+def cards(registry: Registry) -> str:
+    parts = []
+    for label, engine in registry.loaded_gans().items():
+        parts.append(f"## {label}\n\n{engine.bundle.card.strip() or 'No model card.'}")
+    parts.append(f"## Diffusion\n\n{diffusion_card(registry).strip()}")
+    return "\n\n---\n\n".join(parts)
+
+
+def build(registry: Registry, gan_dropdowns: list[gr.Dropdown], diffusion_outputs: list, diffusion_update) -> None:
+    """``gan_dropdowns``: every tab's GAN picker (refreshed after a load); ``diffusion_update()`` gives the
+    values of ``diffusion_outputs`` after the diffusion model changes."""
+    with gr.Tab("Models", id="models"):
+        table = gr.Markdown(summary(registry), elem_id="models-result")
+        with gr.Row():
+            with gr.Column():
+                gr.Markdown("### Load a GAN\nA local folder / `.safetensors` / official `.pkl` / rosinality `.pt`, "
+                            "`hf:org/repo[:file]` or an URL. Pickles are read without running their code.")
+                gan_source = gr.Textbox(label="GAN source", placeholder="weights/stylegan2-grumpy64 or hf:org/repo:file.pkl")
+                arch = gr.Radio(["stylegan2", "dcgan"], value="stylegan2", label="Architecture (for 'default')")
+                load_gan = gr.Button("Load GAN", elem_id="models-load-gan")
+            with gr.Column():
+                gr.Markdown("### Load a diffusion model\n`default`, a local diffusers folder (our pixel model or a "
+                            "Stable Diffusion checkpoint) or `hf:org/repo`.")
+                diff_source = gr.Textbox(label="Diffusion source", placeholder="default or runwayml/stable-diffusion-v1-5")
+                load_diff = gr.Button("Load diffusion model", elem_id="models-load-diffusion")
+        status = gr.Markdown(elem_id="models-status")
+        refresh = gr.Button("Refresh", size="sm")
+        with gr.Accordion("Model cards", open=False):
+            card_md = gr.Markdown(cards(registry))
+
+        @user_errors
+        def add_gan(source, arch_v):
+            label = registry.add_gan(source, arch_v)
+            picks = [gr.update(choices=registry.gan_labels(), value=label)] * len(gan_dropdowns)
+            return (f"Loaded **{label}**; it is now selected in every tab.", summary(registry), cards(registry),
+                    *picks)
+
+        load_gan.click(add_gan, [gan_source, arch], [status, table, card_md, *gan_dropdowns], api_name="load_gan",
+                       concurrency_id="engines")
+
+        @user_errors
+        def set_diffusion(source):
+            engine = registry.set_diffusion(source)
+            return (f"Loaded **{engine.describe().name}** from `{source}`.", summary(registry), cards(registry),
+                    *diffusion_update())
+
+        load_diff.click(set_diffusion, [diff_source], [status, table, card_md, *diffusion_outputs],
+                        api_name="load_diffusion", concurrency_id="engines")
+        refresh.click(lambda: (summary(registry), cards(registry)), None, [table, card_md], api_name="models")

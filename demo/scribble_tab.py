@@ -1,0 +1,77 @@
+"""Scribble → GAN: a realistic image that agrees with a colour sketch under its strokes."""
+from __future__ import annotations
+
+import gradio as gr
+
+from . import common, inputs, outputs
+from .errors import user_errors
+from .gpu import gpu
+from .jobs import stream
+from .registry import Registry
+
+
+def build(registry: Registry) -> gr.Dropdown:
+    with gr.Tab("Scribble → GAN", id="scribble"):
+        gr.Markdown("Draw colour strokes (or upload a sketch). The GAN finds an image that matches the colours "
+                    "**under the strokes** and is free elsewhere; the regulariser keeps it a plausible cat.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                sketch = common.canvas("scribble")
+                model = common.gan_dropdown(registry)
+                with gr.Row():
+                    space = gr.Radio(["w+", "w", "z"], value="w+", label="Latent space")
+                    steps = gr.Slider(10, 1000, value=200, step=10, label="Steps")
+                with gr.Row():
+                    reg = gr.Number(value=0.01, minimum=0, label="Regulariser weight (pull to the mean latent)")
+                    restarts = gr.Slider(1, 10, value=1, step=1, label="Restarts (best kept)")
+                seed = common.seed_field()
+                run, stop = common.run_stop("scribble", "Generate")
+                gr.Examples(common.examples("sketches"), inputs=[sketch], label="Example sketches (drawn for this project)")
+            with gr.Column(scale=1):
+                result = gr.Image(label="Result", type="pil", interactive=False, format="png", height=256, elem_id="scribble-result")
+                status = common.status("scribble")
+                with gr.Row():
+                    over = gr.Image(label="Strokes over the result", type="pil", interactive=False, format="png", height=160)
+                    mask_img = gr.Image(label="Mask (from the strokes)", type="pil", interactive=False, format="png", height=160)
+                metrics = gr.Code(label="Metrics", language="json")
+                latent = gr.File(label="Latent (.npz)")
+
+        outs = [result, status, over, mask_img, metrics, latent]
+
+        @gpu
+        @user_errors
+        def generate(canvas_value, model_label, space_v, steps_v, reg_v, restarts_v, seed_v):
+            engine = registry.gan(model_label)
+            drawing, mask = inputs.canvas_to_sketch(canvas_value)
+            options = dict(space=space_v, steps=inputs.whole(steps_v, "Steps", 1, 5000),
+                           reg=inputs.real(reg_v, "Regulariser weight", 0, 1e4),
+                           restarts=inputs.whole(restarts_v, "Restarts", 1, 20), seed=inputs.whole(seed_v, "Seed", 0, 2**31))
+            for ev in stream(lambda job: engine.scribble(drawing, mask, progress=job.progress, on_loss=job.on_loss,
+                                                         **options)):
+                if ev.kind == "done":
+                    res = ev.result
+                    m = res.metrics
+                    text = (f"**masked L2 {m['masked_l2'][0]:.4f}** (faithfulness, lower = closer to the strokes) · "
+                            f"latent distance {m['latent_distance'][0]:.2f} (1 ≈ typical sample) · "
+                            f"{res.timings['total']:.1f} s")
+                    summary = {"masked_l2": m["masked_l2"][0], "latent_distance": m["latent_distance"][0],
+                               "seconds": res.timings["total"], "options": res.options}
+                    yield (res.images[0], text, inputs.overlay(res.images[0], drawing, mask), inputs.mask_image(mask),
+                           outputs.pretty(summary), outputs.save_latent(res.latents, "scribble"))
+                elif ev.kind == "progress":
+                    yield (ev.preview or gr.skip(), common.progress_text(ev.step, ev.total), gr.skip(), gr.skip(),
+                           gr.skip(), gr.skip())
+                else:
+                    yield common.skips(len(outs))
+
+        event = run.click(generate, [sketch, model, space, steps, reg, restarts, seed], outs, api_name="scribble",
+                          concurrency_id="engines")
+        common.stop_wiring(stop, event)
+
+        @user_errors
+        def spaces_for(model_label):
+            spaces = list(registry.gan(model_label).spaces)
+            return gr.update(choices=spaces, value="w+" if "w+" in spaces else spaces[0])
+
+        model.change(spaces_for, model, space, api_visibility="private")
+    return model

@@ -1,0 +1,106 @@
+"""SDEdit: noise a sketch or photo to a strength, denoise it with a diffusers scheduler under guidance."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from engines.diffusion.schedulers import scheduler_names
+
+from . import common, inputs, outputs
+from .errors import user_errors
+from .gpu import gpu
+from .jobs import stream
+from .registry import Registry
+
+
+@dataclass
+class SDEditTab:
+    class_name: gr.Dropdown
+    guidance: gr.Slider
+    model_info: gr.Markdown
+
+
+def conditioning_updates(registry: Registry) -> tuple:
+    """Class choices, default guidance and the model line for the current diffusion engine."""
+    engine = registry.diffusion()
+    classes = engine.classes
+    d = engine.describe()
+    info = f"**{d.name}** · {d.conditioning} · {d.notes or d.source}"
+    return (gr.update(choices=classes, value=classes[0] if classes else None, visible=bool(classes)),
+            gr.update(value=engine.default_guidance), info)
+
+
+def build(registry: Registry) -> SDEditTab:
+    engine = registry.diffusion()
+    d = engine.describe()
+    with gr.Tab("SDEdit", id="sdedit"):
+        model_info = gr.Markdown(f"**{d.name}** · {d.conditioning} · {d.notes or d.source}")
+        gr.Markdown("Noise the guide up to **strength** (0 = keep it, 1 = ignore it), then denoise: low strength "
+                    "stays faithful to the sketch, high strength looks more real.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                guide = common.canvas("sdedit", "Sketch or photo (upload, then draw on it if you like)")
+                strength = gr.Slider(0.0, 1.0, value=0.6, step=0.05, label="Strength (t0 = strength × 1000)")
+                with gr.Row():
+                    scheduler = gr.Dropdown(scheduler_names(), value="ddim", label="Scheduler")
+                    steps = gr.Slider(1, 1000, value=50, step=1, label="Steps (full schedule)")
+                with gr.Row():
+                    guidance = gr.Slider(1.0, 20.0, value=engine.default_guidance, step=0.5, label="Guidance scale")
+                    eta = gr.Slider(0.0, 1.0, value=0.0, step=0.1, label="eta (DDIM noise)")
+                class_name = gr.Dropdown(engine.classes, value=engine.classes[0] if engine.classes else None,
+                                         label="Class", visible=bool(engine.classes))
+                prompt = gr.Textbox(label="Prompt (Stable Diffusion models)", placeholder="a photo of a grumpy cat")
+                negative = gr.Textbox(label="Negative prompt (Stable Diffusion models)")
+                with gr.Row():
+                    n = gr.Slider(1, 8, value=4, step=1, label="Samples")
+                    seed = common.seed_field()
+                strokes_only = gr.Checkbox(False, label="Only re-imagine under the strokes (keep the rest exactly)")
+                run, stop = common.run_stop("sdedit", "Run SDEdit")
+                gr.Examples(common.examples("sketches"), inputs=[guide], label="Example sketches (drawn for this project)")
+            with gr.Column(scale=1):
+                gallery = gr.Gallery(format="png", label="Results", columns=4, height=260, elem_id="sdedit-result")
+                status = common.status("sdedit")
+                preview = gr.Image(label="Denoising preview (x0 estimate of sample 1)", type="pil", interactive=False, format="png",
+                                   height=200)
+                metrics = gr.Code(label="Metrics", language="json")
+                download = gr.File(label="Download (images, metrics, options)")
+
+        outs = [gallery, status, preview, metrics, download]
+
+        @gpu
+        @user_errors
+        def sdedit(canvas_value, strength_v, scheduler_v, steps_v, guidance_v, eta_v, class_v, prompt_v, negative_v,
+                   n_v, seed_v, strokes_v):
+            diff = registry.diffusion()
+            drawing, mask = inputs.canvas_to_sketch(canvas_value)
+            text_model = diff.kind != "pixel"
+            options = dict(strength=inputs.real(strength_v, "Strength", 0, 1), scheduler=scheduler_v,
+                           steps=inputs.whole(steps_v, "Steps", 1, 1000), guidance=inputs.real(guidance_v, "Guidance", 1, 50),
+                           eta=inputs.real(eta_v, "eta", 0, 1), n=inputs.whole(n_v, "Samples", 1, 8),
+                           seed=inputs.whole(seed_v, "Seed", 0, 2**31), frames=10,
+                           class_name=(class_v or None) if diff.classes else None,
+                           prompt=(prompt_v or None) if text_model else None,
+                           negative_prompt=(negative_v or None) if text_model else None)
+            for ev in stream(lambda job: diff.from_guide(drawing, mask if strokes_v else None, progress=job.progress,
+                                                         **options)):
+                if ev.kind == "done":
+                    res = ev.result
+                    l2 = res.metrics.get("masked_l2", res.metrics["l2"])
+                    text = (f"**{len(res.images)} samples** · {res.options['denoise_steps']} {res.options['scheduler']} "
+                            f"steps from t={res.options['t_start']} · {res.timings['total']:.1f} s "
+                            f"({res.timings['per_image']:.1f} s per image) · L2 to the guide "
+                            f"{sum(l2) / len(l2):.4f}")
+                    yield (res.images, text, res.frames[-1] if res.frames else None,
+                           outputs.pretty({"metrics": res.metrics, "timings": res.timings, "options": res.options}),
+                           outputs.save_result(res, "sdedit"))
+                elif ev.kind == "progress":
+                    yield (gr.skip(), common.progress_text(ev.step, ev.total), ev.preview or gr.skip(), gr.skip(),
+                           gr.skip())
+                else:
+                    yield common.skips(len(outs))
+
+        event = run.click(sdedit, [guide, strength, scheduler, steps, guidance, eta, class_name, prompt, negative, n,
+                                   seed, strokes_only], outs, api_name="sdedit", concurrency_id="engines")
+        common.stop_wiring(stop, event)
+    return SDEditTab(class_name=class_name, guidance=guidance, model_info=model_info)

@@ -1,23 +1,125 @@
-"""The app: builds over the engines, serves on loopback, and its named endpoint answers gradio_client."""
+"""The app over the default models: every named endpoint answers gradio_client, results make sense, and
+user errors come back as clear messages while the app keeps serving."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
+from PIL import Image
 
 gr = pytest.importorskip("gradio")
-from gradio_client import Client  # noqa: E402
+from gradio_client import Client, handle_file  # noqa: E402
 
 from demo import build_demo  # noqa: E402
+from demo.registry import DEFAULT_GAN, Registry  # noqa: E402
+from engines.diffusion.engine import DiffusionEngine  # noqa: E402
+from engines.stylegan.engine import GanEngine  # noqa: E402
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "examples"
+PHOTO = ASSETS / "photos" / "stylegan2_seed1.png"
+PHOTO_B = ASSETS / "photos" / "stylegan2_seed3.png"
+SKETCH = ASSETS / "sketches" / "grumpy_filled.png"
 
 
-def test_sample_endpoint_over_http(tiny_engine):
+@pytest.fixture(scope="module")
+def client():
+    registry = Registry(GanEngine("default", device="cpu"), DiffusionEngine("default", device="cpu"), device="cpu")
+    demo = build_demo(registry)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    try:
+        yield Client(url, verbose=False)
+    finally:
+        demo.close()
+
+
+def canvas(path=SKETCH):
+    return {"background": handle_file(str(path)), "layers": [], "composite": handle_file(str(path))}
+
+
+def test_every_tab_has_a_named_endpoint(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/invert", "/interpolate", "/scribble", "/edit", "/sdedit", "/compare", "/sample", "/models",
+            "/load_gan", "/load_diffusion"} <= names
+
+
+def test_invert_reconstructs_and_its_latent_feeds_interpolate(client):
+    target, recon, status, curve, metrics, latent = client.predict(
+        handle_file(str(PHOTO)), DEFAULT_GAN, "w+", "adam", 30, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0, api_name="/invert")
+    assert Image.open(recon).size == (64, 64) and Image.open(target).size == (64, 64)
+    assert json.loads(metrics)["psnr_db"] > 18 and "PSNR" in status
+    losses = [row[1] for row in curve["data"]]
+    assert len(losses) == 30 and min(losses[-5:]) < losses[0]       # the live curve is the optimisation's
+    with np.load(latent) as npz:
+        assert npz["latent"].shape[0] == 1 and str(npz["space"]) == "w+"
+    gif, text, strip, fade, files, _ = client.predict(
+        None, handle_file(str(PHOTO_B)), handle_file(latent), None, DEFAULT_GAN, "w+", 5, 8, 20, 0,
+        api_name="/interpolate")
+    assert Image.open(gif).n_frames == 5 and "5 frames" in text
+    assert sorted(Path(f).suffix for f in files) == [".gif", ".mp4", ".npz"]
+
+
+def test_scribble_follows_the_strokes(client):
+    result, status, over, mask, metrics, latent = client.predict(canvas(), DEFAULT_GAN, "w+", 60, 0.01, 1, 0,
+                                                                 api_name="/scribble")
+    assert Image.open(result).size == (64, 64)
+    m = json.loads(metrics)
+    assert 0 <= m["masked_l2"] < 0.1 and "masked L2" in status
+    assert np.asarray(Image.open(mask)).mean() > 100                # the filled sketch covers most of the face
+
+
+def test_edit_strip_runs_from_minus_to_plus_s(client):
+    gallery, status, strip, metrics, latent = client.predict(
+        DEFAULT_GAN, "Random sample", 3, None, None, "dark_fur", 4, 5, "all", None, None, api_name="/edit")
+    assert [item["caption"] for item in gallery] == ["-4.0", "-2.0", "+0.0", "+2.0", "+4.0"]
+    change = json.loads(metrics)["metrics"]["pixel_change"]
+    assert change[2] == 0 and change[0] > 1 and change[4] > 1
+
+
+def test_sdedit_gives_n_samples_and_is_reproducible(client):
+    args = (canvas(), 0.6, "ddim", 10, 3.0, 0.0, "grumpy cat", "", "", 2, 7, False)
+    gallery, status, preview, metrics, download = client.predict(*args, api_name="/sdedit")
+    again = client.predict(*args, api_name="/sdedit")[0]
+    assert len(gallery) == 2 and Path(download).suffix == ".zip"
+    first = [np.asarray(Image.open(item["image"])) for item in gallery]
+    assert all(np.array_equal(a, np.asarray(Image.open(b["image"]))) for a, b in zip(first, again))
+    assert json.loads(metrics)["options"]["seeds"] == [7, 8]
+
+
+def test_compare_runs_both_engines_on_one_sketch(client):
+    gan, diffusion, status, table, details = client.predict(canvas(), DEFAULT_GAN, 30, 0.6, 10, 0, api_name="/compare")
+    d = json.loads(details)
+    assert set(d) == {"GAN", "Diffusion"} and all(d[k]["seconds"] > 0 for k in d)
+    assert "| GAN |" in table and "| Diffusion |" in table and Image.open(diffusion).size == (64, 64)
+
+
+def test_models_lists_what_is_loaded_and_loads_more(client):
+    assert "StyleGAN2 · cats (default)" in client.predict(api_name="/models")[0]
+    status, table, *_ = client.predict("weights/stylegan2-grumpy64", "stylegan2", api_name="/load_gan")
+    assert "Loaded" in status and "stylegan2-grumpy64" in table
+    with pytest.raises(Exception, match="No such file or folder"):
+        client.predict("/no/such/model", "stylegan2", api_name="/load_gan")
+
+
+@pytest.mark.parametrize("endpoint,args,message", [
+    ("/scribble", ({"background": None, "layers": [], "composite": None}, DEFAULT_GAN, "w+", 20, 0.01, 1, 0),
+     "sketch is empty"),
+    ("/invert", (None, DEFAULT_GAN, "w+", "adam", 20, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0), "Upload a photo"),
+    ("/sdedit", (canvas(), 0.6, "ddim", 5000, 3.0, 0.0, "grumpy cat", "", "", 1, 0, False), "Steps must be|greater than maximum value 1000"),
+    ("/sample", ("No such model", 4, 0, 0.7), "Unknown model|not in the list of choices"),
+])
+def test_user_errors_are_clear_and_the_app_keeps_serving(client, endpoint, args, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(*args, api_name=endpoint)
+    assert len(client.predict(DEFAULT_GAN, 2, 0, 0.7, api_name="/sample")) == 2
+
+
+def test_build_demo_over_a_single_engine(tiny_engine):
     demo = build_demo(tiny_engine)
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
     try:
-        client = Client(url, verbose=False)
-        gallery = client.predict(4, 3, 0.7, api_name="/sample")
+        gallery = Client(url, verbose=False).predict("stylegan2 32px · loaded", 4, 3, 0.7, api_name="/sample")
         assert len(gallery) == 4
-        with pytest.raises(Exception, match="Seed must be"):  # our message reaches the client as gr.Error
-            client.predict(1, -1, 0.7, api_name="/sample")
-        assert len(client.predict(1, 0, 0.5, api_name="/sample")) == 1  # still serving after an error
     finally:
         demo.close()

@@ -52,6 +52,20 @@ def canvas(slug: str, label: str = "Sketch") -> gr.ImageEditor:
                           elem_id=f"{slug}-canvas")
 
 
+def big(image: Any, size: int = 256) -> Any:
+    """A display copy of a small model image at ``size`` px (downloads keep the native resolution);
+    None stays None and Gradio's ``skip`` passes through."""
+    from PIL import Image
+    if isinstance(image, Image.Image) and max(image.size) < size:
+        return image.resize((size, size), Image.LANCZOS)
+    return image
+
+
+def preview(image: Any) -> Any:
+    """A progress preview for an output, or "no change" when the engine sent none."""
+    return big(image) if image is not None else gr.skip()
+
+
 def skips(n: int) -> tuple:
     """A yield that changes nothing (a heartbeat while a job runs)."""
     return tuple(gr.skip() for _ in range(n))

@@ -30,13 +30,13 @@ def build(registry: Registry) -> gr.Dropdown:
                 sketch = common.canvas("compare")
                 with gr.Row():
                     model = common.gan_dropdown(registry, "GAN")
-                    gan_steps = gr.Slider(10, 1000, value=200, step=10, label="GAN steps")
+                    gan_steps = gr.Slider(10, 1000, value=200, step=10, label="GAN steps", elem_id="compare-gan-steps")
                 with gr.Row():
                     strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label="SDEdit strength")
                     steps = gr.Slider(5, 200, value=50, step=5, label="SDEdit DDIM steps")
                 seed = common.seed_field()
                 run, stop = common.run_stop("compare", "Run both")
-                gr.Examples(common.examples("sketches"), inputs=[sketch], label="Example sketches (drawn for this project)")
+                gr.Examples(common.examples("sketches"), inputs=[sketch], label="Example sketches (drawn for this project)", elem_id="compare-examples")
             with gr.Column(scale=2):
                 with gr.Row():
                     gan_img = gr.Image(label="GAN (scribble projection)", type="pil", interactive=False, format="png", height=256,
@@ -65,9 +65,9 @@ def build(registry: Registry) -> gr.Dropdown:
                     res = ev.result
                     rows["GAN"] = (res.images[0], masked_l2(res.images[0], drawing, mask, gan.resolution),
                                    time.perf_counter() - start, res.options)
-                    yield res.images[0], gr.skip(), "GAN done; running SDEdit…", gr.skip(), gr.skip()
+                    yield common.big(res.images[0]), gr.skip(), "GAN done; running SDEdit…", gr.skip(), gr.skip()
                 elif ev.kind == "progress":
-                    yield ev.preview or gr.skip(), gr.skip(), common.progress_text(ev.step, ev.total, "GAN step"), \
+                    yield common.preview(ev.preview), gr.skip(), common.progress_text(ev.step, ev.total, "GAN step"), \
                         gr.skip(), gr.skip()
                 else:
                     yield common.skips(len(outs))
@@ -78,14 +78,14 @@ def build(registry: Registry) -> gr.Dropdown:
                     rows["Diffusion"] = (res.images[0], masked_l2(res.images[0], drawing, mask, diff.resolution),
                                          time.perf_counter() - start, res.options)
                 elif ev.kind == "progress":
-                    yield gr.skip(), ev.preview or gr.skip(), common.progress_text(ev.step, ev.total, "SDEdit step"), \
+                    yield gr.skip(), common.preview(ev.preview), common.progress_text(ev.step, ev.total, "SDEdit step"), \
                         gr.skip(), gr.skip()
                 else:
                     yield common.skips(len(outs))
             lines = ["| engine | masked L2 to the strokes | seconds |", "|---|---|---|"]
             lines += [f"| {name} | {l2:.4f} | {sec:.1f} |" for name, (_, l2, sec, _) in rows.items()]
             details = {name: {"masked_l2": l2, "seconds": sec, "options": opts} for name, (_, l2, sec, opts) in rows.items()}
-            yield (rows["GAN"][0], rows["Diffusion"][0], "done", "\n".join(lines), outputs.pretty(details))
+            yield (common.big(rows["GAN"][0]), common.big(rows["Diffusion"][0]), "done", "\n".join(lines), outputs.pretty(details))
 
         event = run.click(compare, [sketch, model, gan_steps, strength, steps, seed], outs, api_name="compare",
                           concurrency_id="engines")

@@ -94,7 +94,7 @@ def build(registry: Registry) -> EditTab:
                     negatives = gr.File(label="Images WITHOUT it", file_count="multiple", file_types=["image"])
                 run, stop = common.run_stop("edit", "Edit")
                 gr.Examples([["Random sample", 3], ["Random sample", 11]], inputs=[start, seed],
-                            label="Examples (random samples of our model)")
+                            label="Examples (random samples of our model)", elem_id="edit-examples")
             with gr.Column(scale=2):
                 gallery = gr.Gallery(format="png", label="−s … +s", columns=5, height=240, elem_id="edit-result")
                 status = common.status("edit")
@@ -139,7 +139,7 @@ def build(registry: Registry) -> EditTab:
                             f" · mean pixel change at ±s: {res.metrics['pixel_change'][0]:.1f} / "
                             f"{res.metrics['pixel_change'][-1]:.1f} levels")
                     captions = [f"{v:+.1f}" for v in res.metrics["strengths"]]
-                    yield (list(zip(res.images, captions)), text, imaging.make_grid(res.images, nrow=len(res.images)),
+                    yield (list(zip([common.big(im) for im in res.images], captions)), text, imaging.make_grid(res.images, nrow=len(res.images)),
                            outputs.pretty({"metrics": res.metrics, "options": res.options, "timings": res.timings}),
                            outputs.save_latent(res.latents, "edit", "edited.npz"))
                 elif ev.kind == "progress":

@@ -46,12 +46,13 @@ def build(registry: Registry) -> InterpolateTab:
                 with gr.Row():
                     frames = gr.Slider(2, 120, value=16, step=1, label="Frames")
                     fps = gr.Slider(1, 30, value=8, step=1, label="Frames per second")
-                invert_steps = gr.Slider(10, 1000, value=150, step=10, label="Inversion steps (images only)")
+                invert_steps = gr.Slider(10, 1000, value=150, step=10, label="Inversion steps (images only)",
+                                         elem_id="interpolate-steps")
                 seed = common.seed_field()
                 run, stop = common.run_stop("interpolate", "Interpolate")
                 photos = common.examples("photos")
                 gr.Examples([[photos[i], photos[j]] for i, j in ((0, 1), (2, 3)) if j < len(photos)],
-                            inputs=[image_a, image_b], label="Examples (samples of our models)")
+                            inputs=[image_a, image_b], label="Examples (samples of our models)", elem_id="interpolate-examples")
             with gr.Column(scale=2):
                 animation = gr.Image(label="Animation (GIF)", type="filepath", interactive=False, format="gif", height=256,
                                      elem_id="interpolate-result")
@@ -85,7 +86,7 @@ def build(registry: Registry) -> InterpolateTab:
                            imaging.frame_strip(res.frames, min(n, 10)) if res.frames else None,
                            [gif, mp4, latents], outputs.pretty({"metrics": res.metrics, "timings": res.timings}))
                 elif ev.kind == "progress":
-                    yield (gr.skip(), common.progress_text(ev.step, ev.total), ev.preview or gr.skip(),
+                    yield (gr.skip(), common.progress_text(ev.step, ev.total), common.preview(ev.preview),
                            gr.skip(), gr.skip(), gr.skip())
                 else:
                     yield common.skips(len(outs))

@@ -35,7 +35,7 @@ def build(registry: Registry) -> InvertTab:
                 with gr.Row():
                     space = gr.Radio(["w+", "w", "z"], value="w+", label="Latent space")
                     optimizer = gr.Radio(["adam", "lbfgs"], value="adam", label="Optimiser")
-                steps = gr.Slider(10, 1000, value=200, step=10, label="Steps")
+                steps = gr.Slider(10, 1000, value=200, step=10, label="Steps", elem_id="invert-steps")
                 with gr.Accordion("Loss weights and more", open=False):
                     with gr.Row():
                         l2 = gr.Number(value=1.0, minimum=0, label="Pixel L2 weight")
@@ -49,7 +49,7 @@ def build(registry: Registry) -> InvertTab:
                         restarts = gr.Slider(1, 10, value=1, step=1, label="Restarts")
                     seed = common.seed_field()
                 run, stop = common.run_stop("invert", "Invert")
-                gr.Examples(common.examples("photos"), inputs=[photo], label="Examples (samples of our models)")
+                gr.Examples(common.examples("photos"), inputs=[photo], label="Examples (samples of our models)", elem_id="invert-examples")
             with gr.Column(scale=2):
                 with gr.Row():
                     target_img = gr.Image(label="Target (as the model sees it)", type="pil", interactive=False, format="png",
@@ -78,7 +78,7 @@ def build(registry: Registry) -> InvertTab:
                            perceptual=perc_v, perceptual_weight=inputs.real(perc_w, "Perceptual weight", 0, 1e4),
                            reg=inputs.real(reg_v, "Latent regulariser", 0, 1e4),
                            restarts=inputs.whole(restarts_v, "Restarts", 1, 20), seed=inputs.whole(seed_v, "Seed", 0, 2**31))
-            yield target, None, "starting…", common.loss_frame([]), "", None
+            yield common.big(target), None, "starting…", common.loss_frame([]), "", None
             for ev in stream(lambda job: engine.invert([target], progress=job.progress, on_loss=job.on_loss, **options)):
                 if ev.kind == "done":
                     res = ev.result
@@ -89,10 +89,10 @@ def build(registry: Registry) -> InvertTab:
                                "options": res.options}
                     text = (f"**PSNR {m['psnr'][0]:.2f} dB · SSIM {m['ssim'][0]:.3f}** · {res.timings['total']:.1f} s "
                             f"({res.options['space']}, {res.options['optimizer']}, {res.options['steps']} steps)")
-                    yield (target, res.images[0], text, common.loss_frame(ev.losses), outputs.pretty(summary),
+                    yield (common.big(target), common.big(res.images[0]), text, common.loss_frame(ev.losses), outputs.pretty(summary),
                            outputs.save_latent(res.latents, "invert"))
                 elif ev.kind == "progress":
-                    yield (gr.skip(), ev.preview if ev.preview is not None else gr.skip(),
+                    yield (gr.skip(), common.preview(ev.preview),
                            common.progress_text(ev.step, ev.total), common.loss_frame(ev.losses), gr.skip(), gr.skip())
                 else:
                     yield common.skips(len(outs))

@@ -18,7 +18,7 @@ def build(registry: Registry) -> gr.Dropdown:
             psi = gr.Slider(0.0, 1.5, value=0.7, step=0.05, label="Truncation ψ")
         run = gr.Button("Sample", variant="primary", elem_id="sample-run")
         gallery = gr.Gallery(format="png", label="Samples", columns=6, height="auto", elem_id="sample-result")
-        gr.Examples([[9, 0, 0.7], [9, 1, 1.0]], inputs=[n, seed, psi], label="Examples")
+        gr.Examples([[9, 0, 0.7], [9, 1, 1.0]], inputs=[n, seed, psi], label="Examples", elem_id="sample-examples")
 
         @gpu
         @user_errors

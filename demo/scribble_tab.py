@@ -20,13 +20,13 @@ def build(registry: Registry) -> gr.Dropdown:
                 model = common.gan_dropdown(registry)
                 with gr.Row():
                     space = gr.Radio(["w+", "w", "z"], value="w+", label="Latent space")
-                    steps = gr.Slider(10, 1000, value=200, step=10, label="Steps")
+                    steps = gr.Slider(10, 1000, value=200, step=10, label="Steps", elem_id="scribble-steps")
                 with gr.Row():
                     reg = gr.Number(value=0.01, minimum=0, label="Regulariser weight (pull to the mean latent)")
                     restarts = gr.Slider(1, 10, value=1, step=1, label="Restarts (best kept)")
                 seed = common.seed_field()
                 run, stop = common.run_stop("scribble", "Generate")
-                gr.Examples(common.examples("sketches"), inputs=[sketch], label="Example sketches (drawn for this project)")
+                gr.Examples(common.examples("sketches"), inputs=[sketch], label="Example sketches (drawn for this project)", elem_id="scribble-examples")
             with gr.Column(scale=1):
                 result = gr.Image(label="Result", type="pil", interactive=False, format="png", height=256, elem_id="scribble-result")
                 status = common.status("scribble")
@@ -56,10 +56,11 @@ def build(registry: Registry) -> gr.Dropdown:
                             f"{res.timings['total']:.1f} s")
                     summary = {"masked_l2": m["masked_l2"][0], "latent_distance": m["latent_distance"][0],
                                "seconds": res.timings["total"], "options": res.options}
-                    yield (res.images[0], text, inputs.overlay(res.images[0], drawing, mask), inputs.mask_image(mask),
+                    yield (common.big(res.images[0]), text, inputs.overlay(common.big(res.images[0]), drawing, mask),
+                           inputs.mask_image(mask),
                            outputs.pretty(summary), outputs.save_latent(res.latents, "scribble"))
                 elif ev.kind == "progress":
-                    yield (ev.preview or gr.skip(), common.progress_text(ev.step, ev.total), gr.skip(), gr.skip(),
+                    yield (common.preview(ev.preview), common.progress_text(ev.step, ev.total), gr.skip(), gr.skip(),
                            gr.skip(), gr.skip())
                 else:
                     yield common.skips(len(outs))

@@ -44,7 +44,7 @@ def build(registry: Registry) -> SDEditTab:
                 strength = gr.Slider(0.0, 1.0, value=0.6, step=0.05, label="Strength (t0 = strength × 1000)")
                 with gr.Row():
                     scheduler = gr.Dropdown(scheduler_names(), value="ddim", label="Scheduler")
-                    steps = gr.Slider(1, 1000, value=50, step=1, label="Steps (full schedule)")
+                    steps = gr.Slider(1, 1000, value=50, step=1, label="Steps (full schedule)", elem_id="sdedit-steps")
                 with gr.Row():
                     guidance = gr.Slider(1.0, 20.0, value=engine.default_guidance, step=0.5, label="Guidance scale")
                     eta = gr.Slider(0.0, 1.0, value=0.0, step=0.1, label="eta (DDIM noise)")
@@ -57,7 +57,7 @@ def build(registry: Registry) -> SDEditTab:
                     seed = common.seed_field()
                 strokes_only = gr.Checkbox(False, label="Only re-imagine under the strokes (keep the rest exactly)")
                 run, stop = common.run_stop("sdedit", "Run SDEdit")
-                gr.Examples(common.examples("sketches"), inputs=[guide], label="Example sketches (drawn for this project)")
+                gr.Examples(common.examples("sketches"), inputs=[guide], label="Example sketches (drawn for this project)", elem_id="sdedit-examples")
             with gr.Column(scale=1):
                 gallery = gr.Gallery(format="png", label="Results", columns=4, height=260, elem_id="sdedit-result")
                 status = common.status("sdedit")
@@ -91,11 +91,11 @@ def build(registry: Registry) -> SDEditTab:
                             f"steps from t={res.options['t_start']} · {res.timings['total']:.1f} s "
                             f"({res.timings['per_image']:.1f} s per image) · L2 to the guide "
                             f"{sum(l2) / len(l2):.4f}")
-                    yield (res.images, text, res.frames[-1] if res.frames else None,
+                    yield ([common.big(im) for im in res.images], text, common.big(res.frames[-1]) if res.frames else None,
                            outputs.pretty({"metrics": res.metrics, "timings": res.timings, "options": res.options}),
                            outputs.save_result(res, "sdedit"))
                 elif ev.kind == "progress":
-                    yield (gr.skip(), common.progress_text(ev.step, ev.total), ev.preview or gr.skip(), gr.skip(),
+                    yield (gr.skip(), common.progress_text(ev.step, ev.total), common.preview(ev.preview), gr.skip(),
                            gr.skip())
                 else:
                     yield common.skips(len(outs))

@@ -47,7 +47,7 @@ def test_every_tab_has_a_named_endpoint(client):
 def test_invert_reconstructs_and_its_latent_feeds_interpolate(client):
     target, recon, status, curve, metrics, latent = client.predict(
         handle_file(str(PHOTO)), DEFAULT_GAN, "w+", "adam", 30, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0, api_name="/invert")
-    assert Image.open(recon).size == (64, 64) and Image.open(target).size == (64, 64)
+    assert Image.open(recon).size == (256, 256) and Image.open(target).size == (256, 256)  # display copies
     assert json.loads(metrics)["psnr_db"] > 18 and "PSNR" in status
     losses = [row[1] for row in curve["data"]]
     assert len(losses) == 30 and min(losses[-5:]) < losses[0]       # the live curve is the optimisation's
@@ -63,7 +63,7 @@ def test_invert_reconstructs_and_its_latent_feeds_interpolate(client):
 def test_scribble_follows_the_strokes(client):
     result, status, over, mask, metrics, latent = client.predict(canvas(), DEFAULT_GAN, "w+", 60, 0.01, 1, 0,
                                                                  api_name="/scribble")
-    assert Image.open(result).size == (64, 64)
+    assert Image.open(result).size == (256, 256)
     m = json.loads(metrics)
     assert 0 <= m["masked_l2"] < 0.1 and "masked L2" in status
     assert np.asarray(Image.open(mask)).mean() > 100                # the filled sketch covers most of the face
@@ -91,7 +91,7 @@ def test_compare_runs_both_engines_on_one_sketch(client):
     gan, diffusion, status, table, details = client.predict(canvas(), DEFAULT_GAN, 30, 0.6, 10, 0, api_name="/compare")
     d = json.loads(details)
     assert set(d) == {"GAN", "Diffusion"} and all(d[k]["seconds"] > 0 for k in d)
-    assert "| GAN |" in table and "| Diffusion |" in table and Image.open(diffusion).size == (64, 64)
+    assert "| GAN |" in table and "| Diffusion |" in table and Image.open(diffusion).size == (256, 256)
 
 
 def test_models_lists_what_is_loaded_and_loads_more(client):

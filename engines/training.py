@@ -1,8 +1,11 @@
 """What both trainers share: the budgeted loop (time / images, logging, snapshots, Ctrl-C) and atomic saves."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,26 @@ def save_atomic(state: dict[str, Any], path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
     tmp.replace(path)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While training, SIGTERM (a scheduler, ``kill``) stops like Ctrl-C: the loop saves a snapshot first.
+
+    Background jobs of a non-interactive shell ignore SIGINT, so SIGTERM is how to stop them cleanly.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_budgeted(trainer: Any, desc: str, postfix: dict[str, str], log_every: int = 20) -> dict[str, Any]:
@@ -33,6 +56,8 @@ def run_budgeted(trainer: Any, desc: str, postfix: dict[str, str], log_every: in
     sums: dict[str, list[float]] = {}
     bar = tqdm(desc=desc, unit="img", unit_scale=True,
                total=None if math.isinf(stop_nimg) else int(stop_nimg - trainer.nimg))
+    stack = contextlib.ExitStack()
+    stack.enter_context(sigterm_as_interrupt())
     try:
         while trainer.nimg < stop_nimg and time.perf_counter() - start < budget:
             stats = trainer.step()
@@ -56,6 +81,7 @@ def run_budgeted(trainer: Any, desc: str, postfix: dict[str, str], log_every: in
         bar.write("interrupted: saving a snapshot")
     finally:
         bar.close()
+        stack.close()
     trainer.elapsed = base_elapsed + time.perf_counter() - start
     folder = trainer.snapshot()
     return {"folder": str(folder), "images_seen": trainer.nimg, "steps": trainer.steps,

@@ -37,12 +37,15 @@ def fixed_loss(trainer):
     t = torch.linspace(50, 950, len(x)).long()
     noisy = trainer.noise_scheduler.add_noise(x, noise, t)
     labels = torch.tensor([0] * 4 + [1] * 4)
-    return float(torch.nn.functional.mse_loss(trainer.unet(noisy, t, class_labels=labels).sample, noise))
+    sched = trainer.noise_scheduler
+    target = noise if sched.config.prediction_type == "epsilon" else sched.get_velocity(x, noise, t)
+    return float(torch.nn.functional.mse_loss(trainer.unet(noisy, t, class_labels=labels).sample, target))
 
 
-def test_denoising_loss_falls(tmp_path):
+@pytest.mark.parametrize("prediction_type", ["v_prediction", "epsilon"])
+def test_denoising_loss_falls(tmp_path, prediction_type):
     torch.manual_seed(0)
-    trainer = DiffusionTrainer(config(tmp_path), images=images())
+    trainer = DiffusionTrainer(config(tmp_path, prediction_type=prediction_type), images=images())
     before = fixed_loss(trainer)
     for _ in range(60):
         trainer.step()
@@ -103,3 +106,40 @@ def test_cli_trains_from_folders(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train-diffusion", "--class", "cat", "--out", str(tmp_path / "r2"), "--kimg", "1"])
     assert main(["train-diffusion", "--class", f"cat={tmp_path / 'cats'}", "--out", str(tmp_path / "r3")]) == 2
+
+
+def test_min_snr_weights_cap_the_easy_timesteps(tmp_path):
+    trainer = DiffusionTrainer(config(tmp_path, snr_gamma=5.0), images=images())
+    t = torch.tensor([1, 500, 999])
+    w = trainer.loss_weights(t)
+    snr = trainer.noise_scheduler.alphas_cumprod[t] / (1 - trainer.noise_scheduler.alphas_cumprod[t])
+    torch.testing.assert_close(w, torch.minimum(snr, torch.tensor(5.0)) / (snr + 1))
+    assert w[0] < 1 and w.max() <= 1                                  # v-loss weights never exceed 1
+    plain = DiffusionTrainer(config(tmp_path, snr_gamma=None), images=images())
+    assert torch.equal(plain.loss_weights(t), torch.ones(3))
+
+
+def test_a_run_can_train_at_a_lower_resolution_and_resume_at_full(tmp_path):
+    small = {k: v[:, :, :8, :8].contiguous() for k, v in images().items()}
+    low = DiffusionTrainer(config(tmp_path, resolution=8), images=small)
+    x, _ = low._batch()
+    assert x.shape[-1] == 8 and low.step()["loss"] > 0
+    low.snapshot(grid=False)
+    full = DiffusionTrainer(config(tmp_path, resume=str(tmp_path / "run")), images=images())
+    assert full.resolution == 16 and full.steps == 1 and full._batch()[0].shape[-1] == 16
+    with pytest.raises(LatentStudioError, match="multiple of 2"):
+        DiffusionTrainer(config(tmp_path, resolution=7), images=small)
+
+
+def test_sigterm_stops_training_with_a_snapshot(tmp_path):
+    import os
+    import signal
+    import threading
+    trainer = DiffusionTrainer(config(tmp_path, kimg=1000.0), images=images())
+    snapshot = trainer.snapshot
+    trainer.snapshot = lambda grid=True: snapshot(grid=False)   # the sample grid is not what this test is about
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    summary = trainer.run()                              # returns instead of dying
+    assert 0 < summary["images_seen"] < 1_000_000
+    assert (tmp_path / "run" / STATE_NAME).is_file() and (tmp_path / "run" / "latest" / "model_index.json").is_file()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL     # the handler does not outlive the run

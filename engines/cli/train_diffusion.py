@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--label-dropout", type=_float, default=0.1, help="share of labels replaced by the null class")
     p.add_argument("--min-class-share", type=_float, default=0.25,
                    help="each class is drawn at least this often (oversamples small classes)")
+    p.add_argument("--resolution", type=positive_int,
+                   help="train on images of this size (default: the model's, 64); e.g. 32 first, then resume at 64")
     p.add_argument("--prediction-type", choices=["v_prediction", "epsilon"], default="v_prediction",
                    help="what the UNet predicts (default: v, well-posed at both ends of the cosine schedule)")
     p.add_argument("--snr-gamma", type=_float, default=5.0, help="min-SNR-γ loss weighting; 0 = plain MSE")
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
                                   ema_decay=args.ema_decay, label_dropout=args.label_dropout,
                                   min_class_share=args.min_class_share, xflip=not args.no_xflip, seed=args.seed,
                                   device=args.device, snapshot_minutes=args.snapshot_minutes, unet=unet,
-                                  prediction_type=args.prediction_type, snr_gamma=args.snr_gamma or None)
+                                  prediction_type=args.prediction_type, snr_gamma=args.snr_gamma or None,
+                                  resolution=args.resolution)
     print(json.dumps(train(config)))
     return 0

@@ -8,6 +8,8 @@ ends at ᾱ ≈ 0, where an epsilon model's x0 estimate divides by ≈ 0, while 
 ends and gives better few-step DDIM samples (Salimans & Ho 2022). The loss is weighted by min-SNR-γ
 (Hang et al. 2023; diffusers' ``compute_snr``), which speeds up convergence on a small budget. AdamW with linear warm-up, diffusers' ``EMAModel`` (the EMA weights are what gets saved),
 horizontal flips, bf16 autocast on CUDA, a ``minutes`` / ``kimg`` budget, resumable ``state.pt``,
+optional training at a lower ``resolution`` than the model's (progressive training: the UNet is fully
+convolutional, so a run can learn layout cheaply at 32 px and be resumed at 64 px),
 and per snapshot a DDIM-50 sample grid per class and guidance scale plus ``latest/`` saved with
 ``save_pretrained`` (fp16 safetensors, loadable with ``DiffusionPipeline.from_pretrained``).
 """
@@ -57,6 +59,7 @@ class DiffusionTrainConfig:
     device: str = "auto"
     snapshot_minutes: float = 10.0
     unet: dict[str, Any] = field(default_factory=dict)  # overrides of DEFAULT_UNET_CONFIG (new runs)
+    resolution: Optional[int] = None                     # training image size (default: the UNet's sample_size)
     prediction_type: str = "v_prediction"                # or "epsilon"
     snr_gamma: Optional[float] = 5.0                     # min-SNR-γ loss weights; None = plain MSE
 
@@ -91,7 +94,11 @@ class DiffusionTrainer:
         torch.manual_seed(cfg.seed)
         unet_config = {**DEFAULT_UNET_CONFIG, **cfg.unet, "num_class_embeds": len(self.class_names) + 1}
         self.unet = UNet2DModel(**unet_config).to(self.device).train()
-        self.resolution = int(self.unet.config.sample_size)
+        self.resolution = int(cfg.resolution or self.unet.config.sample_size)
+        factor = 2 ** (len(self.unet.config.block_out_channels) - 1)
+        if self.resolution < factor or self.resolution % factor:
+            raise LatentStudioError(f"Training resolution must be a multiple of {factor} (the UNet downsamples "
+                                    f"{len(self.unet.config.block_out_channels) - 1} times), got {self.resolution}.")
         if images is None:
             images = {name: datasets.load_split(folder, self.resolution, cfg.val_share(name), "train")
                       for name, folder in cfg.classes.items()}
@@ -195,6 +202,7 @@ class DiffusionTrainer:
 
     def training_info(self) -> dict[str, Any]:
         return {"images_seen": self.nimg, "steps": self.steps, "train_seconds": round(self.elapsed, 1),
+                "resolution_now": self.resolution,
                 "train_images": {n: len(x) for n, x in zip(self.class_names, self.images)},
                 "class_weights": [round(float(w), 3) for w in self.class_weights],
                 "hardware": torch.cuda.get_device_name(self.device) if self.device.type == "cuda"

@@ -1,12 +1,9 @@
 """Models: what is loaded (source, resolution, device, dtype, parameters, model card), and loading others."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
-
-from engines.sources import default_path
 
 from .errors import user_errors
 from .registry import Registry
@@ -30,13 +27,8 @@ def summary(registry: Registry) -> str:
 
 
 def diffusion_card(registry: Registry) -> str:
-    source = registry.diffusion_source
-    folder = default_path("diffusion") if source == "default" else Path(source)
-    card = folder / "README.md"
-    if card.is_file():
-        return card.read_text()
-    notes = registry.diffusion().describe().notes
-    return notes or f"No model card found for {source!r}."
+    engine = registry.diffusion()
+    return engine.card or engine.describe().notes or f"No model card for {registry.diffusion_source!r}."
 
 
 def cards(registry: Registry) -> str:

@@ -22,6 +22,12 @@ from .schedulers import scheduler_names
 UNTRAINED_NOTE = "UNTRAINED placeholder (random weights, seed 0): trained default weights are not in weights/ yet."
 
 
+def _first_line(card: str) -> str:
+    """The card's title line without markdown (what `describe().notes` shows)."""
+    lines = [line.strip() for line in card.strip().splitlines() if line.strip() and not line.startswith("---")]
+    return lines[0].lstrip("# ").strip() if lines else ""
+
+
 class DiffusionEngine(Engine):
     """SDEdit with DDPM/DDIM/… and classifier-free guidance over our pixel model or Stable Diffusion.
 
@@ -36,13 +42,15 @@ class DiffusionEngine(Engine):
                  resolution: Optional[int] = None, attention_slicing: bool = False, cpu_offload: bool = False,
                  backend: Optional[Backend] = None) -> None:
         self.device = pick_device(device)
+        self.card = ""
         if backend is not None:
             self.backend, self.source, self.trained = backend, source, True
         else:
-            from .loading import load_backend
+            from .loading import load_backend, read_card
             self.backend, self.source, self.trained = load_backend(
                 source, device=self.device, dtype=dtype, resolution=resolution,
                 attention_slicing=attention_slicing, cpu_offload=cpu_offload)
+            self.card = read_card(source) if self.trained else ""
         if resolution is not None and self.backend.kind == "pixel" and resolution != self.backend.resolution:
             raise LatentStudioError(f"This pixel-space model works at {self.backend.resolution}×"
                                     f"{self.backend.resolution} only (got resolution={resolution}).")
@@ -92,7 +100,7 @@ class DiffusionEngine(Engine):
             name=f"{label} {self.resolution}px", source=str(self.source), resolution=self.resolution,
             device=str(self.device), dtype=str(self.backend.dtype).replace("torch.", ""),
             conditioning=self.backend.conditioning(), parameters=self.backend.parameters(),
-            notes="" if self.trained else UNTRAINED_NOTE)
+            notes=_first_line(self.card) if self.trained else UNTRAINED_NOTE)
 
     # ------------------------------------------------------------------------------------------
     def _options(self, **kwargs: Any) -> SDEditOptions:

@@ -128,3 +128,13 @@ def load_backend(source: str = "default", *, device: torch.device, dtype: Option
     backend = StableDiffusionBackend(pipe, device, torch_dtype, resolution=resolution,
                                      attention_slicing=attention_slicing, cpu_offload=cpu_offload)
     return backend, str(source), True
+
+
+def read_card(source: str) -> str:
+    """The model card (``README.md``) of a local or default diffusion folder; "" when there is none."""
+    folder = default_path("diffusion") if source == "default" else Path(str(source)).expanduser()
+    card = folder / "README.md"
+    try:
+        return card.read_text(encoding="utf-8") if folder.is_dir() and card.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        return ""

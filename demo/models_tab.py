@@ -51,6 +51,8 @@ def build(registry: Registry, gan_dropdowns: list[gr.Dropdown], diffusion_output
                 gan_source = gr.Textbox(label="GAN source", placeholder="weights/stylegan2-grumpy64 or hf:org/repo:file.pkl")
                 arch = gr.Radio(["stylegan2", "dcgan"], value="stylegan2", label="Architecture (for 'default')")
                 load_gan = gr.Button("Load GAN", elem_id="models-load-gan")
+                gr.Examples([["weights/stylegan2-grumpy64", "stylegan2"], ["weights/dcgan-cats64", "dcgan"]],
+                            inputs=[gan_source, arch], label="Examples (our shipped models)", elem_id="models-examples")
             with gr.Column():
                 gr.Markdown("### Load a diffusion model\n`default`, a local diffusers folder (our pixel model or a "
                             "Stable Diffusion checkpoint) or `hf:org/repo`.")

@@ -1,7 +1,7 @@
 """Launch the Latent Studio web app.
 
     python app.py [--gan SOURCE] [--arch stylegan2|dcgan] [--diffusion SOURCE] [--device auto|cpu|cuda]
-                  [--share] [--host H] [--port N] [--concurrency N]
+                  [--share] [--host H] [--port N] [--concurrency N] [--max-queue N]
 
 On a Hugging Face Space (``SPACE_ID`` is set) it listens on 0.0.0.0 and port 7860 unless told otherwise.
 """
@@ -30,6 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 7860)), help="port (default: 7860)")
     p.add_argument("--concurrency", type=int, default=1,
                    help="engine jobs run at once; others wait in the queue (default: 1, right for a CPU)")
+    p.add_argument("--max-queue", type=int, default=32,
+                   help="jobs that may wait in the queue; more are refused with 'queue is full' (default: 32)")
     return p.parse_args(argv)
 
 
@@ -52,7 +54,7 @@ def main(argv=None) -> int:
     else:
         label = f"{gan.describe().name} · {args.gan}"
     registry = Registry(gan, diffusion, device=args.device, gan_label=label, diffusion_source=args.diffusion)
-    demo = build_demo(registry, concurrency=max(1, args.concurrency))
+    demo = build_demo(registry, concurrency=max(1, args.concurrency), max_queue=max(1, args.max_queue))
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_FILE_SIZE,
                 footer_links=["api", "gradio"])
     return 0

@@ -86,3 +86,15 @@ def stop_wiring(stop: gr.Button, event: Any) -> None:
 
 def first_line(text: Optional[str]) -> str:
     return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+def follow_model_spaces(registry: Registry, model: gr.Dropdown, space: gr.Radio) -> None:
+    """Keep a latent-space picker to the spaces the chosen model has (a DCGAN has only z)."""
+    from .errors import user_errors
+
+    @user_errors
+    def spaces_for(model_label):
+        spaces = list(registry.gan(model_label).spaces)
+        return gr.update(choices=spaces, value="w+" if "w+" in spaces else spaces[0])
+
+    model.change(spaces_for, model, space, api_visibility="private")

@@ -95,10 +95,5 @@ def build(registry: Registry) -> InterpolateTab:
                                         seed], outs, api_name="interpolate", concurrency_id="engines")
         common.stop_wiring(stop, event)
 
-        @user_errors
-        def spaces_for(model_label):
-            spaces = list(registry.gan(model_label).spaces)
-            return gr.update(choices=spaces, value="w+" if "w+" in spaces else spaces[0])
-
-        model.change(spaces_for, model, space, api_visibility="private")
+        common.follow_model_spaces(registry, model, space)
     return InterpolateTab(model=model, latent_a=latent_a, latent_b=latent_b)

@@ -101,10 +101,5 @@ def build(registry: Registry) -> InvertTab:
                                    restarts, seed], outs, api_name="invert", concurrency_id="engines")
         common.stop_wiring(stop, event)
 
-        @user_errors
-        def spaces_for(model_label):
-            spaces = list(registry.gan(model_label).spaces)
-            return gr.update(choices=spaces, value="w+" if "w+" in spaces else spaces[0])
-
-        model.change(spaces_for, model, space, api_visibility="private")
+        common.follow_model_spaces(registry, model, space)
     return InvertTab(model=model, latent=latent, to_a=to_a, to_b=to_b, to_edit=to_edit)

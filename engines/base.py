@@ -79,10 +79,23 @@ def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gener
 
 
 def check_range(name: str, value: float, low: float, high: float, *, integer: bool = False) -> None:
-    """Raise a user-facing error naming the option and its limits when ``value`` is outside [low, high]."""
-    if integer and (isinstance(value, bool) or int(value) != value):
+    """Raise a user-facing error naming the option and its limits when ``value`` is outside [low, high].
+
+    Also refuses what is not a number at all (None, text, booleans, tensors with more than one value)
+    and NaN/infinity, always with the limits in the message.
+    """
+    kind = "a whole number" if integer else "a number"
+    if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:
+        raise LatentStudioError(f"{name} must be {kind} between {low} and {high}, got {value!r}.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError, RuntimeError):
+        raise LatentStudioError(f"{name} must be {kind} between {low} and {high}, got {value!r}.") from None
+    if not np.isfinite(number):
+        raise LatentStudioError(f"{name} must be between {low} and {high}, got {value!r}.")
+    if integer and number != int(number):
         raise LatentStudioError(f"{name} must be a whole number, got {value!r}.")
-    if not (low <= value <= high) or (isinstance(value, float) and not np.isfinite(value)):
+    if not (low <= number <= high) or not (low <= value <= high):
         raise LatentStudioError(f"{name} must be between {low} and {high}, got {value!r}.")
 
 

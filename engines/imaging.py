@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,18 +20,32 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .base import LatentStudioError, as_list
+from .base import LatentStudioError, as_list, check_range
 
 #: Images with more pixels than this are refused before they are decoded (uploads are untrusted).
 MAX_PIXELS = 64_000_000
 
+#: The file formats we decode. Uploads are untrusted, so the long tail of PIL plugins (EPS, which hands
+#: the file to Ghostscript; PSD, FITS, …) is never tried: anything else reads as "not a supported image".
+FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "PPM", "AVIF")
+
+#: Largest mask dilation in pixels (a bigger one is surely a typo, and costs a huge pooling kernel).
+MAX_DILATE = 256
+
 _BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0)}
 
 
-def _check_pixels(size: tuple[int, int]) -> None:
+def _check_pixels(size: tuple[int, int], name: str = "Image") -> None:
     w, h = size
     if w * h > MAX_PIXELS:
-        raise LatentStudioError(f"Image is {w}×{h} = {w * h} pixels; the limit is {MAX_PIXELS}.")
+        raise LatentStudioError(f"{name} is {w}×{h} = {w * h} pixels; the limit is {MAX_PIXELS}.")
+    if w < 1 or h < 1:
+        raise LatentStudioError(f"{name} is {w}×{h}: it has no pixels.")
+
+
+def _formats() -> list[str]:
+    Image.init()
+    return [f for f in FORMATS if f in Image.OPEN]
 
 
 def _from_array(arr: np.ndarray) -> Image.Image:
@@ -53,6 +68,10 @@ def _open(src: Any) -> Image.Image:
     """Any supported input -> a decoded PIL image in its own mode (size checked before decoding)."""
     if isinstance(src, Image.Image):
         _check_pixels(src.size)
+        try:  # a lazily opened image decodes here: a truncated file must fail like one read from disk
+            src.load()
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise LatentStudioError(f"The image could not be decoded ({type(exc).__name__}: {exc}).") from exc
         return src
     if isinstance(src, np.ndarray):
         return _from_array(src)
@@ -70,16 +89,19 @@ def _open(src: Any) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            opened = Image.open(fp)
+            opened = Image.open(fp, formats=_formats())  # reads the header only
         with opened as img:
-            _check_pixels(img.size)
+            _check_pixels(img.size, name)  # before a single pixel is decoded
             img.load()
             return ImageOps.exif_transpose(img)  # a copy; phone photos: honour the orientation tag
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise LatentStudioError(f"{name} is too large to open safely ({exc}); the limit is {MAX_PIXELS} pixels.") from exc
     except LatentStudioError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+    except UnidentifiedImageError as exc:
+        raise LatentStudioError(f"{name} is not an image PIL can read (not a {', '.join(FORMATS)} file, "
+                                "or its header is damaged).") from exc
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
         raise LatentStudioError(f"{name} is not an image PIL can read ({type(exc).__name__}: {exc}).") from exc
 
 
@@ -176,6 +198,8 @@ def mask_from_scribble(img: Any, *, background: str = "auto", threshold: float =
     """
     if background not in ("auto", "white", "black"):
         raise LatentStudioError(f"background must be 'auto', 'white' or 'black', got {background!r}.")
+    check_range("Dilation (pixels)", dilate, 0, MAX_DILATE, integer=True)
+    check_range("Threshold", threshold, 0.0, 1.0)
     rgba = np.asarray(load_rgba(img))
     alpha = rgba[..., 3]
     if (alpha < 255).any():
@@ -210,9 +234,13 @@ def load_mask(src: Any, size: int | tuple[int, int] | None = None) -> np.ndarray
         gray = np.asarray(_to_rgb(_open(src), composite_on="black").convert("L"), dtype=np.float32)
         m = np.clip(2.0 * gray / 255.0 - 1.0, 0.0, 1.0)
     if size is not None:
-        wh = (int(size), int(size)) if isinstance(size, (int, np.integer)) else (int(size[0]), int(size[1]))
+        try:
+            wh = (int(size), int(size)) if isinstance(size, (int, np.integer)) else (int(size[0]), int(size[1]))
+        except (TypeError, ValueError, IndexError, OverflowError):
+            raise LatentStudioError(f"Mask size must be an int or (width, height), got {size!r}.") from None
         if min(wh) < 1:
             raise LatentStudioError(f"Mask size must be positive, got {size!r}.")
+        _check_pixels(wh, "The mask size")
         m = np.clip(np.asarray(Image.fromarray(m, mode="F").resize(wh, Image.BILINEAR)), 0.0, 1.0)
     return m.astype(np.float32)
 

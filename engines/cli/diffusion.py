@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _model_flags(p, "--model")
     _noise_flags(p)
     p.add_argument("--steps", type=positive_int, default=50,
-                   help="steps of the full schedule; SDEdit runs int(steps × strength) of them (default: 50)")
+                   help="steps of the full schedule, 1-1000; SDEdit runs int(steps × strength) of them (default: 50)")
     p.add_argument("--mask", default=None,
                    help="mask image, white = re-imagine (outside it the result is exactly the guide); 'auto' = the "
                         "guide's strokes (default: no mask, the whole image)")
@@ -90,7 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="diffusion steps of the full schedule (SDEdit runs int(steps × strength)) (default: 50)")
     c.add_argument("--mask", type=Path, default=None,
                    help="mask image, white = strokes (default: derived from the sketch with mask_from_scribble)")
-    c.add_argument("--dilate", type=int, default=0, help="grow the derived mask by this many pixels (default: 0)")
+    c.add_argument("--dilate", type=int, default=0, help="grow the derived mask by this many pixels, 0-256 (default: 0)")
     c.add_argument("--sdedit-mask", choices=["edit", "metric"], default="edit",
                    help="edit: SDEdit re-imagines only the masked strokes and keeps the rest of the sketch; metric: "
                         "SDEdit re-imagines the whole sketch and the mask only scores it (default: edit)")

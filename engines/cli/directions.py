@@ -11,6 +11,7 @@ from ..base import LatentStudioError
 from .common import add_gan_flags, positive_int, write_json
 
 PREVIEW_STRENGTHS = [float(s) for s in np.linspace(-3, 3, 7)]
+MAX_STRIP = 64  # images in an edit strip
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--direction", required=True, metavar="NAME|FILE",
                    help="a direction .npz/.npy file, or a NAME in the model folder's directions/")
     e.add_argument("--strength", type=float, default=3.0, help="largest strength S; the strip spans -S..S (default: 3)")
-    e.add_argument("--steps", type=positive_int, default=5, help="number of images in the strip, >= 2 (default: 5)")
+    e.add_argument("--steps", type=positive_int, default=5, help="number of images in the strip, 2-64 (default: 5)")
     e.add_argument("--layers", default="all", help="w+ rows to edit: coarse, middle, fine, all or 'a:b' (default: all)")
     e.add_argument("--condition", nargs="+", default=None, metavar="NAME|FILE",
                    help="direction(s) to keep fixed: their component is removed from the edit (conditional editing)")
@@ -102,8 +103,9 @@ def run_edit(args: argparse.Namespace) -> int:
     from ..stylegan import directions as dirs
     from ..stylegan.engine import GanEngine
     from ..stylegan.latents import save_latents
-    if args.steps < 2:
-        raise LatentStudioError(f"--steps must be at least 2 (a strip from -S to S), got {args.steps}.")
+    if args.steps < 2 or args.steps > MAX_STRIP:
+        raise LatentStudioError(f"--steps (images in the strip from -S to S) must be between 2 and {MAX_STRIP}, "
+                                f"got {args.steps}.")
     engine = GanEngine(args.model, arch=args.arch, device=args.device)
     strengths = [float(s) for s in np.linspace(-args.strength, args.strength, args.steps)]
     result = dirs.edit(engine, args.source, args.direction, strengths, layers=_layers(engine, args.layers),

@@ -14,10 +14,10 @@ def _common(p: argparse.ArgumentParser, steps: int, perceptual: str) -> None:
     p.add_argument("--space", choices=["z", "w", "w+"], default="w+",
                    help="latent space: z (through the mapping), w (one code) or w+ (one code per layer; DCGAN: z only) (default: w+)")
     p.add_argument("--optimizer", choices=["adam", "lbfgs"], default="adam", help="Adam with lr ramp, or L-BFGS with strong-Wolfe line search (default: adam)")
-    p.add_argument("--steps", type=positive_int, default=steps, help=f"optimisation steps per restart (default: {steps})")
+    p.add_argument("--steps", type=positive_int, default=steps, help=f"optimisation steps per restart, 1-10000 (default: {steps})")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: 0.1 for Adam, 1.0 for L-BFGS)")
     p.add_argument("--init", choices=["mean", "random"], default="mean", help="start from the mean latent or a random one (default: mean)")
-    p.add_argument("--restarts", type=positive_int, default=1, help="independent runs with seeds seed, seed+1, …; the best is kept (default: 1)")
+    p.add_argument("--restarts", type=positive_int, default=1, help="independent runs with seeds seed, seed+1, …, 1-50; the best is kept (default: 1)")
     p.add_argument("--perceptual", choices=list(PERCEPTUAL_CHOICES), default=perceptual,
                    help=f"perceptual network: disc (our discriminator, offline), vgg16 (torchvision weights), lpips, none (default: {perceptual})")
     p.add_argument("--perceptual-weight", type=float, default=None, help="weight of the perceptual term")
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "comes from --mask (white = strokes) or from the sketch (alpha, or non-background pixels).")
     s.add_argument("sketch", type=Path, help="colour sketch (PNG; alpha or a plain background marks what is not drawn)")
     s.add_argument("--mask", type=Path, default=None, help="mask image: white = strokes to match (default: from the sketch)")
-    s.add_argument("--dilate", type=int, default=0, help="grow the derived mask by this many pixels (default: 0)")
+    s.add_argument("--dilate", type=int, default=0, help="grow the derived mask by this many pixels, 0-256 (default: 0)")
     _common(s, steps=300, perceptual="none")
     s.set_defaults(run=run_scribble)
 

@@ -11,7 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="draw images from a GAN",
                        description="Draw N images from a GAN with a seed. The same seed gives the same images.")
     add_gan_flags(p)
-    p.add_argument("--n", type=positive_int, default=16, help="number of images (default: 16)")
+    p.add_argument("--n", type=positive_int, default=16, help="number of images, 1-1024 (default: 16)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--truncation", type=float, default=1.0,
                    help="truncation psi in [0, 2]: < 1 gives more typical, less varied images (default: 1.0)")

@@ -95,6 +95,9 @@ def _hub_offline() -> bool:
 def _resolve_hub(spec: str, repo_id: str, filename: Optional[str], download: bool) -> ResolvedSource:
     if not _HUB_ID.match(repo_id) or (filename is not None and not filename.strip()):
         raise LatentStudioError(f"Bad Hugging Face source {spec!r}: write it as 'hf:org/repo' or 'hf:org/repo:file.ext'.")
+    if filename is not None and not _plain_relative(filename):
+        raise LatentStudioError(f"Bad file name {filename!r} in {spec!r}: name a file inside the repository "
+                                "(relative, without '..').")
     if not download:
         return ResolvedSource(spec, "hub", None, repo_id=repo_id, filename=filename)
     try:
@@ -138,6 +141,18 @@ def _resolve_url(spec: str, download: bool) -> ResolvedSource:
             f"Could not download {spec!r} (offline or not reachable: {_short(exc)}). "
             f"Download the file yourself and pass its local path (or put it at {str(dst)!r}).") from exc
     return ResolvedSource(spec, "url", dst, filename=dst.name)
+
+
+def _plain_relative(name: str) -> bool:
+    """True for a relative path that stays inside its folder by its very spelling (no '..', no drive, no root)."""
+    if not name or name.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", name) or "\x00" in name:
+        return False
+    return all(part not in ("", ".", "..") for part in re.split(r"[\\/]", name))
+
+
+def plain_name(name: object) -> bool:
+    """True for one file or folder name (no separators, not '.' or '..'): what config fields may name."""
+    return isinstance(name, str) and _plain_relative(name) and not re.search(r"[\\/]", name)
 
 
 def safe_join(root: Path | str, relative: str) -> Path:

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Optional
 import torch
 
 from ..base import LatentStudioError, pick_dtype
-from ..sources import _short, default_path, resolve_source
+from ..sources import _short, default_path, plain_name, resolve_source
 from .backend import Backend
 
 PIXEL_CLASSES = ("ClassConditionalPixelPipeline", "DDPMPipeline", "DDIMPipeline")
@@ -48,6 +48,9 @@ def read_model_index(folder: Path) -> dict[str, Any]:
         raise LatentStudioError(f"{str(folder)!r} holds a {name}, which the diffusion engine does not run: it "
                                 f"supports {', '.join(PIXEL_CLASSES + SD_CLASSES)}.")
     for key, value in index.items():
+        if not plain_name(key):  # diffusers turns component names into folder paths: no '../x', no '/abs'
+            raise LatentStudioError(f"{str(index_path)!r} names a component {key!r}: component names must be plain "
+                                    f"folder names inside {str(folder)!r} (no '/', '\\' or '..').")
         if key not in _COMPONENTS or not (isinstance(value, list) and len(value) == 2):
             continue  # plain config values (class_names, requires_safety_checker, …)
         library, _ = value

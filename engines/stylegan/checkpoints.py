@@ -62,7 +62,7 @@ def build_generator(arch: str, kwargs: dict[str, Any]) -> nn.Module:
             return StyleGAN2Generator(StyleGAN2Config(**kwargs))
         if arch == "dcgan":
             return DCGANGenerator(DCGANConfig(**kwargs))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
         raise LatentStudioError(f"Invalid {arch} generator config: {exc}") from exc
     raise LatentStudioError(f"Unknown GAN architecture {arch!r}: expected 'stylegan2' or 'dcgan'.")
 
@@ -72,12 +72,12 @@ def build_discriminator(arch: str, kwargs: dict[str, Any]) -> nn.Module:
         if arch == "stylegan2":
             return StyleGAN2Discriminator(DiscriminatorConfig(**kwargs))
         return DCGANDiscriminator(DCGANConfig(**kwargs))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
         raise LatentStudioError(f"Invalid {arch} discriminator config: {exc}") from exc
 
 
-def _load_into(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
-    """Strictly load ``state`` (any float dtype) into ``module``; fixed FIR filters may be absent."""
+def _check_fits(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Refuse ``state`` unless it has exactly ``module``'s tensors (fixed FIR filters may be absent) and shapes."""
     own = module.state_dict()
     missing = [k for k in own if k not in state and not k.endswith("resample_filter")]
     unexpected = [k for k in state if k not in own]
@@ -88,6 +88,30 @@ def _load_into(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> 
     for k, v in state.items():
         if tuple(v.shape) != tuple(own[k].shape):
             raise LatentStudioError(f"The {what} weight {k} has shape {list(v.shape)}, the config expects {list(own[k].shape)}.")
+
+
+def _build_loaded(build: Any, arch: str, kwargs: Any, state: dict[str, torch.Tensor], what: str) -> nn.Module:
+    """The network of ``kwargs`` holding ``state``, checked on the meta device first.
+
+    Configs come from the checkpoint, so they are untrusted: a few bytes of JSON asking for
+    ``channel_max: 10**6`` would otherwise allocate terabytes before the weights are even compared.
+    Building on "meta" costs no memory; only a config whose every tensor is in the file (so no
+    bigger than the file) is then built for real.
+    """
+    if not isinstance(kwargs, dict):
+        raise LatentStudioError(f"Invalid {arch} {what} config: expected a JSON object, got {type(kwargs).__name__}.")
+    with torch.device("meta"):
+        shapes = build(arch, kwargs)
+    _check_fits(shapes, state, what)
+    module = build(arch, kwargs)
+    _load_into(module, state, what)
+    return module
+
+
+def _load_into(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    """Strictly load ``state`` (any float dtype) into ``module``; fixed FIR filters may be absent."""
+    _check_fits(module, state, what)
+    own = module.state_dict()
     with torch.no_grad():
         for k, v in own.items():
             if k in state:
@@ -96,12 +120,10 @@ def _load_into(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> 
 
 def assemble(arch: str, g: tuple[dict, dict], d: Optional[tuple[dict, dict]], source: str, **extra: Any) -> GanBundle:
     """Networks from (config, state dict) pairs, in eval mode with gradients off."""
-    G = build_generator(arch, g[0])
-    _load_into(G, g[1], "generator")
+    G = _build_loaded(build_generator, arch, g[0], g[1], "generator")
     D = None
     if d is not None:
-        D = build_discriminator(arch, d[0])
-        _load_into(D, d[1], "discriminator")
+        D = _build_loaded(build_discriminator, arch, d[0], d[1], "discriminator")
     for net in (G, D):
         if net is not None:
             net.eval().requires_grad_(False)
@@ -161,13 +183,25 @@ def read_ours(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor], Opti
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise LatentStudioError(f"{weights.name} is not a readable safetensors file ({exc}).") from exc
     if folder is not None and (folder / CONFIG_NAME).is_file():
-        config = _read_config((folder / CONFIG_NAME).read_text(), str(folder / CONFIG_NAME))
+        config = _read_config(_read_text(folder / CONFIG_NAME), str(folder / CONFIG_NAME))
     elif "config" in meta:
         config = _read_config(meta["config"], f"the metadata of {weights.name}")
     else:
         raise LatentStudioError(f"{path} has no {CONFIG_NAME} and no config in its safetensors metadata.")
-    card = (folder / CARD_NAME).read_text() if folder and (folder / CARD_NAME).is_file() else ""
+    card = ""
+    if folder is not None and (folder / CARD_NAME).is_file():
+        try:  # the card is only shown to the user: a broken one must not stop the model from loading
+            card = (folder / CARD_NAME).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            card = ""
     return config, tensors, folder, card
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LatentStudioError(f"{str(path)!r} is not a readable UTF-8 text file ({type(exc).__name__}).") from exc
 
 
 def load_gan(source: str = "default", *, arch: str = "stylegan2", device: torch.device | str = "cpu") -> GanBundle:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,13 @@ def _reconstruct_persistent_obj(meta: Any) -> PersistentRecord:
 def _load_storage_bytes(data: bytes) -> Any:
     if not isinstance(data, (bytes, bytearray)):
         raise LatentStudioError("Malformed tensor storage in the pickle.")
-    return torch.load(io.BytesIO(data), weights_only=True)
+    try:
+        return torch.load(io.BytesIO(data), weights_only=True)
+    except pickle.UnpicklingError as exc:  # weights_only refused a global inside the storage blob
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f"asks for '{found.group(1)}', which is not" if found else "holds something that is not"
+        raise LatentStudioError(f"Refusing to load this pickle: a tensor storage in it {what} a tensor or a plain "
+                                "container. Latent Studio never runs code from a checkpoint.") from exc
 
 
 def _make_record_class(name: str) -> type:
@@ -110,7 +117,10 @@ def read_pickle(path: str | Path) -> dict[str, Any]:
     except LatentStudioError:
         raise
     except Exception as exc:  # truncated or corrupt files raise many kinds of errors
-        raise LatentStudioError(f"Could not read {Path(path).name} as a network pickle: {exc}") from exc
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+        raise LatentStudioError(f"Could not read {Path(path).name} as a network pickle ({detail}); is it "
+                                "truncated, or not a StyleGAN2-ADA .pkl?") from exc
     if not isinstance(data, dict):
         raise LatentStudioError(f"{Path(path).name} is not a StyleGAN network pickle (top level is not a dict).")
     return data
@@ -171,6 +181,17 @@ def discriminator_config(kwargs: dict[str, Any]) -> dict[str, Any] | None:
 def read_official_pkl(path: str | Path) -> dict[str, Any]:
     """Returns ``{"G": (config, state_dict), "D": (config, state_dict) | None}`` from an official pickle."""
     data = read_pickle(path)
+    try:
+        return _networks(data, path)
+    except LatentStudioError:
+        raise
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError, RecursionError) as exc:
+        # the pickle decoded (nothing ran) but its records are not shaped like StyleGAN networks
+        raise LatentStudioError(f"{Path(path).name} is a pickle but not a StyleGAN2-ADA network pickle "
+                                f"(malformed network records: {type(exc).__name__}: {exc}).") from exc
+
+
+def _networks(data: dict[str, Any], path: str | Path) -> dict[str, Any]:
     g = data.get("G_ema") or data.get("G")
     if not isinstance(g, PersistentRecord):
         raise LatentStudioError(f"{Path(path).name} has no 'G_ema' or 'G' network (keys: {sorted(map(str, data))}).")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import pickle
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,9 @@ def convert_generator(sd: dict[str, torch.Tensor], latent_avg: torch.Tensor | No
         last = out[f"synthesis.b{resolution}.conv1.weight"].shape[0]
     except KeyError as exc:
         raise LatentStudioError(f"Not a rosinality StyleGAN2 generator: missing key {exc}.") from exc
+    except (AttributeError, TypeError, IndexError, ValueError, RuntimeError) as exc:  # entries that are not tensors
+        raise LatentStudioError(f"Not a rosinality StyleGAN2 generator: malformed entries ({type(exc).__name__}: "
+                                f"{exc}).") from exc
     # Official schedule: channels(res) = min(channel_base // res, channel_max).
     config = dict(img_resolution=resolution, img_channels=out["synthesis.b4.torgb.weight"].shape[0],
                   z_dim=style_dim, w_dim=style_dim, mapping_layers=n_mlp, mapping_lr_multiplier=0.01,
@@ -88,13 +92,33 @@ def read_rosinality_pt(path: str | Path) -> dict[str, Any]:
     """Returns ``{"G": (config, state_dict), "D": None}`` (rosinality's D has another layout)."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise LatentStudioError(f"Could not read {Path(path).name} safely as a torch checkpoint: {exc}") from exc
+    except pickle.UnpicklingError as exc:
+        # weights_only refuses any global that is not a tensor or a plain container before calling it
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if not found:
+            raise LatentStudioError(f"Could not read {Path(path).name} safely as a torch checkpoint: it is not a "
+                                    "PyTorch checkpoint, or it holds objects other than tensors and plain "
+                                    "containers.") from exc
+        raise LatentStudioError(f"Refusing to load {Path(path).name} (could not read it safely as a torch "
+                                f"checkpoint): it asks for '{found.group(1)}', which is not a tensor or a plain "
+                                "container. Latent Studio never runs code from a checkpoint; convert the file to "
+                                "safetensors with trusted code if you need it.") from exc
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError, KeyError, IndexError,
+            zipfile.BadZipFile) as exc:
+        raise LatentStudioError(f"Could not read {Path(path).name} safely as a torch checkpoint (is it truncated, "
+                                f"or not a PyTorch file?): {_first_line(exc)}") from exc
     if not isinstance(ckpt, dict):
         raise LatentStudioError(f"{Path(path).name} is not a rosinality checkpoint (top level is not a dict).")
-    sd = ckpt.get("g_ema") or ckpt.get("g")
+    sd = next((ckpt[k] for k in ("g_ema", "g") if isinstance(ckpt.get(k), dict)), None)
     if sd is None and "style.1.weight" in ckpt:
         sd = ckpt
     if not isinstance(sd, dict):
         raise LatentStudioError(f"{Path(path).name} has no 'g_ema' or 'g' generator state dict.")
-    return {"G": convert_generator(sd, ckpt.get("latent_avg")), "D": None}
+    latent_avg = ckpt.get("latent_avg")
+    return {"G": convert_generator(sd, latent_avg if isinstance(latent_avg, torch.Tensor) else None), "D": None}
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -176,6 +176,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     p.add_argument("--timeout", type=float, default=900, help="seconds the whole load phase may take")
     p.add_argument("--out", default="bench/results")
     args = p.parse_args(argv)
+    if args.steps < 10:
+        p.error(f"--steps must be at least 10 (the app's Steps sliders start at 10), got {args.steps}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = Path(tempfile.gettempdir()) / f"latent-studio-load-{os.getpid()}.log"

@@ -10,7 +10,7 @@ from bench import load  # noqa: E402
 
 
 def test_concurrent_jobs_complete_or_are_refused_cleanly(tmp_path):
-    record = load.main(["--jobs", "7", "--steps", "8", "--max-queue", "3", "--out", str(tmp_path)])
+    record = load.main(["--jobs", "7", "--steps", "10", "--max-queue", "3", "--out", str(tmp_path)])
     assert record["failed"] == 0, record["failures"]
     assert record["completed"] + record["rejected_by_queue"] == 7
     assert record["rejected_by_queue"] >= 1                    # 7 at once cannot all fit in a queue of 3

@@ -299,6 +299,7 @@ def test_check_range_refuses_what_is_not_a_finite_number(value):
 GAN_CASES = [
     ("sample", dict(n=0), "Number of samples must be between 1 and 1024"),
     ("sample", dict(n=5000), "Number of samples must be between 1 and 1024"),
+    ("sample", dict(n=2, batch_size=0), "Batch size must be between 1 and 1024"),
     ("sample", dict(n=2, truncation=float("nan")), "Truncation must be between 0.0 and 2.0"),
     ("sample", dict(n=2, truncation=-1), "Truncation must be between 0.0 and 2.0"),
     ("invert", dict(steps=0), "Steps must be between 1 and 10000"),

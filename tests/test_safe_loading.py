@@ -311,6 +311,9 @@ def test_direction_names_cannot_leave_the_directions_folder(tmp_path, tiny_g, mo
     for name in ("../outside", "../../m/outside", str(tmp_path / "nope")):
         with pytest.raises(LatentStudioError, match="Unknown direction"):
             load_direction(name, engine)
+    (tmp_path / "m" / "directions" / "sneaky.npz").symlink_to(tmp_path / "m" / "outside.npz")
+    with pytest.raises(LatentStudioError, match="points outside"):        # a symlinked name is not followed out
+        load_direction("sneaky", engine)
 
 
 @pytest.mark.parametrize("key", ["../unet", "/abs", "..", "sub/unet", "a\\b"])

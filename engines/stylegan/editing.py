@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..base import LatentStudioError, Result, Timer, as_list, check_range
+from ..sources import safe_join
 from .directions import _NAME, Direction, _invert, _unit, apply, edit_space, latent_dim, parse_layers
 
 
@@ -77,8 +78,8 @@ def load_direction(src: Any, engine: Any) -> Direction:
     folder = engine.bundle.folder / "directions" if engine.bundle.folder is not None else None
     names = sorted({p.stem for p in folder.glob("*.np[yz]")}) if folder is not None and folder.is_dir() else []
     if _NAME.match(str(src)) and str(src) in names:
-        hit = folder / f"{src}.npz"
-        return check_direction(_read_file(hit if hit.is_file() else folder / f"{src}.npy", engine), engine)
+        name = f"{src}.npz" if (folder / f"{src}.npz").is_file() else f"{src}.npy"
+        return check_direction(_read_file(safe_join(folder, name), engine), engine)   # no symlinks out
     where = f"{folder}" if folder is not None else "this model (it has no folder)"
     raise LatentStudioError(f"Unknown direction {str(src)!r}: not a .npz/.npy file, and not in {where}. "
                             f"Available names: {', '.join(names) if names else 'none'}.")

@@ -76,6 +76,7 @@ class GanEngine(Engine):
                batch_size: int = 16, progress: Optional[ProgressCallback] = None) -> list[Image.Image]:
         """``n`` images for ``seed``; ``truncation`` < 1 trades variety for typicality (psi)."""
         check_range("Truncation", truncation, 0.0, 2.0)
+        check_range("Batch size", batch_size, 1, 1024, integer=True)
         z = self.random_z(n, seed)
         images: list[Image.Image] = []
         for start in range(0, n, batch_size):

@@ -34,6 +34,7 @@ from PIL import Image
 from engines import data as datasets
 from engines import imaging
 from engines.diffusion.engine import DiffusionEngine
+from engines.diffusion.options import MAX_SAMPLES
 from engines.evaluation.swd import sliced_wasserstein, subset
 
 SAMPLERS = (("ddpm", 1000), ("ddim", 50), ("ddim", 25), ("ddim", 10))
@@ -49,7 +50,7 @@ def print_table(title: str, rows: list[dict], keys: Optional[list[str]] = None) 
 
 
 def generate(engine: DiffusionEngine, n: int, *, scheduler: str, steps: int, class_name: Optional[str],
-             guidance: float, seed: int = 1, batch: int = 64) -> torch.Tensor:
+             guidance: float, seed: int = 1, batch: int = MAX_SAMPLES) -> torch.Tensor:
     """``n`` samples as float [n, 3, R, R] in [-1, 1]; sample i uses seed + i (whatever the batch)."""
     out = []
     for start in range(0, n, batch):

@@ -33,8 +33,8 @@ def _noise_flags(p: argparse.ArgumentParser) -> None:
 
 def _model_flags(p: argparse.ArgumentParser, flag: str) -> None:
     p.add_argument(flag, default="default",
-                   help="diffusion model: 'default' (our pixel model in weights/ddpm-cats64; an untrained placeholder "
-                        "until trained), a local diffusers folder (ours or Stable Diffusion), 'hf:org/repo' or "
+                   help="diffusion model: 'default' (our class-conditional pixel DDPM in weights/ddpm-cats64), "
+                        "a local diffusers folder (ours or Stable Diffusion), 'hf:org/repo' or "
                         "'org/repo' (default: default)")
     p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"],
                    help="weights' dtype (default: float16 for Stable Diffusion on CUDA, else float32)")

@@ -31,7 +31,7 @@ def _first_line(card: str) -> str:
 class DiffusionEngine(Engine):
     """SDEdit with DDPM/DDIM/… and classifier-free guidance over our pixel model or Stable Diffusion.
 
-    ``source``: "default" (our model in weights/ddpm-cats64, an untrained placeholder until trained),
+    ``source``: "default" (our model in weights/ddpm-cats64; an untrained placeholder if that folder is missing),
     a local diffusers folder, or a hub id ("hf:org/repo" or "org/repo"). ``dtype``: None = float32,
     float16 for Stable Diffusion on CUDA. ``resolution`` (Stable Diffusion only, multiple of 8): the
     size guides are cropped/resized to (default: the checkpoint's native size, 512 for v1.x).

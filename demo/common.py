@@ -44,6 +44,17 @@ def gan_dropdown(registry: Registry, label: str = "Model") -> gr.Dropdown:
     return gr.Dropdown(registry.gan_labels(), value=registry.first_gan, label=label)
 
 
+def space_radio(label: str = "Latent space") -> gr.Radio:
+    """z / w / w+ picker (w+ first: it reconstructs best); `follow_model_spaces` narrows it to the model's."""
+    return gr.Radio(["w+", "w", "z"], value="w+", label=label)
+
+
+def sketch_examples(component: Any, slug: str) -> gr.Examples:
+    """The project's drawn example sketches (assets/examples/sketches) feeding ``component``."""
+    return gr.Examples(examples("sketches"), inputs=[component], label="Example sketches (drawn for this project)",
+                       elem_id=f"{slug}-examples")
+
+
 def canvas(slug: str, label: str = "Sketch") -> gr.ImageEditor:
     """A drawing canvas with the cat palette and an eraser; an uploaded image becomes the background."""
     return gr.ImageEditor(label=label, type="pil", image_mode="RGBA", sources=("upload", "clipboard"),

@@ -36,7 +36,7 @@ def build(registry: Registry) -> gr.Dropdown:
                     steps = gr.Slider(5, 200, value=50, step=5, label="SDEdit DDIM steps")
                 seed = common.seed_field()
                 run, stop = common.run_stop("compare", "Run both")
-                gr.Examples(common.examples("sketches"), inputs=[sketch], label="Example sketches (drawn for this project)", elem_id="compare-examples")
+                common.sketch_examples(sketch, "compare")
             with gr.Column(scale=2):
                 with gr.Row():
                     gan_img = gr.Image(label="GAN (scribble projection)", type="pil", interactive=False, format="png", height=256,

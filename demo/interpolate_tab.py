@@ -42,7 +42,7 @@ def build(registry: Registry) -> InterpolateTab:
                     latent_a = gr.File(label="…or latent A (.npz)", file_types=[".npz"], height=90)
                     latent_b = gr.File(label="…or latent B (.npz)", file_types=[".npz"], height=90)
                 model = common.gan_dropdown(registry)
-                space = gr.Radio(["w+", "w", "z"], value="w+", label="Space")
+                space = common.space_radio("Space")
                 with gr.Row():
                     frames = gr.Slider(2, 120, value=16, step=1, label="Frames")
                     fps = gr.Slider(1, 30, value=8, step=1, label="Frames per second")

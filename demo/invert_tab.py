@@ -33,7 +33,7 @@ def build(registry: Registry) -> InvertTab:
                 photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"], height=256)
                 model = common.gan_dropdown(registry)
                 with gr.Row():
-                    space = gr.Radio(["w+", "w", "z"], value="w+", label="Latent space")
+                    space = common.space_radio()
                     optimizer = gr.Radio(["adam", "lbfgs"], value="adam", label="Optimiser")
                 steps = gr.Slider(10, 1000, value=200, step=10, label="Steps", elem_id="invert-steps")
                 with gr.Accordion("Loss weights and more", open=False):

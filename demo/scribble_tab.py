@@ -19,14 +19,14 @@ def build(registry: Registry) -> gr.Dropdown:
                 sketch = common.canvas("scribble")
                 model = common.gan_dropdown(registry)
                 with gr.Row():
-                    space = gr.Radio(["w+", "w", "z"], value="w+", label="Latent space")
+                    space = common.space_radio()
                     steps = gr.Slider(10, 1000, value=200, step=10, label="Steps", elem_id="scribble-steps")
                 with gr.Row():
                     reg = gr.Number(value=0.01, minimum=0, label="Regulariser weight (pull to the mean latent)")
                     restarts = gr.Slider(1, 10, value=1, step=1, label="Restarts (best kept)")
                 seed = common.seed_field()
                 run, stop = common.run_stop("scribble", "Generate")
-                gr.Examples(common.examples("sketches"), inputs=[sketch], label="Example sketches (drawn for this project)", elem_id="scribble-examples")
+                common.sketch_examples(sketch, "scribble")
             with gr.Column(scale=1):
                 result = gr.Image(label="Result", type="pil", interactive=False, format="png", height=256, elem_id="scribble-result")
                 status = common.status("scribble")

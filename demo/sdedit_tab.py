@@ -57,7 +57,7 @@ def build(registry: Registry) -> SDEditTab:
                     seed = common.seed_field()
                 strokes_only = gr.Checkbox(False, label="Only re-imagine under the strokes (keep the rest exactly)")
                 run, stop = common.run_stop("sdedit", "Run SDEdit")
-                gr.Examples(common.examples("sketches"), inputs=[guide], label="Example sketches (drawn for this project)", elem_id="sdedit-examples")
+                common.sketch_examples(guide, "sdedit")
             with gr.Column(scale=1):
                 gallery = gr.Gallery(format="png", label="Results", columns=4, height=260, elem_id="sdedit-result")
                 status = common.status("sdedit")

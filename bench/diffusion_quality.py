@@ -35,6 +35,7 @@ from engines import data as datasets
 from engines import imaging
 from engines.diffusion.engine import DiffusionEngine
 from engines.diffusion.options import MAX_SAMPLES
+from engines.evaluation.features import FeatureDistance, pixel_rms_matrix
 from engines.evaluation.swd import sliced_wasserstein, subset
 
 SAMPLERS = (("ddpm", 1000), ("ddim", 50), ("ddim", 25), ("ddim", 10))
@@ -58,37 +59,6 @@ def generate(engine: DiffusionEngine, n: int, *, scheduler: str, steps: int, cla
                                guidance=guidance, class_name=class_name)
         out.append(imaging.to_tensor(images))
     return torch.cat(out)
-
-
-class FeatureDistance:
-    """LPIPS-style distance in the feature space of a discriminator (offline); pixels when there is none."""
-
-    def __init__(self, gan_source: Optional[str]) -> None:
-        self.net = None
-        self.name = "rms pixels"
-        if gan_source:
-            from engines.stylegan.engine import GanEngine
-            from engines.stylegan.losses import DiscriminatorFeatures
-            gan = GanEngine(gan_source, device="cpu")
-            if gan.bundle.D is not None and gan.resolution == 64:
-                self.net = DiscriminatorFeatures(gan.bundle.D.eval().requires_grad_(False))
-                self.name = f"D features ({gan_source})"
-
-    @torch.no_grad()
-    def matrix(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """[len(a), len(b)] distances."""
-        if self.net is None:
-            return pixel_rms_matrix(a, b)
-        fb = [f / (f.square().sum(1, keepdim=True).sqrt() + 1e-8) for f in self.net.features(b)]
-        rows = []
-        for x in a:
-            fa = [f / (f.square().sum(1, keepdim=True).sqrt() + 1e-8) for f in self.net.features(x[None])]
-            rows.append(sum((p - q).square().sum(1).mean(dim=[1, 2]) for p, q in zip(fa, fb)) / len(fb))
-        return torch.stack(rows)
-
-
-def pixel_rms_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return torch.cdist(a.flatten(1).float(), b.flatten(1).float()) / a[0].numel() ** 0.5
 
 
 def mean_pairwise(d: torch.Tensor) -> float:

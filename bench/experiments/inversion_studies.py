@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import asdict
 from typing import Any, Callable, Optional
 
 import torch
@@ -25,10 +26,14 @@ REGULARISERS = (0.001, 0.01, 0.1, 1.0)
 BASE = dict(space="w+", optimizer="adam", l2=1.0, perceptual="disc", perceptual_weight=0.1)
 
 
-def project(engine, targets: torch.Tensor, *, seed: int = 0, on_loss: Optional[Callable] = None,
-            **options: Any) -> Result:
+def project(ctx: Context, engine, *, seed: int = 0, on_loss: Optional[Callable] = None, **options: Any) -> Result:
+    """Invert ``ctx.targets``; an identical run (same model, options and seed) is done once and shared
+    between studies (e.g. w+ from the mean with L2 + 0.1·P appears in studies 1, 2 and 3)."""
     cfg = ProjectionConfig(**{"frames": 0, **options})
-    return Projector(engine, cfg).run(targets.to(engine.device), None, seed, on_loss=on_loss)
+    key = ("projection", id(engine), seed, tuple(sorted(asdict(cfg).items())))
+    if on_loss is not None or key not in ctx.cache:
+        ctx.cache[key] = Projector(engine, cfg).run(ctx.targets.to(engine.device), None, seed, on_loss=on_loss)
+    return ctx.cache[key]
 
 
 def quality(ctx: Context, result: Result, targets: torch.Tensor) -> dict[str, float]:
@@ -73,7 +78,7 @@ def losses(ctx: Context) -> Study:
                 for r in REGULARISERS]
     rows, runs = [], []
     for label, opts in configs:
-        result = project(ctx.gan, ctx.targets, space="w+", optimizer="adam", steps=s.steps, **opts)
+        result = project(ctx, ctx.gan, space="w+", optimizer="adam", steps=s.steps, **opts)
         runs.append((label, result))
         weight = opts.get("perceptual_weight", 0.0) if opts.get("perceptual") != "none" else 0.0
         pixel = "L1" if opts.get("l1") else ("L2" if opts.get("l2") else "none")
@@ -111,7 +116,7 @@ def generators(ctx: Context) -> Study:
     for label, engine, space, init in (("DCGAN, z", ctx.dcgan, "z", "random"),
                                        ("StyleGAN2, z", ctx.gan, "z", "random"),
                                        ("StyleGAN2, w+", ctx.gan, "w+", "mean")):
-        result = project(engine, ctx.targets, space=space, init=init, steps=s.steps, **_loss_only())
+        result = project(ctx, engine, space=space, init=init, steps=s.steps, **_loss_only())
         runs.append((label, result))
         rows.append({"generator, space": label, "parameters (M)": engine.describe().parameters / 1e6,
                      "ms/step (batch)": result.timings["per_step_ms"], **quality(ctx, result, ctx.targets)})
@@ -140,19 +145,17 @@ def _loss_only() -> dict:
 def spaces(ctx: Context) -> Study:
     s = ctx.scale
     runs, rows = [], []
-    inversions = ctx.cache.setdefault("inversions", {})
     for space in ("z", "w", "w+"):
         for init in ("mean", "random"):
             if space == "z" and init == "mean":
                 rows.append({"space": "z", "init": "mean", "PSNR dB": "n/a (see caveats)"})
                 continue
-            result = project(ctx.gan, ctx.targets, space=space, init=init, steps=s.steps, **_loss_only())
-            inversions[(space, init)] = result
+            result = project(ctx, ctx.gan, space=space, init=init, steps=s.steps, **_loss_only())
             runs.append((f"{space}, {init}", result))
             rows.append({"space": space, "init": init, **quality(ctx, result, ctx.targets)})
             print(f"  [3] {space} {init}: {rows[-1]['PSNR dB']:.2f} dB", flush=True)
     for init in ("mean", "random"):
-        result = project(ctx.dcgan, ctx.targets, space="z", init=init, steps=s.steps, **_loss_only())
+        result = project(ctx, ctx.dcgan, space="z", init=init, steps=s.steps, **_loss_only())
         rows.append({"space": "z (DCGAN)", "init": init + (" (z = 0)" if init == "mean" else ""),
                      **quality(ctx, result, ctx.targets)})
     study = Study(3, "Latent space: z vs w vs w+", "How much does the space the photo is inverted into matter, "
@@ -186,7 +189,7 @@ def optimisers(ctx: Context) -> Study:
             trace: list[tuple[float, float]] = []
             t0 = time.perf_counter()
             record = (lambda step, loss: trace.append((time.perf_counter() - t0, loss))) if steps == budgets[-1] else None
-            result = project(ctx.gan, ctx.targets, optimizer=optimizer, steps=steps, on_loss=record,
+            result = project(ctx, ctx.gan, optimizer=optimizer, steps=steps, on_loss=record,
                              **{k: v for k, v in BASE.items() if k != "optimizer"})
             q = quality(ctx, result, ctx.targets)
             rows.append({"optimiser": optimizer, "steps": steps, "seconds (batch)": result.timings["total"],

@@ -29,11 +29,7 @@ DEFAULT_REG = 0.01
 
 # ---------------------------------------------------------------------------------------------- 5
 def _inverted(ctx: Context, space: str, init: str):
-    inversions = ctx.cache.setdefault("inversions", {})
-    if (space, init) not in inversions:
-        inversions[(space, init)] = project(ctx.gan, ctx.targets, space=space, init=init, steps=ctx.scale.steps,
-                                            **_loss_only())
-    return inversions[(space, init)]
+    return project(ctx, ctx.gan, space=space, init=init, steps=ctx.scale.steps, **_loss_only())
 
 
 def path_metrics(ctx: Context, frames: list) -> dict[str, Any]:

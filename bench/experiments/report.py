@@ -99,7 +99,8 @@ def write(out: Path, header: dict[str, Any], studies: list[Study]) -> Path:
              f"- Inputs: {header['data']}",
              f"- Perceptual yardstick in every table: {header['features']}",
              "- Time per image is wall-clock on this machine for the whole job divided by the images it made "
-             "(batched where the engine batches).", ""]
+             "(batched where the engine batches). A run that two studies share (same model, options and seed) "
+             "is made once and appears in both.", ""]
     if header["scale"] != "full":
         lines += ["> **Quick run**: a smoke test with few targets, few steps and a reduced grid; its numbers "
                   "are not evidence of anything. The full run is the one the README links.", ""]

@@ -1,6 +1,7 @@
 """Pictures for the report: labelled image grids and curves (matplotlib, no display needed)."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -28,9 +29,9 @@ def image_grid(rows: Sequence[Sequence[Optional[Image.Image]]], path: Path, *, c
             if j < len(row) and row[j] is not None:
                 ax.imshow(row[j], interpolation="nearest")
             if i == 0 and j < len(col_labels):
-                ax.set_title(col_labels[j], fontsize=6.5)
+                ax.set_title(textwrap.fill(col_labels[j], 16), fontsize=6.5)
             if j == 0 and i < len(row_labels):
-                ax.set_ylabel(row_labels[i], fontsize=6.5)
+                ax.set_ylabel(textwrap.fill(row_labels[i], 18), fontsize=6.5)
     if title:
         fig.suptitle(title, fontsize=8)
     fig.tight_layout(pad=0.3)

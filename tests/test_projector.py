@@ -158,3 +158,23 @@ def test_nonfinite_loss_stops_cleanly_and_keeps_the_best(tiny_engine, target, mo
 def test_adam_schedule_ramps_up_and_down():
     lrs = [adam_lr(s, 100, 0.1) for s in range(100)]
     assert lrs[0] == 0 and max(lrs) == pytest.approx(0.1) and lrs[-1] < 0.01
+
+
+SHARED_CATS = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data" / "cats"
+
+
+@pytest.mark.skipif(not SHARED_CATS.is_dir(), reason="../shared/data/cats is not beside the repository")
+def test_lbfgs_keeps_improving_on_a_batch_of_real_photos():
+    """Regression: with torch's default max_eval (1 when max_iter=1) the line search had no evaluation
+    to spend; on these 8 held-out photos the first trial step raised the loss, was dropped, and L-BFGS
+    then repeated it forever (loss flat at its first value, 12.2 dB)."""
+    from engines import data as datasets
+    from engines.evaluation.swd import subset
+    from engines.stylegan.engine import GanEngine
+    from engines.stylegan.projector import ProjectionConfig, Projector
+    engine = GanEngine("default", device="cpu")
+    photos = subset(datasets.to_float(datasets.load_split(SHARED_CATS, 64, 0.05, "val")), 8, seed=0)
+    r = Projector(engine, ProjectionConfig(space="w+", optimizer="lbfgs", steps=5, frames=0)).run(photos, None, 0)
+    curve = r.metrics["loss_curve"]
+    assert curve[-1] < 0.8 * curve[0], curve
+    assert all(b <= a for a, b in zip(curve, curve[1:])), curve

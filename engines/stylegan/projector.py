@@ -32,6 +32,7 @@ OPTIMIZERS = ("adam", "lbfgs")
 #: ``(step, loss)`` after every optimisation step (restarts count on), for live loss curves.
 LossCallback = Callable[[int, float], None]
 INITS = ("mean", "random")
+LBFGS_LINE_SEARCH_EVALS = 20   # most steps use 1-3; a cap keeps one step from running away
 
 
 @dataclass
@@ -157,7 +158,10 @@ class Projector:
             if cfg.optimizer == "adam":
                 opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999))
             else:
-                opt = torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=10, line_search_fn="strong_wolfe")
+                # max_eval must be given: its default (max_iter * 5 // 4 = 1) leaves the line search no
+                # evaluation, so a first trial step that raises the loss is dropped and L-BFGS stalls for good
+                opt = torch.optim.LBFGS(params, lr=lr, max_iter=1, max_eval=1 + LBFGS_LINE_SEARCH_EVALS,
+                                        history_size=10, line_search_fn="strong_wolfe")
             curve: list[float] = []
             state = {"finite": True}
 

@@ -196,7 +196,13 @@ class Projector:
                     if state["finite"]:
                         opt.step()
                 else:
-                    loss = opt.step(closure)
+                    try:
+                        loss = opt.step(closure)
+                    except (IndexError, RuntimeError, ValueError):
+                        # torch's strong-Wolfe search cannot handle a NaN trial point and may crash on it;
+                        # that is the non-finite stop below (keep the best so far), anything else re-raises
+                        if state["finite"]:
+                            raise
                 if not state["finite"]:
                     stopped.append({"restart": r, "step": step})
                     break

@@ -30,7 +30,8 @@ def build(registry: Registry) -> InvertTab:
                     "**w+** reconstructs best; **z** stays closest to what the GAN samples.")
         with gr.Row():
             with gr.Column(scale=1):
-                photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"], height=256)
+                photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"], height=256,
+                                 elem_id="invert-photo")
                 model = common.gan_dropdown(registry)
                 with gr.Row():
                     space = common.space_radio()

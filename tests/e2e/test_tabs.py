@@ -29,6 +29,9 @@ TABS = [
 def click_first_example(page, slug: str) -> None:
     """gr.Examples shows one-input examples as a gallery of buttons and several inputs as a table."""
     page.locator(f"#{slug}-examples").locator("button.gallery-item, tbody tr").first.click()
+    photo = page.locator(f"#{slug}-photo")
+    if photo.count():  # the example loads through the server: Run before it lands would send no photo
+        expect(photo.locator("img").first).to_be_visible(timeout=30_000)
 
 
 def set_slider(page, elem_id: str, value: int) -> None:

@@ -16,7 +16,6 @@ import torch
 from PIL import Image
 
 from engines import data as datasets
-from engines import imaging
 from engines.base import LatentStudioError
 from engines.evaluation.features import FeatureDistance
 from engines.evaluation.swd import sliced_wasserstein, subset
@@ -184,7 +183,3 @@ class Context:
         path = self.out / "figures"
         path.mkdir(parents=True, exist_ok=True)
         return path
-
-
-def as_tensor(images: list[Image.Image]) -> torch.Tensor:
-    return imaging.to_tensor(images)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import statistics
 from typing import Any, Optional
 
+from engines import imaging
 from engines.diffusion.guide import faithfulness
 
 from . import figures
-from .context import Context, as_tensor
+from .context import Context
 from .latent_studies import DEFAULT_REG, scribble_runs
 from .report import Study, Table
 
@@ -50,7 +51,7 @@ def sdedit(ctx: Context) -> Study:
             for scheduler in ("ddpm", "ddim"):
                 for steps in s.sdedit_steps:
                     run = sdedit_set(ctx, steps=steps, strength=strength, scheduler=scheduler, guidance=guidance)
-                    realism = ctx.realism(as_tensor(run["images"]))
+                    realism = ctx.realism(imaging.to_tensor(run["images"]))
                     rows.append({"N (of 1000)": int(round(strength * 1000)), "guidance": guidance,
                                  "scheduler": scheduler.upper(), "steps": steps,
                                  "denoising steps": int(steps * strength), "masked L2": statistics.mean(run["masked_l2"]),
@@ -121,7 +122,7 @@ def gan_vs_diffusion(ctx: Context) -> Study:
     rows = []
     n = len(ctx.sketches)
     for label, run in contenders:
-        realism = ctx.realism(as_tensor(run["images"]))
+        realism = ctx.realism(imaging.to_tensor(run["images"]))
         rows.append({"engine": label, "results": len(run["images"]), "masked L2": statistics.mean(run["masked_l2"]),
                      "nearest real": realism["nearest real"], "SWD": realism["SWD"],
                      "SWD × floor": realism["SWD × floor"], "seconds per result": run["seconds"] / len(run["images"])})

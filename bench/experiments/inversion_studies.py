@@ -13,11 +13,12 @@ from typing import Any, Callable, Optional
 
 import torch
 
+from engines import imaging
 from engines.base import Result
 from engines.stylegan.projector import ProjectionConfig, Projector
 
 from . import figures
-from .context import Context, as_tensor
+from .context import Context
 from .report import Study, Table
 
 GRID_ROWS = 4
@@ -37,7 +38,7 @@ def project(ctx: Context, engine, *, seed: int = 0, on_loss: Optional[Callable] 
 
 
 def quality(ctx: Context, result: Result, targets: torch.Tensor) -> dict[str, float]:
-    images = as_tensor(result.images)
+    images = imaging.to_tensor(result.images)
     m = result.metrics
     return {"PSNR dB": statistics.mean(m["psnr"]), "SSIM": statistics.mean(m["ssim"]),
             "feature dist": float(ctx.dist.paired(images, targets.cpu()).mean()),
@@ -50,15 +51,10 @@ METRIC_COLUMNS = ["PSNR dB", "SSIM", "feature dist", "latent dist", "s/img"]
 
 def _grid(ctx: Context, name: str, runs: list[tuple[str, Result]], title: str):
     k = min(GRID_ROWS, len(ctx.targets))
-    photos = as_images(ctx.targets[:k])
+    photos = imaging.to_pil(ctx.targets[:k])
     rows = [[photos[i]] + [r.images[i] for _, r in runs] for i in range(k)]
     return figures.image_grid(rows, ctx.figures / name, col_labels=["held-out photo"] + [label for label, _ in runs],
                               title=title)
-
-
-def as_images(t: torch.Tensor):
-    from engines import imaging
-    return imaging.to_pil(t)
 
 
 def _best(rows: list[dict], key: str, high: bool = True) -> dict:

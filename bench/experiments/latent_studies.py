@@ -18,7 +18,7 @@ from engines.stylegan.interpolation import crossfade, smoothness
 from engines.stylegan.projector import ProjectionConfig, Projector
 
 from . import figures
-from .context import Context, as_tensor
+from .context import Context
 from .inversion_studies import _loss_only, project
 from .report import Study, Table
 
@@ -33,7 +33,7 @@ def _inverted(ctx: Context, space: str, init: str):
 
 
 def path_metrics(ctx: Context, frames: list) -> dict[str, Any]:
-    x = as_tensor(frames)
+    x = imaging.to_tensor(frames)
     step = ctx.dist.paired(x[:-1], x[1:])
     return {"steps": step.tolist(), "mean step": float(step.mean()), "step variance": float(step.var(unbiased=False)),
             "largest / mean step": float(step.max() / step.mean().clamp_min(1e-12)),
@@ -107,7 +107,7 @@ def interpolation(ctx: Context) -> Study:
 
 # ---------------------------------------------------------------------------------------------- 6
 def _scribble_batch(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]:
-    targets = as_tensor([sk.image for sk in ctx.sketches]).to(ctx.gan.device)
+    targets = imaging.to_tensor([sk.image for sk in ctx.sketches]).to(ctx.gan.device)
     masks = torch.stack([torch.from_numpy(sk.mask.astype(np.float32)) for sk in ctx.sketches])[:, None]
     return targets, masks.to(ctx.gan.device)
 
@@ -145,7 +145,7 @@ def scribbles(ctx: Context) -> Study:
     rows, columns = [], []
     for reg, restarts in configs:
         run = scribble_runs(ctx, reg, restarts)
-        images = as_tensor(run["images"])
+        images = imaging.to_tensor(run["images"])
         realism = ctx.realism(images)
         rows.append({"reg": reg, "restarts": restarts,
                      "masked L2 sparse": _by_kind(ctx, run["masked_l2"], "sparse"),

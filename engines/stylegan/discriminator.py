@@ -23,7 +23,7 @@ class DiscriminatorConfig:
     c_dim: int = 0
     channel_base: int = 32768
     channel_max: int = 512
-    mbstd_group_size: int = 4
+    mbstd_group_size: Optional[int] = 4  # None: one group holding the whole batch
     mbstd_num_channels: int = 1
     conv_clamp: Optional[float] = None
 
@@ -57,13 +57,13 @@ class DiscriminatorBlock(nn.Module):
 class MinibatchStdLayer(nn.Module):
     """Appends the per-group standard deviation of features, so D can see a lack of variety."""
 
-    def __init__(self, group_size: int, num_channels: int = 1) -> None:
+    def __init__(self, group_size: Optional[int], num_channels: int = 1) -> None:
         super().__init__()
         self.group_size, self.num_channels = group_size, num_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        g = min(self.group_size, n)
+        g = min(self.group_size, n) if self.group_size is not None else n
         while n % g:  # the official layer needs g | n; use the largest group that divides the batch
             g -= 1
         f = self.num_channels
@@ -75,7 +75,7 @@ class MinibatchStdLayer(nn.Module):
 
 
 class DiscriminatorEpilogue(nn.Module):
-    def __init__(self, in_channels: int, cmap_dim: int, resolution: int, mbstd_group_size: int,
+    def __init__(self, in_channels: int, cmap_dim: int, resolution: int, mbstd_group_size: Optional[int],
                  mbstd_num_channels: int, conv_clamp: Optional[float] = None) -> None:
         super().__init__()
         self.cmap_dim = cmap_dim

@@ -36,11 +36,17 @@ class StyleGAN2Config:
     channel_max: int = 512
     conv_clamp: Optional[float] = None
     w_avg_beta: float = 0.995
+    num_fp16_res: int = 0  # the N highest resolutions run in float16 on CUDA (official mixed precision)
+    class_names: Optional[list[str]] = None  # names of the c_dim classes, where known
 
     def __post_init__(self) -> None:
         log2 = math.log2(self.img_resolution)
         if log2 != int(log2) or not 4 <= self.img_resolution <= 1024:
             raise ValueError(f"img_resolution must be a power of two in [4, 1024], got {self.img_resolution}")
+        if not 0 <= int(self.num_fp16_res) <= 10:
+            raise ValueError(f"num_fp16_res must be in [0, 10], got {self.num_fp16_res}")
+        if self.class_names is not None and len(self.class_names) != self.c_dim:
+            raise ValueError(f"class_names lists {len(self.class_names)} names for c_dim={self.c_dim}")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -129,8 +135,8 @@ class SynthesisLayer(nn.Module):
                 noise = None
         x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
                              resample_filter=self.resample_filter, flip_weight=(self.up == 1))
-        clamp = self.conv_clamp * LRELU_GAIN if self.conv_clamp is not None else None
-        return bias_act(x, self.bias, act="lrelu", gain=LRELU_GAIN, clamp=clamp)
+        # The official layer clamps at conv_clamp × its gain argument (1 here), after the lrelu gain.
+        return bias_act(x, self.bias, act="lrelu", gain=LRELU_GAIN, clamp=self.conv_clamp)
 
 
 class ToRGBLayer(nn.Module):
@@ -155,9 +161,9 @@ class SynthesisBlock(nn.Module):
     """One resolution: (const | up-conv) → conv → toRGB, added to the up-sampled skip image."""
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int,
-                 resample_filter=(1, 3, 3, 1), conv_clamp: Optional[float] = None) -> None:
+                 resample_filter=(1, 3, 3, 1), conv_clamp: Optional[float] = None, use_fp16: bool = False) -> None:
         super().__init__()
-        self.in_channels, self.resolution = in_channels, resolution
+        self.in_channels, self.resolution, self.use_fp16 = in_channels, resolution, use_fp16
         self.register_buffer("resample_filter", setup_filter(resample_filter))
         self.num_conv = 0
         if in_channels == 0:
@@ -171,17 +177,19 @@ class SynthesisBlock(nn.Module):
         self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
         self.num_torgb = 1
 
-    def forward(self, x, img, ws, noise_mode="const", generator=None, noise=None):
+    def forward(self, x, img, ws, noise_mode="const", generator=None, noise=None, force_fp32=True):
+        """Features run in float16 when the block uses fp16 and ``force_fp32`` is off; the image stays float32."""
         w_iter = iter(ws.unbind(dim=1))
         noise = noise or {}
+        dtype = torch.float16 if self.use_fp16 and not force_fp32 else torch.float32
         if self.in_channels == 0:
-            x = self.const.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
+            x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
         else:
-            x = self.conv0(x, next(w_iter), noise_mode, generator, noise.get("conv0"))
+            x = self.conv0(x.to(dtype), next(w_iter), noise_mode, generator, noise.get("conv0"))
         x = self.conv1(x, next(w_iter), noise_mode, generator, noise.get("conv1"))
         if img is not None:
             img = upsample2d(img, self.resample_filter)
-        y = self.torgb(x, next(w_iter))
+        y = self.torgb(x, next(w_iter)).to(torch.float32)
         img = img + y if img is not None else y
         return x, img
 
@@ -190,23 +198,29 @@ class SynthesisNetwork(nn.Module):
     """w+ [N, num_ws, w_dim] → image [N, C, R, R] in (roughly) [-1, 1]."""
 
     def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channel_base: int = 32768,
-                 channel_max: int = 512, conv_clamp: Optional[float] = None) -> None:
+                 channel_max: int = 512, conv_clamp: Optional[float] = None, num_fp16_res: int = 0) -> None:
         super().__init__()
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         log2 = int(np.log2(img_resolution))
         self.block_resolutions = [2 ** i for i in range(2, log2 + 1)]
         channels = {res: min(channel_base // res, channel_max) for res in self.block_resolutions}
+        fp16_resolution = max(2 ** (log2 + 1 - num_fp16_res), 8)  # as the official network decides it
         self.num_ws = 0
         for res in self.block_resolutions:
             in_ch = channels[res // 2] if res > 4 else 0
-            block = SynthesisBlock(in_ch, channels[res], w_dim, res, img_channels, conv_clamp=conv_clamp)
+            block = SynthesisBlock(in_ch, channels[res], w_dim, res, img_channels, conv_clamp=conv_clamp,
+                                   use_fp16=num_fp16_res > 0 and res >= fp16_resolution)
             self.num_ws += block.num_conv
             if res == img_resolution:
                 self.num_ws += block.num_torgb
             setattr(self, f"b{res}", block)
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const", generator: Optional[torch.Generator] = None,
-                noise: Optional[dict[str, torch.Tensor]] = None) -> torch.Tensor:
+                noise: Optional[dict[str, torch.Tensor]] = None, force_fp32: Optional[bool] = None) -> torch.Tensor:
+        """``force_fp32`` None: the fp16 blocks (``num_fp16_res``) run in float16 on CUDA, as the official
+        generator does there, and in float32 elsewhere (the official ``force_fp32=True`` maths)."""
+        if force_fp32 is None:
+            force_fp32 = ws.device.type != "cuda"
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
@@ -219,7 +233,7 @@ class SynthesisNetwork(nn.Module):
             block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
             w_idx += block.num_conv
             block_noise = {k.split(".", 1)[1]: v for k, v in noise.items() if k.startswith(f"b{res}.")}
-            x, img = block(x, img, block_ws, noise_mode, generator, block_noise)
+            x, img = block(x, img, block_ws, noise_mode, generator, block_noise, force_fp32)
         return img
 
     def noise_layers(self) -> dict[str, SynthesisLayer]:
@@ -241,7 +255,7 @@ class StyleGAN2Generator(nn.Module):
         self.z_dim, self.c_dim, self.w_dim = cfg.z_dim, cfg.c_dim, cfg.w_dim
         self.img_resolution, self.img_channels = cfg.img_resolution, cfg.img_channels
         self.synthesis = SynthesisNetwork(cfg.w_dim, cfg.img_resolution, cfg.img_channels, cfg.channel_base,
-                                          cfg.channel_max, cfg.conv_clamp)
+                                          cfg.channel_max, cfg.conv_clamp, cfg.num_fp16_res)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(cfg.z_dim, cfg.c_dim, cfg.w_dim, self.num_ws, cfg.mapping_layers,
                                       cfg.mapping_lr_multiplier, cfg.w_avg_beta)

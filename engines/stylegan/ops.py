@@ -176,6 +176,11 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     """
     batch = x.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
+    if x.dtype == torch.float16 and demodulate:  # pre-normalise (the official guard against fp16 overflow)
+        weight = weight * (1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+    if noise is not None:
+        noise = noise.to(x.dtype)
     if not fused:
         x = x * styles.to(x.dtype).reshape(batch, -1, 1, 1)
         x = conv2d_resample(x, weight.to(x.dtype), f=resample_filter, up=up, padding=padding, flip_weight=flip_weight)

@@ -99,6 +99,28 @@ def first_line(text: Optional[str]) -> str:
     return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
 
 
+def _class_update(engine: Any, keep: Any = None) -> dict:
+    names = engine.class_names()
+    return gr.update(choices=names, value=keep if keep in names else (names[0] if names else None),
+                     visible=bool(names))
+
+
+def class_dropdown(registry: Registry, model: gr.Dropdown) -> gr.Dropdown:
+    """The class picker of class-conditional models, shown only for them and kept to the chosen model's classes."""
+    from .errors import user_errors
+
+    first = _class_update(registry.model(registry.first_gan))
+    picker = gr.Dropdown(first["choices"], value=first["value"], visible=first["visible"], label="Class",
+                         info="this model is class-conditional: the class to generate")
+
+    @user_errors
+    def classes_for(model_label, current):
+        return _class_update(registry.model(model_label), current)
+
+    model.change(classes_for, [model, picker], picker, api_visibility="private")
+    return picker
+
+
 def follow_model_spaces(registry: Registry, model: gr.Dropdown, space: gr.Radio) -> None:
     """Keep a latent-space picker to the spaces the chosen model has (a DCGAN has only z)."""
     from .errors import user_errors

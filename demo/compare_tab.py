@@ -30,6 +30,7 @@ def build(registry: Registry) -> gr.Dropdown:
                 sketch = common.canvas("compare")
                 with gr.Row():
                     model = common.gan_dropdown(registry, "GAN")
+                    model_class = common.class_dropdown(registry, model)
                     gan_steps = gr.Slider(10, 1000, value=200, step=10, label="GAN steps", elem_id="compare-gan-steps")
                 with gr.Row():
                     strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label="SDEdit strength")
@@ -51,8 +52,8 @@ def build(registry: Registry) -> gr.Dropdown:
 
         @gpu
         @user_errors
-        def compare(canvas_value, model_label, gan_steps_v, strength_v, steps_v, seed_v):
-            gan, diff = registry.gan(model_label), registry.diffusion()
+        def compare(canvas_value, model_label, gan_steps_v, strength_v, steps_v, seed_v, class_label=None):
+            gan, diff = registry.gan(model_label, class_label), registry.diffusion()
             drawing, mask = inputs.canvas_to_sketch(canvas_value)
             seed_n = inputs.whole(seed_v, "Seed", 0, 2**31)
             g_steps = inputs.whole(gan_steps_v, "GAN steps", 1, 5000)
@@ -87,7 +88,7 @@ def build(registry: Registry) -> gr.Dropdown:
             details = {name: {"masked_l2": l2, "seconds": sec, "options": opts} for name, (_, l2, sec, opts) in rows.items()}
             yield (common.big(rows["GAN"][0]), common.big(rows["Diffusion"][0]), "done", "\n".join(lines), outputs.pretty(details))
 
-        event = run.click(compare, [sketch, model, gan_steps, strength, steps, seed], outs, api_name="compare",
+        event = run.click(compare, [sketch, model, gan_steps, strength, steps, seed, model_class], outs, api_name="compare",
                           concurrency_id="engines")
         common.stop_wiring(stop, event)
     return model

@@ -70,7 +70,7 @@ def _start_latent(engine, start: str, latent_file, photo, seed: int):
 
 def build(registry: Registry) -> EditTab:
     cache = DirectionCache()
-    initial = direction_choices(registry.gan(registry.first_gan))
+    initial = direction_choices(registry.model(registry.first_gan))
     with gr.Tab("Edit", id="edit"):
         gr.Markdown("Move an image along a latent direction: the middle image is the start (strength 0). Named "
                     "directions ship with the model; SeFa / GANSpace components are found without labels; or "
@@ -78,6 +78,7 @@ def build(registry: Registry) -> EditTab:
         with gr.Row():
             with gr.Column(scale=1):
                 model = common.gan_dropdown(registry)
+                model_class = common.class_dropdown(registry, model)
                 start = gr.Radio(["Random sample", "Latent file", "Photo (inverted first)"], value="Random sample",
                                  label="Start from")
                 seed = common.seed_field()
@@ -107,8 +108,8 @@ def build(registry: Registry) -> EditTab:
         @gpu
         @user_errors
         def run_edit(model_label, start_v, seed_v, latent_v, photo_v, direction_v, strength_v, count_v, layers_v,
-                     pos_v, neg_v):
-            engine = registry.gan(model_label)
+                     pos_v, neg_v, class_label=None):
+            engine = registry.gan(model_label, class_label)
             s = inputs.real(strength_v, "Strength", 0, 100)
             n = inputs.whole(count_v, "Images in the strip", 2, 21)
             src = _start_latent(engine, start_v, latent_v, photo_v, inputs.whole(seed_v, "Seed", 0, 2**31))
@@ -126,7 +127,7 @@ def build(registry: Registry) -> EditTab:
                                                  invert_options={"steps": 100, "progress": job.progress})
                 elif direction_v.split(" ")[0] in METHODS:
                     method, index = direction_v.split(" ")
-                    d = cache.get(engine, model_label, METHODS[method])[int(index)]
+                    d = cache.get(engine, f"{model_label}|{engine.class_index}", METHODS[method])[int(index)]
                 else:
                     d = load_direction(direction_v, engine)
                 return engine.edit(src, d, list(np.linspace(-s, s, n)), layers=layer_range,
@@ -149,12 +150,12 @@ def build(registry: Registry) -> EditTab:
                     yield common.skips(len(outs))
 
         event = run.click(run_edit, [model, start, seed, latent, photo, direction, strength, count, layers, positives,
-                                     negatives], outs, api_name="edit", concurrency_id="engines")
+                                     negatives, model_class], outs, api_name="edit", concurrency_id="engines")
         common.stop_wiring(stop, event)
 
         @user_errors
         def choices_for(model_label):
-            options = direction_choices(registry.gan(model_label))
+            options = direction_choices(registry.model(model_label))
             return gr.update(choices=options, value=options[0])
 
         model.change(choices_for, model, direction, api_visibility="private")

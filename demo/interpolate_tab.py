@@ -42,6 +42,7 @@ def build(registry: Registry) -> InterpolateTab:
                     latent_a = gr.File(label="…or latent A (.npz)", file_types=[".npz"], height=90)
                     latent_b = gr.File(label="…or latent B (.npz)", file_types=[".npz"], height=90)
                 model = common.gan_dropdown(registry)
+                model_class = common.class_dropdown(registry, model)
                 space = common.space_radio("Space")
                 with gr.Row():
                     frames = gr.Slider(2, 120, value=16, step=1, label="Frames")
@@ -66,8 +67,9 @@ def build(registry: Registry) -> InterpolateTab:
 
         @gpu
         @user_errors
-        def interpolate(img_a, img_b, lat_a, lat_b, model_label, space_v, frames_v, fps_v, inv_steps, seed_v):
-            engine = registry.gan(model_label)
+        def interpolate(img_a, img_b, lat_a, lat_b, model_label, space_v, frames_v, fps_v, inv_steps, seed_v,
+                        class_label=None):
+            engine = registry.gan(model_label, class_label)
             a, b = _endpoint(img_a, lat_a, "A"), _endpoint(img_b, lat_b, "B")
             n = inputs.whole(frames_v, "Frames", 2, 240)
             rate = inputs.real(fps_v, "Frames per second", 1, 60)
@@ -92,7 +94,7 @@ def build(registry: Registry) -> InterpolateTab:
                     yield common.skips(len(outs))
 
         event = run.click(interpolate, [image_a, image_b, latent_a, latent_b, model, space, frames, fps, invert_steps,
-                                        seed], outs, api_name="interpolate", concurrency_id="engines")
+                                        seed, model_class], outs, api_name="interpolate", concurrency_id="engines")
         common.stop_wiring(stop, event)
 
         common.follow_model_spaces(registry, model, space)

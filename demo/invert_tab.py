@@ -33,6 +33,7 @@ def build(registry: Registry) -> InvertTab:
                 photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"], height=256,
                                  elem_id="invert-photo")
                 model = common.gan_dropdown(registry)
+                model_class = common.class_dropdown(registry, model)
                 with gr.Row():
                     space = common.space_radio()
                     optimizer = gr.Radio(["adam", "lbfgs"], value="adam", label="Optimiser")
@@ -71,8 +72,8 @@ def build(registry: Registry) -> InvertTab:
         @gpu
         @user_errors
         def invert(photo_path, model_label, space_v, opt_v, steps_v, l2_v, l1_v, perc_v, perc_w, reg_v,
-                   restarts_v, seed_v):
-            engine = registry.gan(model_label)
+                   restarts_v, seed_v, class_label=None):
+            engine = registry.gan(model_label, class_label)
             target = imaging.center_crop_resize(inputs.load_photo(photo_path), engine.resolution)
             options = dict(space=space_v, optimizer=opt_v, steps=inputs.whole(steps_v, "Steps", 1, 5000),
                            l2=inputs.real(l2_v, "Pixel L2 weight", 0, 1e4), l1=inputs.real(l1_v, "Pixel L1 weight", 0, 1e4),
@@ -99,7 +100,7 @@ def build(registry: Registry) -> InvertTab:
                     yield common.skips(len(outs))
 
         event = run.click(invert, [photo, model, space, optimizer, steps, l2, l1, perceptual, perceptual_weight, reg,
-                                   restarts, seed], outs, api_name="invert", concurrency_id="engines")
+                                   restarts, seed, model_class], outs, api_name="invert", concurrency_id="engines")
         common.stop_wiring(stop, event)
 
         common.follow_model_spaces(registry, model, space)

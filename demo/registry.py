@@ -51,8 +51,14 @@ class Registry:
     def gan_labels(self) -> list[str]:
         return list(self._loaders)
 
-    def gan(self, label: Optional[str] = None) -> GanEngine:
-        """The engine behind ``label`` (the first GAN when None), loading it on first use."""
+    def gan(self, label: Optional[str] = None, class_label: Optional[str] = None) -> GanEngine:
+        """The engine behind ``label`` ready to run: for a class-conditional model, fixed to ``class_label``
+        (a clear error when there is none; see `GanEngine.for_class`)."""
+        engine = self.model(label)
+        return engine.for_class(class_label) if engine.num_classes else engine
+
+    def model(self, label: Optional[str] = None) -> GanEngine:
+        """The engine behind ``label`` (the first GAN when None) as loaded, loading it on first use."""
         label = label or self.first_gan
         if label not in self._loaders:
             raise LatentStudioError(f"Unknown model {label!r}: choose one of {', '.join(self._loaders)} "

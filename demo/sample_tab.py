@@ -13,6 +13,7 @@ def build(registry: Registry) -> gr.Dropdown:
     with gr.Tab("Sample", id="sample"):
         with gr.Row():
             model = common.gan_dropdown(registry)
+            model_class = common.class_dropdown(registry, model)
             n = gr.Slider(1, 36, value=9, step=1, label="Images")
             seed = common.seed_field()
             psi = gr.Slider(0.0, 1.5, value=0.7, step=0.05, label="Truncation ψ")
@@ -22,10 +23,10 @@ def build(registry: Registry) -> gr.Dropdown:
 
         @gpu
         @user_errors
-        def sample(model_label, count, seed_value, truncation):
-            engine = registry.gan(model_label)
+        def sample(model_label, count, seed_value, truncation, class_label=None):
+            engine = registry.gan(model_label, class_label)
             return engine.sample(inputs.whole(count, "Images", 1, 64), inputs.whole(seed_value, "Seed", 0, 2**31),
                                  truncation=inputs.real(truncation, "Truncation", 0, 2))
 
-        run.click(sample, [model, n, seed, psi], gallery, api_name="sample", concurrency_id="engines")
+        run.click(sample, [model, n, seed, psi, model_class], gallery, api_name="sample", concurrency_id="engines")
     return model

@@ -18,6 +18,7 @@ def build(registry: Registry) -> gr.Dropdown:
             with gr.Column(scale=1):
                 sketch = common.canvas("scribble")
                 model = common.gan_dropdown(registry)
+                model_class = common.class_dropdown(registry, model)
                 with gr.Row():
                     space = common.space_radio()
                     steps = gr.Slider(10, 1000, value=200, step=10, label="Steps", elem_id="scribble-steps")
@@ -40,8 +41,8 @@ def build(registry: Registry) -> gr.Dropdown:
 
         @gpu
         @user_errors
-        def generate(canvas_value, model_label, space_v, steps_v, reg_v, restarts_v, seed_v):
-            engine = registry.gan(model_label)
+        def generate(canvas_value, model_label, space_v, steps_v, reg_v, restarts_v, seed_v, class_label=None):
+            engine = registry.gan(model_label, class_label)
             drawing, mask = inputs.canvas_to_sketch(canvas_value)
             options = dict(space=space_v, steps=inputs.whole(steps_v, "Steps", 1, 5000),
                            reg=inputs.real(reg_v, "Regulariser weight", 0, 1e4),
@@ -65,7 +66,7 @@ def build(registry: Registry) -> gr.Dropdown:
                 else:
                     yield common.skips(len(outs))
 
-        event = run.click(generate, [sketch, model, space, steps, reg, restarts, seed], outs, api_name="scribble",
+        event = run.click(generate, [sketch, model, space, steps, reg, restarts, seed, model_class], outs, api_name="scribble",
                           concurrency_id="engines")
         common.stop_wiring(stop, event)
 

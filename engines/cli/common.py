@@ -24,6 +24,9 @@ def add_gan_flags(p: argparse.ArgumentParser) -> None:
                         "'hf:org/repo[:file]' or an http(s) URL (default: default)")
     p.add_argument("--arch", choices=["stylegan2", "dcgan"], default="stylegan2",
                    help="which default GAN 'default' means (default: stylegan2); ignored for other sources")
+    p.add_argument("--class", dest="class_label", default=None, metavar="CLASS",
+                   help="for class-conditional models (c_dim > 0): the class, as an index or a name where the "
+                        "model has class names; required for them, refused for unconditional models")
     add_device_flag(p)
 
 
@@ -68,3 +71,10 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def gan_engine(args: argparse.Namespace) -> Any:
+    """The GAN the flags of `add_gan_flags` name, with its class fixed when ``--class`` was given."""
+    from ..stylegan.engine import GanEngine
+    engine = GanEngine(args.model, arch=args.arch, device=args.device)
+    return engine.for_class(args.class_label)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_gan_flags, positive_int, tqdm_progress, write_json
+from .common import add_gan_flags, gan_engine, positive_int, tqdm_progress, write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..base import LatentStudioError, check_range
     from ..imaging import frame_strip, save_animation
-    from ..stylegan.engine import GanEngine
     from ..stylegan.interpolation import interpolate
     from ..stylegan.latents import save_latents
 
@@ -46,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise LatentStudioError(f"--out must end in .gif or .mp4, got {str(out)!r}.")
     check_range("Frames", args.frames, 2, 240, integer=True)
     check_range("--fps", args.fps, 0.1, 240)
-    engine = GanEngine(args.model, arch=args.arch, device=args.device)
+    engine = gan_engine(args)
     space = args.space or ("w+" if "w+" in engine.spaces else "z")
     progress, bar = tqdm_progress("interpolating")
     with bar:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..stylegan.latents import save_latents
 from ..stylegan.losses import PERCEPTUAL_CHOICES
-from .common import add_gan_flags, positive_int, tqdm_progress, write_json
+from .common import add_gan_flags, gan_engine, positive_int, tqdm_progress, write_json
 
 
 def _common(p: argparse.ArgumentParser, steps: int, perceptual: str) -> None:
@@ -56,8 +56,7 @@ def _loss_options(args: argparse.Namespace) -> dict:
 
 
 def run_invert(args: argparse.Namespace) -> int:
-    from ..stylegan.engine import GanEngine
-    engine = GanEngine(args.model, arch=args.arch, device=args.device)
+    engine = gan_engine(args)
     args.out.mkdir(parents=True, exist_ok=True)
     metrics = {}
     for start in range(0, len(args.images), args.batch):
@@ -82,8 +81,7 @@ def run_invert(args: argparse.Namespace) -> int:
 
 def run_scribble(args: argparse.Namespace) -> int:
     from .. import imaging
-    from ..stylegan.engine import GanEngine
-    engine = GanEngine(args.model, arch=args.arch, device=args.device)
+    engine = gan_engine(args)
     options = _loss_options(args)
     if args.perceptual_weight is None and args.perceptual != "none":
         options["perceptual_weight"] = 0.1

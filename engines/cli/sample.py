@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_gan_flags, positive_int, tqdm_progress, write_images
+from .common import add_gan_flags, gan_engine, positive_int, tqdm_progress, write_images
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..stylegan.engine import GanEngine
-    engine = GanEngine(args.model, arch=args.arch, device=args.device)
+    engine = gan_engine(args)
     progress, bar = tqdm_progress("sampling")
     with bar:
         images = engine.sample(args.n, args.seed, truncation=args.truncation, noise_mode=args.noise_mode,

@@ -118,12 +118,23 @@ def _load_into(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> 
                 v.copy_(state[k].to(v.dtype))
 
 
-def assemble(arch: str, g: tuple[dict, dict], d: Optional[tuple[dict, dict]], source: str, **extra: Any) -> GanBundle:
-    """Networks from (config, state dict) pairs, in eval mode with gradients off."""
+def assemble(arch: str, g: tuple[dict, dict], d: Optional[tuple[dict, dict]], source: str, *,
+             optional_d: bool = False, **extra: Any) -> GanBundle:
+    """Networks from (config, state dict) pairs, in eval mode with gradients off.
+
+    ``optional_d``: a discriminator that does not fit is dropped (noted in the card) instead of failing
+    the load; third-party files carry discriminators we only use for the offline perceptual loss.
+    """
     G = _build_loaded(build_generator, arch, g[0], g[1], "generator")
     D = None
     if d is not None:
-        D = _build_loaded(build_discriminator, arch, d[0], d[1], "discriminator")
+        try:
+            D = _build_loaded(build_discriminator, arch, d[0], d[1], "discriminator")
+        except LatentStudioError as exc:
+            if not optional_d:
+                raise
+            extra["card"] = (extra.get("card") or "") + f"\n\nDiscriminator not loaded: {exc}"
+            d = None
     for net in (G, D):
         if net is not None:
             net.eval().requires_grad_(False)
@@ -228,7 +239,7 @@ def load_gan(source: str = "default", *, arch: str = "stylegan2", device: torch.
                           card=card, folder=folder)
     elif path.suffix == ".pkl":
         nets = read_official_pkl(path)
-        bundle = assemble("stylegan2", nets["G"], nets["D"], source)
+        bundle = assemble("stylegan2", nets["G"], nets["D"], source, optional_d=True)
     elif path.suffix in (".pt", ".pth"):
         nets = read_rosinality_pt(path)
         bundle = assemble("stylegan2", nets["G"], None, source)

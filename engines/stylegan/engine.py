@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import copy
+import re
+
 import numpy as np
 import torch
 from PIL import Image
@@ -31,6 +34,69 @@ class GanEngine(Engine):
             self.bundle.D.to(self.device)
         self.G = self.bundle.G
         self.arch = self.bundle.arch
+        self.class_index: Optional[int] = None
+        self._class_means: dict[int, torch.Tensor] = {}  # shared by every for_class view
+
+    # ------------------------------------------------------------------------------------------
+    # Class-conditional models
+    @property
+    def num_classes(self) -> int:
+        return int(getattr(self.bundle.G, "c_dim", 0) or 0)
+
+    def class_names(self) -> list[str]:
+        """The model's class names where its files give them, else "0" … "N-1" (empty when unconditional)."""
+        names = (self.bundle.config.get("generator") or {}).get("class_names") or []
+        if len(names) == self.num_classes and all(isinstance(n, str) for n in names):
+            return list(names)
+        return [str(i) for i in range(self.num_classes)]
+
+    def class_index_of(self, label: Any) -> Optional[int]:
+        """A class index from an index, a digit string or a class name; None for an unconditional model.
+
+        A class-conditional model needs one; an unconditional one refuses one (it would mean nothing)."""
+        if label is None or (isinstance(label, str) and not label.strip()):
+            if self.num_classes:
+                raise LatentStudioError(
+                    f"This model is class-conditional ({self.num_classes} classes): choose a class with --class "
+                    f"(0–{self.num_classes - 1}{' or a name: ' + ', '.join(self.class_names()) if self._named() else ''}).")
+            return None
+        if not self.num_classes:
+            raise LatentStudioError(f"This model is unconditional: it has no classes, so leave the class out "
+                                    f"(got {label!r}).")
+        names = self.class_names()
+        text = str(label).strip()
+        if text in names and self._named():
+            return names.index(text)
+        if isinstance(label, (int, float, np.integer, np.floating)) and not isinstance(label, bool):
+            index = int(label) if float(label).is_integer() else None
+        else:
+            index = int(text) if re.fullmatch(r"[+-]?\d+", text) else None
+        if index is None:
+            known = f"names {', '.join(names)} or " if self._named() else ""
+            raise LatentStudioError(f"Unknown class {label!r}: give {known}an index 0–{self.num_classes - 1}.")
+        check_range("Class", index, 0, self.num_classes - 1, integer=True)
+        return index
+
+    def _named(self) -> bool:
+        return self.class_names() != [str(i) for i in range(self.num_classes)]
+
+    def for_class(self, label: Any) -> "GanEngine":
+        """This engine with its class fixed (weights shared); ``self`` for an unconditional model and no class."""
+        index = self.class_index_of(label)
+        if index is None:
+            return self
+        view = copy.copy(self)
+        c = torch.zeros(self.num_classes, device=self.device)
+        c[index] = 1
+        view.G = self.bundle.G.with_class(c)
+        view.class_index = index
+        view._mean_w = self._class_means.get(index)
+        view._typical_w = None
+        return view
+
+    def _require_class(self) -> None:
+        if not getattr(self.G, "class_bound", True):
+            self.class_index_of(None)  # raises the message that says how to choose one
 
     @property
     def fingerprint(self) -> str:
@@ -61,7 +127,8 @@ class GanEngine(Engine):
         return ModelDescription(
             name=f"{self.arch} {self.resolution}px", source=self.bundle.source, resolution=self.resolution,
             device=str(self.device), dtype="float32",
-            conditioning=f"{G.c_dim} classes" if getattr(G, "c_dim", 0) else "unconditional",
+            conditioning=(f"{self.num_classes} classes ({', '.join(self.class_names())})" if self.num_classes
+                          else "unconditional"),
             parameters=sum(p.numel() for p in G.parameters()), spaces=self.spaces, notes=notes)
 
     # ------------------------------------------------------------------------------------------
@@ -77,6 +144,7 @@ class GanEngine(Engine):
         """``n`` images for ``seed``; ``truncation`` < 1 trades variety for typicality (psi)."""
         check_range("Truncation", truncation, 0.0, 2.0)
         check_range("Batch size", batch_size, 1, 1024, integer=True)
+        self._require_class()
         z = self.random_z(n, seed)
         images: list[Image.Image] = []
         for start in range(0, n, batch_size):
@@ -93,6 +161,8 @@ class GanEngine(Engine):
                                  dtype=torch.float32, device=self.device)
         if space not in self.spaces:
             raise LatentStudioError(f"{self.arch} has no {space!r} space; it supports {', '.join(self.spaces)}.")
+        if space == "z":
+            self._require_class()
         return imaging.to_pil(self.G.synthesize(latent, space))
 
     @torch.no_grad()
@@ -102,13 +172,18 @@ class GanEngine(Engine):
             w_avg = getattr(self.G, "w_avg", None)
             if w_avg is None:
                 raise LatentStudioError(f"{self.arch} has no w space.")
-            self._mean_w = w_avg.clone() if bool(w_avg.abs().sum() > 0) else self.G.mean_w(n=4096)
+            if self.class_index is not None:  # the class's own mean: the global w_avg mixes every class
+                self._mean_w = self._class_means.setdefault(self.class_index, self.G.mean_w(n=4096))
+            else:
+                self._require_class()
+                self._mean_w = w_avg.clone() if bool(w_avg.abs().sum() > 0) else self.G.mean_w(n=4096)
         return self._mean_w
 
     @torch.no_grad()
     def typical_w_distance(self) -> float:
         """Mean distance of mapped random z from the mean w: the yardstick for "how far off-manifold"."""
         if getattr(self, "_typical_w", None) is None:
+            self._require_class()
             z = torch.randn([2048, self.G.z_dim], generator=make_generator(12345)).to(self.device)
             self._typical_w = float((self.G.mapping(z)[:, 0] - self.mean_w()).norm(dim=-1).mean())
         return self._typical_w
@@ -120,6 +195,7 @@ class GanEngine(Engine):
 
         ``on_loss(step, loss)`` after every step feeds a live loss curve."""
         from .projector import invert
+        self._require_class()
         return invert(self, as_list(images), seed=seed, progress=progress, on_loss=on_loss, space=space,
                       optimizer=optimizer, steps=steps, restarts=restarts, perceptual=perceptual, **loss_weights)
 
@@ -127,17 +203,20 @@ class GanEngine(Engine):
                  restarts: int = 1, progress: Optional[ProgressCallback] = None, **options: Any) -> Result:
         """A realistic image that agrees with a colour scribble under its strokes (see `projector.scribble`)."""
         from .projector import scribble
+        self._require_class()
         return scribble(self, sketch, mask, seed=seed, progress=progress, space=space, steps=steps,
                         restarts=restarts, **options)
 
     def interpolate(self, a: Any, b: Any, **options: Any) -> Result:
         """Frames between two images or latents (see `interpolation.interpolate`)."""
         from .interpolation import interpolate
+        self._require_class()
         return interpolate(self, a, b, **options)
 
     def directions(self, method: str, **options: Any) -> list:
         """Latent directions: ``sefa`` or ``ganspace`` (no data needed); see `directions.from_examples` for labels."""
         from . import directions
+        self._require_class()
         if method not in ("sefa", "ganspace"):
             raise LatentStudioError(f"Unknown direction method {method!r}: use sefa or ganspace (or from_examples).")
         return getattr(directions, method)(self, **options)
@@ -145,6 +224,7 @@ class GanEngine(Engine):
     def edit(self, latent: Any, direction: Any, strengths: list[float], **options: Any) -> Result:
         """Move a latent (or an image, inverted first) along a direction for each strength."""
         from .editing import edit, load_direction
+        self._require_class()
         if not hasattr(direction, "vector"):
             direction = load_direction(direction, self)
         return edit(self, latent, direction, strengths, **options)
@@ -153,4 +233,5 @@ class GanEngine(Engine):
                    progress: Optional[ProgressCallback] = None, **options: Any) -> Result:
         """Masked projection: a latent whose image matches ``guide`` where ``mask`` is set (all of it if None)."""
         from .projector import project_guide
+        self._require_class()
         return project_guide(self, guide, mask, seed=seed, steps=steps, progress=progress, **options)

@@ -8,6 +8,7 @@ The synthesis network takes ``num_ws = 2·log2(res) − 2`` style vectors, so w+
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
@@ -242,6 +243,27 @@ class SynthesisNetwork(nn.Module):
                 if isinstance(m, SynthesisLayer) and m.use_noise}
 
 
+class ClassBoundMapping(nn.Module):
+    """A class-conditional mapping network with its class fixed, called like an unconditional one.
+
+    ``c`` is one row [1, c_dim] (one-hot for a class index), broadcast to the batch; a ``c`` passed
+    explicitly still wins. The wrapped network's weights are shared, not copied.
+    """
+
+    def __init__(self, mapping: MappingNetwork, c: torch.Tensor) -> None:
+        super().__init__()
+        self.inner = mapping
+        self.register_buffer("c", c.reshape(1, -1).to(torch.float32), persistent=False)
+        self.z_dim, self.c_dim, self.w_dim, self.num_ws = mapping.z_dim, mapping.c_dim, mapping.w_dim, mapping.num_ws
+
+    @property
+    def w_avg(self) -> torch.Tensor:
+        return self.inner.w_avg
+
+    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None, **kwargs: Any) -> torch.Tensor:
+        return self.inner(z, self.c.to(z.device).expand(z.shape[0], -1) if c is None else c, **kwargs)
+
+
 class StyleGAN2Generator(nn.Module):
     """The full generator: ``G(z) = synthesis(mapping(z))``, with z, w and w+ entry points."""
 
@@ -263,6 +285,21 @@ class StyleGAN2Generator(nn.Module):
     @property
     def w_avg(self) -> torch.Tensor:
         return self.mapping.w_avg
+
+    def with_class(self, c: torch.Tensor) -> "StyleGAN2Generator":
+        """A view of this generator whose mapping always gets class vector ``c`` [c_dim] (weights shared)."""
+        if self.c_dim == 0:
+            raise ValueError("this generator is unconditional")
+        view = copy.copy(self)
+        view._modules = dict(self._modules)
+        base = self.mapping.inner if isinstance(self.mapping, ClassBoundMapping) else self.mapping
+        view._modules["mapping"] = ClassBoundMapping(base, c.to(base.fc0.weight.device))
+        return view
+
+    @property
+    def class_bound(self) -> bool:
+        """False for a class-conditional generator that still needs a class."""
+        return self.c_dim == 0 or isinstance(self.mapping, ClassBoundMapping)
 
     def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None, truncation_psi: float = 1.0,
                 truncation_cutoff: Optional[int] = None, noise_mode: str = "const",

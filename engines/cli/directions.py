@@ -1,4 +1,11 @@
-"""``python -m engines directions`` (find latent directions) and ``python -m engines edit`` (move along one)."""
+"""``python -m engines directions`` (find latent directions) and ``python -m engines edit`` (move along one).
+
+``edit --direction`` takes a NAME in the model folder's ``directions/`` or a file: Latent Studio ``.npz``,
+InterFaceGAN ``.npy`` ([1, dim] or [dim]), e4e/PTI/HyperStyle ``.pt``/``.pth`` tensors, STIT-style per-layer
+``.npy``/``.pt`` ([num_ws, dim]), or a GANSpace ``.npz`` with ``--component N``. A GANSpace named edit
+(component, first layer, last layer, strength) is ``--component C --layers FIRST-LAST --strength S``
+(FIRST-LAST includes LAST; S in standard deviations). Files are read as data only, never as code.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +15,7 @@ import numpy as np
 
 from .. import imaging
 from ..base import LatentStudioError
-from .common import add_gan_flags, positive_int, write_json
+from .common import add_gan_flags, gan_engine, positive_int, write_json
 
 PREVIEW_STRENGTHS = [float(s) for s in np.linspace(-3, 3, 7)]
 MAX_STRIP = 64  # images in an edit strip
@@ -25,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(of z for DCGAN); examples: linear boundary between --pos and --neg examples (InterFaceGAN)")
     p.add_argument("--k", type=positive_int, default=8, help="number of directions for sefa/ganspace (default: 8)")
     p.add_argument("--layers", default="all",
-                   help="w+ rows: coarse, middle, fine, all or 'a:b'. sefa factorises only these layers' weights; "
-                        "every method uses them for the preview (default: all)")
+                   help="w+ rows: coarse, middle, fine, all, 'a:b' (b excluded) or 'a-b' (b included). sefa "
+                        "factorises only these layers' weights; every method uses them for the preview (default: all)")
     p.add_argument("--samples", type=positive_int, default=10_000,
                    help="ganspace: number of sampled latents for the PCA (default: 10000)")
     p.add_argument("--seed", type=int, default=0, help="seed for ganspace sampling and the preview sample (default: 0)")
@@ -43,13 +50,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("edit", help="move a latent or image along a direction",
                        description="Edit a latent (.npz) or an image (inverted into w+ first) along a direction, "
                                    "writing a strip over strengths linspace(-S, S, STEPS), each image, the edited "
-                                   "latents (.npz) and metrics.json (pixel change per strength).")
+                                   "latents (.npz) and metrics.json (pixel change per strength). Direction files: "
+                                   "Latent Studio .npz; InterFaceGAN .npy [1, dim] or [dim]; e4e/PTI/HyperStyle "
+                                   ".pt/.pth tensors [dim], [1, dim] (or a dict holding one tensor); STIT-style "
+                                   "per-layer .npy/.pt [num_ws, dim] (row i moves w+ row i); GANSpace .npz "
+                                   "(lat_comp, lat_mean, lat_stdev) with --component. They are read as data only "
+                                   "(numpy without pickle, torch tensors only): a file holding anything else is "
+                                   "refused, never run. Vectors are normalised, so S is a distance in w (per-layer: "
+                                   "root-mean-square row norm 1). GANSpace named edit (component, first layer, "
+                                   "last layer, strength), e.g. component 3 on layers 0 to 5 at 2 standard "
+                                   "deviations: --direction ganspace.npz --component 3 --layers 0-5 --strength 2.")
     e.add_argument("source", metavar="LATENT|IMAGE", help="a latent .npz of this model, or an image to invert")
     e.add_argument("--direction", required=True, metavar="NAME|FILE",
-                   help="a direction .npz/.npy file, or a NAME in the model folder's directions/")
-    e.add_argument("--strength", type=float, default=3.0, help="largest strength S; the strip spans -S..S (default: 3)")
+                   help="a direction file (.npz, .npy, .pt, .pth; see above), or a NAME in the model folder's "
+                        "directions/")
+    e.add_argument("--component", type=int, default=None, metavar="N",
+                   help="GANSpace .npz only: the principal component to edit along (0-based, as in GANSpace); "
+                        "--strength is then in standard deviations of that component (lat_stdev[N])")
+    e.add_argument("--strength", type=float, default=3.0,
+                   help="largest strength S; the strip spans -S..S (default: 3; GANSpace: standard deviations)")
     e.add_argument("--steps", type=positive_int, default=5, help="number of images in the strip, 2-64 (default: 5)")
-    e.add_argument("--layers", default="all", help="w+ rows to edit: coarse, middle, fine, all or 'a:b' (default: all)")
+    e.add_argument("--layers", default="all",
+                   help="w+ rows to edit: coarse, middle, fine, all, 'a:b' (rows a to b-1, Python-style) or 'a-b' "
+                        "(rows a to b INCLUSIVE, GANSpace's first-last: 0-5 is 0:6) (default: all)")
     e.add_argument("--condition", nargs="+", default=None, metavar="NAME|FILE",
                    help="direction(s) to keep fixed: their component is removed from the edit (conditional editing)")
     e.add_argument("--invert-steps", type=positive_int, default=300,
@@ -71,8 +94,7 @@ def _layers(engine, text: str):
 
 def run_directions(args: argparse.Namespace) -> int:
     from ..stylegan import directions as dirs
-    from ..stylegan.engine import GanEngine
-    engine = GanEngine(args.model, arch=args.arch, device=args.device)
+    engine = gan_engine(args)
     layers = _layers(engine, args.layers)
     if args.method == "sefa":
         found = dirs.sefa(engine, k=args.k, layers=layers or "all")
@@ -101,14 +123,17 @@ def run_directions(args: argparse.Namespace) -> int:
 
 def run_edit(args: argparse.Namespace) -> int:
     from ..stylegan import directions as dirs
-    from ..stylegan.engine import GanEngine
     from ..stylegan.latents import save_latents
     if args.steps < 2 or args.steps > MAX_STRIP:
         raise LatentStudioError(f"--steps (images in the strip from -S to S) must be between 2 and {MAX_STRIP}, "
                                 f"got {args.steps}.")
-    engine = GanEngine(args.model, arch=args.arch, device=args.device)
+    engine = gan_engine(args)
     strengths = [float(s) for s in np.linspace(-args.strength, args.strength, args.steps)]
-    result = dirs.edit(engine, args.source, args.direction, strengths, layers=_layers(engine, args.layers),
+    layers = _layers(engine, args.layers)
+    direction = args.direction
+    if args.component is not None:  # a GANSpace component; --layers gives its rows, --strength its stdevs
+        direction = dirs.load_direction(args.direction, engine, component=args.component)
+    result = dirs.edit(engine, args.source, direction, strengths, layers=layers,
                        condition=args.condition, invert_options={"steps": args.invert_steps})
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

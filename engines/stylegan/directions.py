@@ -2,11 +2,20 @@
 
 A `Direction` is a unit vector in the space edits happen in: "w" for StyleGAN2 (added to w and to any
 subset of w+ rows, so layer-restricted edits need no extra data) and "z" for DCGAN (its only space).
-Directions are saved as ``.npz`` with the fingerprint of their model, because a vector from another
-model has the right shape but a meaningless effect; bare InterFaceGAN ``.npy`` boundaries load too.
+A StyleGAN2 direction may also be *per-layer*: a ``[num_ws, w_dim]`` array (STIT-style), one row per w+
+row; `apply` adds ``strength * row i`` to w+ row ``i``. Per-layer directions are scaled so that their
+rows' root-mean-square norm is 1 (Frobenius norm / sqrt(num_ws)): the relative sizes of the rows are kept,
+and a unit vector repeated on every row is left as it is, so a strength means the same for both kinds.
+
+Two optional ``meta`` keys change how a direction is applied (GANSpace named edits set them, see
+`editing.ganspace_edit`): ``meta["scale"]`` is the step for strength 1 (default 1; GANSpace: the
+component's standard deviation, so strengths are in standard deviations), and ``meta["rows"]`` =
+``[start, stop]`` (stop exclusive, ``None`` = the last row) is the w+ row range edited when the caller
+gives none. Saving and reading files (``.npz``, ``.npy``, ``.pt``, GANSpace ``.npz``) lives in `editing`.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,17 +27,26 @@ import torch
 from ..base import LatentStudioError, as_list, check_range, make_generator
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_INCLUSIVE = re.compile(r"^(\d+)\s*-\s*(\d+)$")  # "first-last" layer ranges, both ends included
 
 
 @dataclass
 class Direction:
-    """A unit vector in ``space`` ("w" or "z"), how it was found, and the model it belongs to ("" = unknown)."""
+    """A unit vector in ``space`` ("w" or "z"), how it was found, and the model it belongs to ("" = unknown).
+
+    ``vector`` is ``[dim]``, or ``[num_ws, w_dim]`` for a per-layer StyleGAN2 direction (see the module notes).
+    """
     name: str
     vector: np.ndarray
     space: str
     method: str
     fingerprint: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def per_layer(self) -> bool:
+        """True for a ``[num_ws, dim]`` direction (one row per w+ row)."""
+        return np.ndim(self.vector) == 2 and np.shape(self.vector)[0] > 1
 
 
 def _unit(vec: Any, what: str) -> np.ndarray:
@@ -40,6 +58,63 @@ def _unit(vec: Any, what: str) -> np.ndarray:
     if norm < 1e-8:
         raise LatentStudioError(f"Direction {what} is a zero vector; it has no direction to edit along.")
     return (v / norm).astype(np.float32)
+
+
+def _as_direction_array(vec: Any, what: str) -> np.ndarray:
+    """Leading size-1 axes dropped: ``[d]``/``[1, d]``/``[1, 1, d]`` → ``[d]``; ``[rows, d]`` stays per-layer."""
+    a = np.asarray(vec)
+    shape = list(a.shape)
+    if a.dtype.kind not in "biuf":
+        raise LatentStudioError(f"{what} holds {a.dtype} values; a direction is an array of real numbers.")
+    while a.ndim > 1 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim not in (1, 2) or a.size == 0:
+        raise LatentStudioError(f"{what} holds an array of shape {shape}; a direction is [dim], [1, dim] or "
+                                f"per-layer [num_ws, dim].")
+    return a
+
+
+def _normalise(vec: Any, what: str) -> np.ndarray:
+    """`_unit` for ``[d]``/``[1, d]``; a per-layer ``[rows, d]`` array scaled to root-mean-square row norm 1."""
+    a = _as_direction_array(vec, f"Direction {what}")
+    if a.ndim == 1:
+        return _unit(a, what)
+    v = a.astype(np.float64)
+    if not np.isfinite(v).all():
+        raise LatentStudioError(f"Direction {what} holds NaN/infinite values or is empty.")
+    norm = np.linalg.norm(v) / math.sqrt(v.shape[0])
+    if norm < 1e-8:
+        raise LatentStudioError(f"Direction {what} is a zero vector; it has no direction to edit along.")
+    return (v / norm).astype(np.float32)
+
+
+def direction_scale(direction: Direction) -> float:
+    """The step for strength 1: ``meta["scale"]`` (GANSpace: the component's standard deviation), else 1."""
+    scale = direction.meta.get("scale", 1.0) if isinstance(direction.meta, dict) else 1.0
+    try:
+        value = float(scale)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not np.isfinite(value):
+        raise LatentStudioError(f"Direction {direction.name!r} has an invalid scale {scale!r}; it must be a finite number.")
+    return value
+
+
+def own_rows(direction: Direction, num_ws: int) -> Optional[tuple[int, int]]:
+    """The w+ rows ``(start, stop)`` (stop exclusive) the direction itself names (``meta["rows"]``), else None."""
+    rows = direction.meta.get("rows") if isinstance(direction.meta, dict) else None
+    if rows is None:
+        return None
+    if not isinstance(rows, (list, tuple)) or len(rows) != 2:
+        raise LatentStudioError(f"Direction {direction.name!r} has an invalid row range {rows!r}; it is [start, stop].")
+    start, stop = rows
+    stop = num_ws if stop is None else stop
+    if not all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in (start, stop)) \
+            or not 0 <= int(start) < int(stop) <= num_ws:
+        last = f"{int(stop) - 1}" if isinstance(stop, (int, np.integer)) else repr(stop)
+        raise LatentStudioError(f"Direction {direction.name!r} edits w+ rows {start} to {last} (both included), "
+                                f"but this model's w+ has rows 0 to {num_ws - 1}.")
+    return int(start), int(stop)
 
 
 def _sign_fix(v: torch.Tensor) -> torch.Tensor:
@@ -72,7 +147,11 @@ def LAYER_RANGES(num_ws: int) -> dict[str, tuple[int, int]]:  # noqa: N802 (a co
 
 
 def parse_layers(text: Any, num_ws: int) -> Optional[tuple[int, int]]:
-    """"coarse" | "middle" | "fine" | "all" | "a:b" | "a" | (a, b) → (start, stop), None meaning all rows."""
+    """"coarse" | "middle" | "fine" | "all" | "a:b" | "a-b" | "a" | (a, b) → (start, stop), None meaning all rows.
+
+    ``"a:b"`` and ``(a, b)`` are Python slices (rows a to b-1); ``"a-b"`` is rows a to b *inclusive*
+    (GANSpace's first/last layer), so ``"0-5"`` equals ``"0:6"``.
+    """
     if text is None or (isinstance(text, str) and text.strip().lower() in ("", "all")):
         return None
     if isinstance(text, (tuple, list)):
@@ -88,12 +167,15 @@ def parse_layers(text: Any, num_ws: int) -> Optional[tuple[int, int]]:
             elif ":" in t:
                 lo, hi = t.split(":", 1)
                 a, b = int(lo) if lo.strip() else 0, int(hi) if hi.strip() else num_ws
+            elif _INCLUSIVE.match(t):
+                lo, hi = _INCLUSIVE.match(t).groups()
+                a, b = int(lo), int(hi) + 1
             else:
                 a = int(t)
                 b = a + 1
         except ValueError:
-            raise LatentStudioError(f"Unknown layer range {text!r}: use coarse, middle, fine, all or 'a:b' "
-                                    f"with 0 <= a < b <= {num_ws}.") from None
+            raise LatentStudioError(f"Unknown layer range {text!r}: use coarse, middle, fine, all, 'a:b' (rows a to "
+                                    f"b-1, 0 <= a < b <= {num_ws}) or 'a-b' (rows a to b inclusive).") from None
     if not (0 <= int(a) < int(b) <= num_ws):
         raise LatentStudioError(f"Layer range {text!r} = {a}:{b} is empty or outside this model's w+ rows "
                                 f"0:{num_ws}; use 'a:b' with 0 <= a < b <= {num_ws}.")
@@ -262,47 +344,71 @@ def _invert(engine: Any, images: list, space: str, options: Optional[dict]) -> t
 # Applying
 
 def _orthogonalise(d: torch.Tensor, conditions: Sequence[Direction]) -> torch.Tensor:
-    """InterFaceGAN conditional editing: drop d's components along the conditions (Gram–Schmidt), renormalise."""
+    """InterFaceGAN conditional editing: drop d's components along the conditions (Gram–Schmidt), renormalise.
+
+    A per-layer d ``[rows, dim]`` loses the conditions' components row by row (so no w+ row moves along
+    them) and is rescaled to root-mean-square row norm 1. Conditions are single ``[dim]`` vectors.
+    """
     basis: list[torch.Tensor] = []
     for c in conditions:
-        v = torch.as_tensor(c.vector, dtype=torch.float64)
-        if v.shape != d.shape:
-            raise LatentStudioError(f"Condition {c.name!r} has dimension {v.numel()}, the direction {d.numel()}.")
+        v = torch.as_tensor(_as_direction_array(c.vector, f"Condition {c.name!r}"), dtype=torch.float64)
+        if v.ndim != 1:
+            raise LatentStudioError(f"Condition {c.name!r} is a per-layer direction {list(v.shape)}; a condition "
+                                    f"is a single [dim] vector.")
+        if v.shape[-1] != d.shape[-1]:
+            raise LatentStudioError(f"Condition {c.name!r} has dimension {v.numel()}, the direction {d.shape[-1]}.")
         for q in basis:
             v = v - (v @ q) * q
         if v.norm() > 1e-6:
             basis.append(v / v.norm())
     for q in basis:
-        d = d - (d @ q) * q
-    if d.norm() < 1e-6:
+        d = d - (d @ q)[..., None] * q
+    norm = d.norm() / math.sqrt(d.shape[0] if d.ndim == 2 else 1)
+    if norm < 1e-6:
         raise LatentStudioError("The direction lies along the condition direction(s); nothing is left to edit.")
-    return d / d.norm()
+    return d / norm
 
 
-def apply(latent: torch.Tensor, direction: Direction, strength: float, layers: Optional[tuple[int, int]] = None,
+def apply(latent: torch.Tensor, direction: Direction, strength: float, layers: Any = None,
           condition: Direction | Sequence[Direction] | None = None) -> torch.Tensor:
-    """A new latent moved by ``strength``·d: w+ rows ``layers[0]:layers[1]`` (all if None), w, or DCGAN z."""
+    """A new latent moved by ``strength``·scale·d: w+ rows ``layers`` (a `parse_layers` range), w, or DCGAN z.
+
+    ``layers=None`` edits the rows the direction names itself (``meta["rows"]``, GANSpace named edits),
+    else all rows; an explicit range (``"all"`` too) replaces them. scale is ``meta["scale"]`` (default 1).
+    A per-layer direction ``[num_ws, dim]`` adds ``strength·scale·d[i]`` to w+ row i, for the rows in range.
+    """
     if not np.isfinite(float(strength)):
         raise LatentStudioError(f"Strength must be a finite number, got {strength!r}.")
-    d = torch.as_tensor(np.asarray(direction.vector), dtype=torch.float64).reshape(-1)
-    if latent.shape[-1] != d.numel():
-        raise LatentStudioError(f"Direction {direction.name!r} has dimension {d.numel()}; the latent rows have {latent.shape[-1]}.")
+    d = torch.as_tensor(_as_direction_array(direction.vector, f"Direction {direction.name!r}"), dtype=torch.float64)
+    if latent.shape[-1] != d.shape[-1]:
+        raise LatentStudioError(f"Direction {direction.name!r} has dimension {d.shape[-1]}; the latent rows have {latent.shape[-1]}.")
     if condition is not None:
         d = _orthogonalise(d, as_list(condition))
-    delta = (float(strength) * d).to(device=latent.device, dtype=latent.dtype)
+    delta = (float(strength) * direction_scale(direction) * d).to(device=latent.device, dtype=latent.dtype)
     out = latent.clone()
     if latent.ndim == 2:
         if layers is not None:
             raise LatentStudioError(f"A layer range needs w+ latents; {direction.space} latents have no layers.")
+        if d.ndim == 2:
+            raise LatentStudioError(f"Direction {direction.name!r} is per-layer {list(d.shape)}; it needs w+ latents "
+                                    f"[N, {d.shape[0]}, {d.shape[1]}], got {list(latent.shape)}.")
+        if isinstance(direction.meta, dict) and direction.meta.get("rows") is not None:
+            raise LatentStudioError(f"Direction {direction.name!r} edits a w+ row range; it needs w+ latents, "
+                                    f"got {list(latent.shape)}.")
         return out + delta
     if latent.ndim != 3 or direction.space != "w":
         raise LatentStudioError(f"Cannot apply a {direction.space} direction to latents of shape {list(latent.shape)}.")
-    a, b = parse_layers(layers, latent.shape[1]) or (0, latent.shape[1])
-    out[:, a:b] += delta
+    num_ws = latent.shape[1]
+    if d.ndim == 2 and d.shape[0] != num_ws:
+        raise LatentStudioError(f"Direction {direction.name!r} is per-layer with shape {list(d.shape)}; these w+ latents "
+                                f"have {num_ws} rows (shape {list(latent.shape)}).")
+    span = own_rows(direction, num_ws) if layers is None else parse_layers(layers, num_ws)
+    a, b = span or (0, num_ws)
+    out[:, a:b] += delta[a:b] if d.ndim == 2 else delta
     return out
 
 
-_IN_EDITING = ("check_direction", "edit", "load_direction", "save_direction", "to_edit_latent")
+_IN_EDITING = ("check_direction", "edit", "ganspace_edit", "load_direction", "save_direction", "to_edit_latent")
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,7 @@ import torch
 from engines import imaging
 from engines.base import LatentStudioError
 from engines.stylegan import directions as dirs
-from engines.stylegan.editing import load_direction
+from engines.stylegan.editing import load_direction, named_directions
 
 from . import common, inputs, outputs
 from .errors import user_errors
@@ -46,8 +46,7 @@ class DirectionCache:
 
 
 def direction_choices(engine) -> list[str]:
-    folder = engine.bundle.folder / "directions" if engine.bundle.folder is not None else None
-    named = sorted({p.stem for p in folder.glob("*.np[yz]")}) if folder is not None and folder.is_dir() else []
+    named = named_directions(engine)
     comps = [f"{m} {i}" for m in METHODS for i in range(8)] if engine.arch == "stylegan2" else \
         [f"GANSpace {i}" for i in range(8)]
     return named + comps + [FROM_EXAMPLES]

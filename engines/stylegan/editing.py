@@ -271,6 +271,11 @@ def check_direction(direction: Direction, engine: Any) -> Direction:
     return direction
 
 
+def named_directions(engine: Any) -> list[str]:
+    """The NAMEs `load_direction` finds in the model folder's ``directions/`` (sorted)."""
+    return sorted(_model_directions(engine)[1])
+
+
 def _model_directions(engine: Any) -> tuple[Optional[Path], dict[str, str]]:
     """The model folder's ``directions/`` and NAME → file name in it (.npz before .npy before .pt before .pth)."""
     folder = engine.bundle.folder / "directions" if engine.bundle.folder is not None else None

@@ -41,7 +41,7 @@ def build_demo(models: Union[Registry, GanEngine], diffusion: Optional[Diffusion
             compare_model = compare_tab.build(registry)
             sample_model = sample_tab.build(registry)
             models_tab.build(registry, [inv.model, interp.model, scribble_model, edit.model, compare_model, sample_model],
-                             [sd.class_name, sd.guidance, sd.model_info],
+                             [sd.class_name, sd.guidance, sd.steps, sd.model_info],
                              lambda: sdedit_tab.conditioning_updates(registry))
 
         def to_interpolate(latent, model):

@@ -1,9 +1,12 @@
-"""Models: what is loaded (source, resolution, device, dtype, parameters, model card), and loading others."""
+"""Models: what is loaded (source, resolution, device, dtype, parameters, model card), and loading others —
+by path, hub id, URL or a known model's name (`engines.catalog`: ffhq, afhqcat, …, sd-turbo)."""
 from __future__ import annotations
 
 from typing import Any
 
 import gradio as gr
+
+from engines import catalog
 
 from .errors import user_errors
 from .registry import Registry
@@ -23,6 +26,20 @@ def summary(registry: Registry) -> str:
     not_loaded = [label for label in registry.gan_labels() if label not in registry.loaded_gans()]
     if not_loaded:
         lines.append(f"\nAvailable, loaded on first use: {', '.join(not_loaded)}.")
+    return "\n".join(lines)
+
+
+def known_models() -> str:
+    """The known models as a markdown table: name, kind, resolution, size, defaults, licence, on this machine?"""
+    lines = ["| name | kind | resolution | download | defaults | source | licence | on this machine |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in catalog.table(cached=True):
+        lines.append(f"| `{row['name']}` | {row['kind']} | {row['resolution']} | {row['size']} | {row['defaults']} | "
+                     f"`{row['source']}` | {row['licence']} | {row['cached']} |")
+    lines.append("\nType a name in a load field (or click it below the field). It is downloaded once on first load "
+                 "(GANs into torch.hub's cache, diffusion models into the Hugging Face cache); offline, pass a local "
+                 "copy's path instead. A local file or folder with the same name wins. Turbo models run with "
+                 "guidance 0 and 4 steps unless you set them.")
     return "\n".join(lines)
 
 
@@ -47,17 +64,24 @@ def build(registry: Registry, gan_dropdowns: list[gr.Dropdown], diffusion_output
         with gr.Row():
             with gr.Column():
                 gr.Markdown("### Load a GAN\nA local folder / `.safetensors` / official `.pkl` / rosinality `.pt`, "
-                            "`hf:org/repo[:file]` or an URL. Pickles are read without running their code.")
+                            "`hf:org/repo[:file]`, an URL or a known name (`ffhq`, `afhqcat`, …). Pickles are read "
+                            "without running their code.")
                 gan_source = gr.Textbox(label="GAN source", placeholder="weights/stylegan2-grumpy64 or hf:org/repo:file.pkl")
                 arch = gr.Radio(["stylegan2", "dcgan"], value="stylegan2", label="Architecture (for 'default')")
                 load_gan = gr.Button("Load GAN", elem_id="models-load-gan")
                 gr.Examples([["weights/stylegan2-grumpy64", "stylegan2"], ["weights/dcgan-cats64", "dcgan"]],
                             inputs=[gan_source, arch], label="Examples (our shipped models)", elem_id="models-examples")
+                gr.Examples([[name, "stylegan2"] for name in catalog.names("gan")], inputs=[gan_source, arch],
+                            label="Known models (downloaded on first load)", elem_id="models-known-gans")
             with gr.Column():
                 gr.Markdown("### Load a diffusion model\n`default`, a local diffusers folder (our pixel model or a "
-                            "Stable Diffusion checkpoint) or `hf:org/repo`.")
-                diff_source = gr.Textbox(label="Diffusion source", placeholder="default or runwayml/stable-diffusion-v1-5")
+                            "Stable Diffusion checkpoint), a known name or `hf:org/repo`.")
+                diff_source = gr.Textbox(label="Diffusion source", placeholder="default, sd-turbo or hf:org/repo")
                 load_diff = gr.Button("Load diffusion model", elem_id="models-load-diffusion")
+                gr.Examples([["default"]] + [[name] for name in catalog.names("diffusion")], inputs=[diff_source],
+                            label="Known models (downloaded on first load)", elem_id="models-known-diffusion")
+        with gr.Accordion("Known models", open=False):
+            known_md = gr.Markdown(known_models(), elem_id="models-known")
         status = gr.Markdown(elem_id="models-status")
         refresh = gr.Button("Refresh", size="sm")
         with gr.Accordion("Model cards", open=False):
@@ -82,3 +106,4 @@ def build(registry: Registry, gan_dropdowns: list[gr.Dropdown], diffusion_output
         load_diff.click(set_diffusion, [diff_source], [status, table, card_md, *diffusion_outputs],
                         api_name="load_diffusion", concurrency_id="engines")
         refresh.click(lambda: (summary(registry), cards(registry)), None, [table, card_md], api_name="models")
+        refresh.click(known_models, None, [known_md], api_visibility="private")  # "on this machine" after downloads

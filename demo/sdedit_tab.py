@@ -18,17 +18,19 @@ from .registry import Registry
 class SDEditTab:
     class_name: gr.Dropdown
     guidance: gr.Slider
+    steps: gr.Slider
     model_info: gr.Markdown
 
 
 def conditioning_updates(registry: Registry) -> tuple:
-    """Class choices, default guidance and the model line for the current diffusion engine."""
+    """Class choices, default guidance, default steps and the model line for the current diffusion engine
+    (turbo models: guidance 0, a few steps)."""
     engine = registry.diffusion()
     classes = engine.classes
     d = engine.describe()
     info = f"**{d.name}** · {d.conditioning} · {d.notes or d.source}"
     return (gr.update(choices=classes, value=classes[0] if classes else None, visible=bool(classes)),
-            gr.update(value=engine.default_guidance), info)
+            gr.update(value=engine.default_guidance), gr.update(value=engine.default_steps), info)
 
 
 def build(registry: Registry) -> SDEditTab:
@@ -44,9 +46,10 @@ def build(registry: Registry) -> SDEditTab:
                 strength = gr.Slider(0.0, 1.0, value=0.6, step=0.05, label="Strength (t0 = strength × 1000)")
                 with gr.Row():
                     scheduler = gr.Dropdown(scheduler_names(), value="ddim", label="Scheduler")
-                    steps = gr.Slider(1, 1000, value=50, step=1, label="Steps (full schedule)", elem_id="sdedit-steps")
+                    steps = gr.Slider(1, 1000, value=engine.default_steps, step=1, label="Steps (full schedule)", elem_id="sdedit-steps")
                 with gr.Row():
-                    guidance = gr.Slider(1.0, 20.0, value=engine.default_guidance, step=0.5, label="Guidance scale")
+                    guidance = gr.Slider(0.0, 20.0, value=engine.default_guidance, step=0.5, label="Guidance scale",
+                                         info="≤ 1: no classifier-free guidance (turbo models use 0)")
                     eta = gr.Slider(0.0, 1.0, value=0.0, step=0.1, label="eta (DDIM noise)")
                 class_name = gr.Dropdown(engine.classes, value=engine.classes[0] if engine.classes else None,
                                          label="Class", visible=bool(engine.classes))
@@ -76,7 +79,7 @@ def build(registry: Registry) -> SDEditTab:
             drawing, mask = inputs.canvas_to_sketch(canvas_value)
             text_model = diff.kind != "pixel"
             options = dict(strength=inputs.real(strength_v, "Strength", 0, 1), scheduler=scheduler_v,
-                           steps=inputs.whole(steps_v, "Steps", 1, 1000), guidance=inputs.real(guidance_v, "Guidance", 1, 50),
+                           steps=inputs.whole(steps_v, "Steps", 1, 1000), guidance=inputs.real(guidance_v, "Guidance", 0, 50),
                            eta=inputs.real(eta_v, "eta", 0, 1), n=inputs.whole(n_v, "Samples", 1, 8),
                            seed=inputs.whole(seed_v, "Seed", 0, 2**31), frames=10,
                            class_name=(class_v or None) if diff.classes else None,
@@ -103,4 +106,4 @@ def build(registry: Registry) -> SDEditTab:
         event = run.click(sdedit, [guide, strength, scheduler, steps, guidance, eta, class_name, prompt, negative, n,
                                    seed, strokes_only], outs, api_name="sdedit", concurrency_id="engines")
         common.stop_wiring(stop, event)
-    return SDEditTab(class_name=class_name, guidance=guidance, model_info=model_info)
+    return SDEditTab(class_name=class_name, guidance=guidance, steps=steps, model_info=model_info)

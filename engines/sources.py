@@ -1,10 +1,12 @@
 """Turn a model SOURCE string into local files, in one place, with one set of error messages.
 
 Every entry point (app flags, CLI, engines) accepts the same kinds of source: "default" (our weights
-in ``weights/``), a local file or folder, a Hugging Face Hub id ("hf:org/repo[:file]" or a bare
-"org/repo" as diffusers users type it) or an http(s) URL. Resolving them here keeps the rules the same
-everywhere and makes the offline case (the common one on clusters and in Spaces without network)
-fail with a message that says how to pass a local path instead of a stack trace from an HTTP client.
+in ``weights/``), a local file or folder, a known model's name (``ffhq``, ``sd-turbo``, … see
+`engines.catalog`), a Hugging Face Hub id ("hf:org/repo[:file]" or a bare "org/repo" as diffusers
+users type it) or an http(s) URL. A local file or folder wins over a known name spelled the same.
+Resolving them here keeps the rules the same everywhere and makes the offline case (the common one
+on clusters and in Spaces without network) fail with a message that says how to pass a local path
+instead of a stack trace from an HTTP client.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from typing import Optional
 
 import torch
 
+from . import catalog
 from .base import LatentStudioError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +36,8 @@ DEFAULT_SOURCES = {
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 # Suffixes that mark a typed string as a (missing) checkpoint file rather than a hub repo id.
 _FILE_SUFFIXES = {".pkl", ".pt", ".pth", ".ckpt", ".safetensors", ".bin", ".json", ".npz", ".onnx"}
-_USAGE = "use 'default', a local path, 'hf:org/repo[:file]' or an http(s) URL."
+_USAGE = ("use 'default', a local path, a known model name (`python -m engines models`), 'hf:org/repo[:file]' "
+          "or an http(s) URL.")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class ResolvedSource:
     path: Optional[Path]
     repo_id: Optional[str] = None
     filename: Optional[str] = None
+    name: Optional[str] = None  # the catalogue name when ``spec`` is a known model (see `engines.catalog`)
 
 
 def default_path(kind: str) -> Path:
@@ -66,8 +71,11 @@ def resolve_source(spec: str, kind: str = "stylegan2", *, download: bool = True)
         repo_id, colon, filename = spec[3:].partition(":")
         return _resolve_hub(spec, repo_id, filename if colon else None, download)
     local = Path(spec).expanduser()
-    if spec and local.exists():
+    if spec and local.exists():  # a local file/folder wins over a known name spelled the same
         return ResolvedSource(spec, "local", local.resolve())
+    entry = catalog.lookup(spec)
+    if entry is not None:
+        return _resolve_known(spec, entry, kind, download)
     if _HUB_ID.match(spec) and Path(spec).suffix.lower() not in _FILE_SUFFIXES:
         return _resolve_hub(spec, spec, None, download)
     if _looks_like_path(spec):
@@ -92,7 +100,21 @@ def _hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 
-def _resolve_hub(spec: str, repo_id: str, filename: Optional[str], download: bool) -> ResolvedSource:
+def _resolve_known(spec: str, entry: catalog.KnownModel, kind: str, download: bool) -> ResolvedSource:
+    """A catalogue name: its URL through torch.hub's cache, or its Hub repo through huggingface_hub's."""
+    if catalog.catalog_kind(kind) != entry.kind:
+        other = "a GAN" if entry.kind == "gan" else "a diffusion model"
+        where = "--model/--gan of the GAN commands" if entry.kind == "gan" else "--model of sdedit or --diffusion"
+        raise LatentStudioError(f"{entry.name!r} is {other} ({entry.title}), not a {kind} model: pass it to {where}.")
+    if entry.is_url:
+        res = _resolve_url(entry.source, download, known=entry)
+    else:
+        res = _resolve_hub(spec, entry.source, None, download, known=entry)
+    return ResolvedSource(spec, res.kind, res.path, repo_id=res.repo_id, filename=res.filename, name=entry.name)
+
+
+def _resolve_hub(spec: str, repo_id: str, filename: Optional[str], download: bool,
+                 known: Optional[catalog.KnownModel] = None) -> ResolvedSource:
     if not _HUB_ID.match(repo_id) or (filename is not None and not filename.strip()):
         raise LatentStudioError(f"Bad Hugging Face source {spec!r}: write it as 'hf:org/repo' or 'hf:org/repo:file.ext'.")
     if filename is not None and not _plain_relative(filename):
@@ -104,11 +126,20 @@ def _resolve_hub(spec: str, repo_id: str, filename: Optional[str], download: boo
         import huggingface_hub
 
         offline = _hub_offline()
-        if filename is None:
+        if filename is None and known is not None and known.files:  # only the files the engine loads
+            path = huggingface_hub.snapshot_download(repo_id, local_files_only=offline,
+                                                     allow_patterns=list(known.files))
+        elif filename is None:
             path = huggingface_hub.snapshot_download(repo_id, local_files_only=offline)
         else:
             path = huggingface_hub.hf_hub_download(repo_id, filename, local_files_only=offline)
     except Exception as exc:  # offline, missing repo/file, HTTP and connection errors all land here
+        if known is not None:
+            raise LatentStudioError(
+                f"Could not download known model {known.name!r} ({known.title}, {known.size}) from the Hugging Face "
+                f"Hub repo {repo_id!r} (offline or not reachable: {_short(exc)}). On a machine with internet run "
+                f"`{known.hub_download_command()}` and pass the local copy instead (--model DIR); or fill the "
+                "Hugging Face cache (HF_HOME) there and copy it here.") from exc
         target = f"{repo_id} {filename}" if filename else repo_id
         local_hint = f" (if you meant a local path: {str(Path(spec).expanduser())!r} does not exist)" \
             if not spec.startswith("hf:") else ""
@@ -127,7 +158,7 @@ def url_cache_path(url: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / name
 
 
-def _resolve_url(spec: str, download: bool) -> ResolvedSource:
+def _resolve_url(spec: str, download: bool, known: Optional[catalog.KnownModel] = None) -> ResolvedSource:
     dst = url_cache_path(spec)
     if dst.is_file():
         return ResolvedSource(spec, "url", dst, filename=dst.name)
@@ -137,6 +168,11 @@ def _resolve_url(spec: str, download: bool) -> ResolvedSource:
         dst.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(spec, str(dst), progress=True)
     except Exception as exc:  # URLError/HTTPError are OSErrors; ValueError for malformed URLs
+        if known is not None:
+            raise LatentStudioError(
+                f"Could not download known model {known.name!r} ({known.title}, {known.size}) from {spec} "
+                f"(offline or not reachable: {_short(exc)}). Download {dst.name} on a machine with internet and "
+                f"pass the local copy (--model /path/to/{dst.name}), or put it at {str(dst)!r}.") from exc
         raise LatentStudioError(
             f"Could not download {spec!r} (offline or not reachable: {_short(exc)}). "
             f"Download the file yourself and pass its local path (or put it at {str(dst)!r}).") from exc

@@ -18,10 +18,33 @@ def add_device_flag(p: argparse.ArgumentParser) -> None:
                    help="where to run: 'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N' (default: auto)")
 
 
+def known_models_help(kind: str) -> str:
+    """The known model names of ``kind`` ("gan" / "diffusion") with resolution and size, for --help texts.
+
+    argparse formats help strings with %, so none may appear here (none does: names, px, MB, GB).
+    """
+    from .. import catalog
+    entries = ", ".join(f"{m.name} ({m.resolution} px, {m.size}{', turbo' if m.turbo else ''})"
+                        for m in catalog.known(kind))
+    where = "torch.hub's cache" if catalog.catalog_kind(kind) == "gan" else "the Hugging Face cache"
+    return (f"known name, downloaded once into {where}: {entries}; see `python -m engines models`. "
+            "A local path with the same name wins")
+
+
+def known_models_epilog() -> str:
+    """Every known model, one per line, for an epilog / `python -m engines models`."""
+    from .. import catalog
+    lines = ["known models (downloaded on first use; `python -m engines models` for sources and licences):"]
+    lines += [f"  {m.name:<22} {m.kind:<9} {m.resolution:>4} px  {m.size:<13} {m.title}"
+              + (f"; defaults {m.defaults()}" if m.defaults() else "") for m in catalog.known()]
+    return "\n".join(lines)
+
+
 def add_gan_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="default",
                    help="GAN source: 'default' (our weights/), a local folder/.safetensors/.pkl/.pt, "
-                        "'hf:org/repo[:file]' or an http(s) URL (default: default)")
+                        "'hf:org/repo[:file]', an http(s) URL, or a " + known_models_help("gan") +
+                        " (default: default)")
     p.add_argument("--arch", choices=["stylegan2", "dcgan"], default="stylegan2",
                    help="which default GAN 'default' means (default: stylegan2); ignored for other sources")
     p.add_argument("--class", dest="class_label", default=None, metavar="CLASS",

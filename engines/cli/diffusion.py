@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ..diffusion.schedulers import scheduler_names
-from .common import add_device_flag, positive_int, tqdm_progress, write_json
+from .common import add_device_flag, known_models_help, positive_int, tqdm_progress, write_json
 
 
 def _noise_flags(p: argparse.ArgumentParser) -> None:
@@ -22,7 +22,8 @@ def _noise_flags(p: argparse.ArgumentParser) -> None:
                    help="DDIM stochasticity in [0, 1]: 0 deterministic, 1 like DDPM; ddim only (default: 0)")
     p.add_argument("--guidance", type=float, default=None,
                    help="classifier-free guidance scale w in [0, 50]: eps_u + w·(eps_c − eps_u); 1 = no guidance "
-                        "(default: 3.0 for our model, 7.5 for Stable Diffusion, where w <= 1 means none)")
+                        "(default: 3.0 for our model, 7.5 for Stable Diffusion, 0 for turbo models; for Stable "
+                        "Diffusion w <= 1 means none)")
     p.add_argument("--prompt", default=None, help="text prompt (Stable Diffusion models only)")
     p.add_argument("--negative", default=None,
                    help="negative prompt (Stable Diffusion, with --guidance > 1): what to steer away from")
@@ -34,8 +35,9 @@ def _noise_flags(p: argparse.ArgumentParser) -> None:
 def _model_flags(p: argparse.ArgumentParser, flag: str) -> None:
     p.add_argument(flag, default="default",
                    help="diffusion model: 'default' (our class-conditional pixel DDPM in weights/ddpm-cats64), "
-                        "a local diffusers folder (ours or Stable Diffusion), 'hf:org/repo' or "
-                        "'org/repo' (default: default)")
+                        "a local diffusers folder (ours or Stable Diffusion), 'hf:org/repo', 'org/repo', or a "
+                        + known_models_help("diffusion") + ". Turbo models ('turbo' in the name) default to "
+                        "guidance 0 and 4 steps (default: default)")
     p.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"],
                    help="weights' dtype (default: float16 for Stable Diffusion on CUDA, else float32)")
     p.add_argument("--resolution", type=positive_int, default=None,
@@ -57,8 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("guide", type=Path, help="guide image: a photo or a colour sketch (centre-cropped to a square)")
     _model_flags(p, "--model")
     _noise_flags(p)
-    p.add_argument("--steps", type=positive_int, default=50,
-                   help="steps of the full schedule, 1-1000; SDEdit runs int(steps × strength) of them (default: 50)")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help="steps of the full schedule, 1-1000; SDEdit runs int(steps × strength) of them, at least 1 "
+                        "(default: 50; 4 for turbo models)")
     p.add_argument("--mask", default=None,
                    help="mask image, white = re-imagine (outside it the result is exactly the guide); 'auto' = the "
                         "guide's strokes (default: no mask, the whole image)")
@@ -79,15 +82,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "seconds.")
     c.add_argument("sketch", type=Path, help="colour sketch (strokes on a plain white/black background, or with alpha)")
     c.add_argument("--gan", default="default",
-                   help="GAN source: 'default', a local folder/.safetensors/.pkl/.pt, 'hf:org/repo[:file]' or a URL "
-                        "(default: default)")
+                   help="GAN source: 'default', a local folder/.safetensors/.pkl/.pt, 'hf:org/repo[:file]', a URL "
+                        "or a " + known_models_help("gan") + " (default: default)")
     c.add_argument("--gan-arch", choices=["stylegan2", "dcgan"], default="stylegan2",
                    help="which default GAN 'default' means (default: stylegan2)")
     c.add_argument("--gan-steps", type=positive_int, default=300, help="GAN projection steps (default: 300)")
     _model_flags(c, "--diffusion")
     _noise_flags(c)
-    c.add_argument("--steps", type=positive_int, default=50,
-                   help="diffusion steps of the full schedule (SDEdit runs int(steps × strength)) (default: 50)")
+    c.add_argument("--steps", type=positive_int, default=None,
+                   help="diffusion steps of the full schedule (SDEdit runs int(steps × strength)) "
+                        "(default: 50; 4 for turbo models)")
     c.add_argument("--mask", type=Path, default=None,
                    help="mask image, white = strokes (default: derived from the sketch with mask_from_scribble)")
     c.add_argument("--dilate", type=int, default=0, help="grow the derived mask by this many pixels, 0-256 (default: 0)")
@@ -137,7 +141,8 @@ def run_sdedit(args: argparse.Namespace) -> int:
     key = "masked_l2" if "masked_l2" in result.metrics else "l2"
     values = ", ".join(f"{v:.4f}" for v in result.metrics[key])
     print(f"wrote {len(result.images)} image(s) to {out}: {key} {values}, {result.timings['total']:.1f} s "
-          f"({result.options['denoise_steps']} steps of {result.options['scheduler']} from t={result.options['t_start']})")
+          f"({result.options['denoise_steps']} of {result.options['steps']} steps of {result.options['scheduler']} "
+          f"from t={result.options['t_start']})")
     return 0
 
 

@@ -13,12 +13,14 @@ from typing import Any, Optional
 
 from PIL import Image
 
+from .. import catalog
 from ..base import Engine, LatentStudioError, ModelDescription, ProgressCallback, Result, make_generator, pick_device
 from .backend import Backend
 from .guide import faithfulness, prepare_guide, prepare_mask
 from .options import SDEditOptions, check_options
 from .schedulers import scheduler_names
 
+DEFAULT_STEPS = 50
 UNTRAINED_NOTE = "UNTRAINED placeholder (random weights, seed 0): trained default weights are not in weights/ yet."
 
 
@@ -32,9 +34,11 @@ class DiffusionEngine(Engine):
     """SDEdit with DDPM/DDIM/… and classifier-free guidance over our pixel model or Stable Diffusion.
 
     ``source``: "default" (our model in weights/ddpm-cats64; an untrained placeholder if that folder is missing),
-    a local diffusers folder, or a hub id ("hf:org/repo" or "org/repo"). ``dtype``: None = float32,
-    float16 for Stable Diffusion on CUDA. ``resolution`` (Stable Diffusion only, multiple of 8): the
-    size guides are cropped/resized to (default: the checkpoint's native size, 512 for v1.x).
+    a local diffusers folder, a known model name ("sd-turbo", "stable-diffusion-v1-5": `engines.catalog`) or a
+    hub id ("hf:org/repo" or "org/repo"). Turbo models (a catalogue flag, or "turbo" in the repo id or folder
+    name) default to guidance 0 and 4 steps; `default_steps` / `default_guidance` say what a job gets.
+    ``dtype``: None = float32, float16 for Stable Diffusion on CUDA. ``resolution`` (Stable Diffusion only,
+    multiple of 8): the size guides are cropped/resized to (default: the checkpoint's native size, 512 for v1.x).
     ``attention_slicing`` / ``cpu_offload``: memory savers for small GPUs (Stable Diffusion).
     """
 
@@ -94,37 +98,59 @@ class DiffusionEngine(Engine):
     def default_guidance(self) -> float:
         return self.backend.default_guidance
 
+    @property
+    def default_steps(self) -> int:
+        """Steps of the full schedule when a job gives none (4 for turbo models, else 50)."""
+        return int(getattr(self.backend, "default_steps", DEFAULT_STEPS))
+
+    @property
+    def turbo(self) -> bool:
+        """A distilled few-step model (SD-Turbo): no classifier-free guidance and few steps by default."""
+        return bool(getattr(self.backend, "turbo", False))
+
     def describe(self) -> ModelDescription:
-        label = "pixel-space DDPM" if self.kind == "pixel" else "Stable Diffusion (img2img)"
+        label = "pixel-space DDPM" if self.kind == "pixel" else (
+            "Stable Diffusion turbo (img2img)" if self.turbo else "Stable Diffusion (img2img)")
+        notes = _first_line(self.card) if self.trained else UNTRAINED_NOTE
+        entry = catalog.lookup(str(self.source)) if self.trained else None
+        if entry is not None and not notes:
+            notes = f"{entry.title} ({entry.licence})"
+        if self.turbo:
+            turbo = (f"turbo model: defaults guidance {self.default_guidance:g} (no CFG) and {self.default_steps} "
+                     "steps; SDEdit runs int(steps × strength) of them")
+            notes = f"{notes}; {turbo}" if notes else turbo
         return ModelDescription(
             name=f"{label} {self.resolution}px", source=str(self.source), resolution=self.resolution,
             device=str(self.device), dtype=str(self.backend.dtype).replace("torch.", ""),
-            conditioning=self.backend.conditioning(), parameters=self.backend.parameters(),
-            notes=_first_line(self.card) if self.trained else UNTRAINED_NOTE)
+            conditioning=self.backend.conditioning(), parameters=self.backend.parameters(), notes=notes)
 
     # ------------------------------------------------------------------------------------------
     def _options(self, **kwargs: Any) -> SDEditOptions:
         return check_options(num_train_timesteps=self.backend.num_train_timesteps, **kwargs)
 
-    def sample(self, n: int, seed: int, *, steps: int = 50, scheduler: str = "ddim", eta: float = 0.0,
+    def sample(self, n: int, seed: int, *, steps: Optional[int] = None, scheduler: str = "ddim", eta: float = 0.0,
                guidance: Optional[float] = None, prompt: Optional[str] = None,
                negative_prompt: Optional[str] = None, class_name: Optional[str] = None,
                progress: Optional[ProgressCallback] = None) -> list[Image.Image]:
-        """``n`` images from noise (the full schedule); sample i uses seed + i. SD: text2img."""
+        """``n`` images from noise (the full schedule, ``steps`` None = `default_steps`); sample i uses seed + i.
+        SD: text2img."""
         make_generator(seed)
-        opts = self._options(steps=steps, strength=1.0, scheduler=scheduler, eta=eta, guidance=guidance,
-                             prompt=prompt, negative_prompt=negative_prompt, class_name=class_name, n=n, frames=0)
+        opts = self._options(steps=self.default_steps if steps is None else steps, strength=1.0, scheduler=scheduler,
+                             eta=eta, guidance=guidance, prompt=prompt, negative_prompt=negative_prompt,
+                             class_name=class_name, n=n, frames=0)
         with self._lock:
             return self.backend.sample(opts, seed, progress).images
 
-    def from_guide(self, guide: Any, mask: Any = None, *, seed: int = 0, steps: Optional[int] = 50,
+    def from_guide(self, guide: Any, mask: Any = None, *, seed: int = 0, steps: Optional[int] = None,
                    progress: Optional[ProgressCallback] = None, strength: Optional[float] = None,
                    t0: Optional[int] = None, scheduler: str = "ddim", eta: float = 0.0,
                    guidance: Optional[float] = None, prompt: Optional[str] = None,
                    negative_prompt: Optional[str] = None, class_name: Optional[str] = None, n: int = 1,
                    frames: int = 10) -> Result:
         """SDEdit: noise ``guide`` to ``strength`` (default 0.6) or ``t0`` (of T timesteps), denoise with
-        ``scheduler`` under guidance ``guidance`` (None: 3.0 for our model, 7.5 for SD; 1 = none).
+        ``scheduler`` under guidance ``guidance`` (None: 3.0 for our model, 7.5 for SD, 0 for turbo models;
+        1 = none). ``steps``: the full schedule (None: `default_steps`, 50 or 4 for turbo), of which
+        ``int(steps × strength)`` run — ``options["denoise_steps"]`` in the result; zero is refused.
 
         ``mask`` (image/array, 1 = re-imagine; "auto" = the guide's strokes): outside it the result is
         exactly the guide. ``n`` samples, sample i seeded ``seed + i``. ``frames``: x0 previews of the
@@ -132,9 +158,9 @@ class DiffusionEngine(Engine):
         """
         start = time.perf_counter()
         make_generator(seed)
-        opts = self._options(steps=50 if steps is None else steps, strength=strength, t0=t0, scheduler=scheduler,
-                             eta=eta, guidance=guidance, prompt=prompt, negative_prompt=negative_prompt,
-                             class_name=class_name, n=n, frames=frames)
+        opts = self._options(steps=self.default_steps if steps is None else steps, strength=strength, t0=t0,
+                             scheduler=scheduler, eta=eta, guidance=guidance, prompt=prompt,
+                             negative_prompt=negative_prompt, class_name=class_name, n=n, frames=frames)
         cond = self.backend.check_conditioning(opts)
         guide_img, guide_size = prepare_guide(guide, self.resolution)
         m = prepare_mask(mask, guide, guide_size, self.resolution)
@@ -153,7 +179,8 @@ class DiffusionEngine(Engine):
         frames_out = [guide_img, *previews, run_images[0]] if previews else []
         options = {**opts.as_dict(), **info, "seed": seed, "seeds": [seed + i for i in range(opts.n)],
                    "model": str(self.source), "kind": self.kind, "resolution": self.resolution,
-                   "masked": m is not None, "device": str(self.device)}
+                   "masked": m is not None, "device": str(self.device), "turbo": self.turbo,
+                   "model_defaults": [k for k, v in (("steps", steps), ("guidance", guidance)) if v is None]}
         timings = {"prepare": prepared - start, "denoise": done - prepared, "total": time.perf_counter() - start}
         timings["per_image"] = timings["denoise"] / opts.n
         if info.get("denoise_steps"):

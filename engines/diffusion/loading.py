@@ -16,6 +16,7 @@ from typing import Any, Iterator, Optional
 
 import torch
 
+from .. import catalog
 from ..base import LatentStudioError, pick_dtype
 from ..sources import _short, default_path, plain_name, resolve_source
 from .backend import Backend
@@ -23,6 +24,9 @@ from .backend import Backend
 PIXEL_CLASSES = ("ClassConditionalPixelPipeline", "DDPMPipeline", "DDIMPipeline")
 SD_CLASSES = ("StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline")
 _LIBRARIES = ("diffusers", "transformers")
+#: diffusers classes that model_index.json names by their pipeline module instead of "diffusers"
+#: (Stable Diffusion v1.x writes its safety checker as ["stable_diffusion", "StableDiffusionSafetyChecker"]).
+_DIFFUSERS_PIPELINE_CLASSES = {("stable_diffusion", "StableDiffusionSafetyChecker")}
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
 _COMPONENTS = ("unet", "scheduler", "vae", "text_encoder", "tokenizer", "safety_checker", "feature_extractor",
                "image_encoder")
@@ -53,10 +57,10 @@ def read_model_index(folder: Path) -> dict[str, Any]:
                                     f"folder names inside {str(folder)!r} (no '/', '\\' or '..').")
         if key not in _COMPONENTS or not (isinstance(value, list) and len(value) == 2):
             continue  # plain config values (class_names, requires_safety_checker, …)
-        library, _ = value
+        library, class_name = value
         if library is None:
             continue
-        if library not in _LIBRARIES:
+        if library not in _LIBRARIES and (library, class_name) not in _DIFFUSERS_PIPELINE_CLASSES:
             raise LatentStudioError(f"Component {key!r} of {str(folder)!r} comes from {library!r}; only diffusers "
                                     "and transformers components are loaded (no code from checkpoints).")
         sub = folder / key
@@ -128,8 +132,11 @@ def load_backend(source: str = "default", *, device: torch.device, dtype: Option
     torch_dtype = pick_dtype(device, dtype, half_on_cuda=True)
     pipe = _load(StableDiffusionImg2ImgPipeline, folder, torch_dtype=torch_dtype,
                  use_safetensors=_all_safetensors(folder, index) or None)
+    entry = catalog.lookup(resolved.name)
+    turbo = entry.turbo if entry is not None else catalog.looks_turbo(resolved.repo_id, str(source))
     backend = StableDiffusionBackend(pipe, device, torch_dtype, resolution=resolution,
-                                     attention_slicing=attention_slicing, cpu_offload=cpu_offload)
+                                     attention_slicing=attention_slicing, cpu_offload=cpu_offload, turbo=turbo,
+                                     steps=entry.steps if entry else None, guidance=entry.guidance if entry else None)
     return backend, str(source), True
 
 

@@ -7,6 +7,7 @@ does (`plan_timesteps`), so a strength means the same thing for Stable Diffusion
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
@@ -68,13 +69,36 @@ def check_options(*, steps: Any = 50, strength: Any = None, t0: Any = None, sche
     for name, text in (("Prompt", prompt), ("Negative prompt", negative_prompt), ("Class name", class_name)):
         if text is not None and not isinstance(text, str):
             raise LatentStudioError(f"{name} must be text, got {type(text).__name__}.")
-    if strength > 0 and int(int(steps) * float(strength)) == 0:
-        raise LatentStudioError(f"Strength {strength:g} with {steps} steps runs no denoising step "
-                                f"(int(steps × strength) = 0): raise steps or strength (strength 0 returns the guide).")
+    if strength > 0 and steps_run(int(steps), float(strength)) == 0:
+        raise LatentStudioError(zero_steps_message(int(steps), float(strength)))
     return SDEditOptions(steps=int(steps), strength=float(strength), t0=None if t0 is None else int(t0),
                          scheduler=scheduler, eta=float(eta), guidance=None if guidance is None else float(guidance),
                          prompt=prompt, negative_prompt=negative_prompt, class_name=class_name, n=int(n),
                          frames=int(frames))
+
+
+def steps_run(steps: int, strength: float) -> int:
+    """Denoising steps SDEdit/img2img actually runs: ``int(steps × strength)`` of the ``steps``-step schedule."""
+    return min(int(steps * strength), steps)
+
+
+def min_steps(strength: float) -> int:
+    """The fewest schedule steps that run at least one denoising step at ``strength`` (> 0): ceil(1 / strength),
+    checked against the same float arithmetic as `steps_run` (0.29 × 4 must really give 1)."""
+    n = max(1, math.ceil(1.0 / strength) - 1)
+    while steps_run(n, strength) < 1:
+        n += 1
+    return n
+
+
+def zero_steps_message(steps: int, strength: float) -> str:
+    """One line for ``int(steps × strength) == 0``: what was asked and the fewest steps that would work."""
+    need = min_steps(strength)
+    fix = (f"use at least {need} steps (ceil(1 / strength)) or a strength of at least {1 / steps:g}"
+           if need <= MAX_STEPS else f"raise the strength to at least {1 / steps:g} ({need} steps would be needed, "
+           f"more than {MAX_STEPS})")
+    return (f"Strength {strength:g} with {steps} steps runs no denoising step (int(steps × strength) = "
+            f"int({steps} × {strength:g}) = 0): {fix}; strength 0 returns the guide.")
 
 
 def _number(name: str, value: Any) -> float:
@@ -92,7 +116,7 @@ def plan_timesteps(scheduler: Any, steps: int, strength: float,
     Diffusion agree on what a strength means. Returns ``(timesteps, number of denoising steps)``.
     """
     scheduler.set_timesteps(steps, device=device)
-    init = min(int(steps * strength), steps)
+    init = steps_run(steps, strength)
     start = max(steps - init, 0)
     timesteps = scheduler.timesteps[start * scheduler.order:]
     if hasattr(scheduler, "set_begin_index"):

@@ -18,7 +18,7 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from .. import imaging
 from ..base import LatentStudioError, ProgressCallback, report
-from .options import plan_timesteps
+from .options import plan_timesteps, zero_steps_message
 from .schedulers import takes_eta, takes_generator
 
 
@@ -95,6 +95,8 @@ def denoise(unet: Any, scheduler: Any, *, guide: Optional[torch.Tensor], mask: O
     if guide is None and (mask is not None or strength < 1.0):
         raise LatentStudioError("SDEdit below strength 1, or with a mask, needs a guide image.")
     timesteps, _ = plan_timesteps(scheduler, steps, strength, device)
+    if not len(timesteps):  # int(steps × strength) == 0 would return an empty batch, not the guide
+        raise LatentStudioError(zero_steps_message(steps, strength))
     noise = randn_tensor(shape, generator=generators, device=torch.device(device), dtype=dtype)
     x0 = guide.to(device=device, dtype=dtype).expand(shape) if guide is not None else None
     if x0 is None or strength >= 1.0:

@@ -12,7 +12,11 @@ timestep, denoise with CFG), so this module only chooses the pipeline and its ar
   so the output is exactly the guide outside the (binarised) mask.
 
 The scheduler is swapped per job with ``from_config`` on the checkpoint's own scheduler config;
-progress and x0 previews come from ``callback_on_step_end``.
+progress and x0 previews come from ``callback_on_step_end``, which also counts the steps that really
+ran (``denoise_steps`` in the result: ``int(steps × strength)`` for img2img, never zero).
+
+Turbo models (SD-Turbo: adversarially distilled for 1-4 steps without classifier-free guidance) get
+their own defaults — guidance 0 and `TURBO_STEPS` steps — when the caller gives none.
 """
 from __future__ import annotations
 
@@ -26,14 +30,16 @@ from PIL import Image
 
 from .. import imaging
 from ..base import LatentStudioError, ProgressCallback, check_range, report
+from ..catalog import TURBO_GUIDANCE, TURBO_STEPS
 from .backend import Backend, RunOutput, generators
 from .guide import composite
-from .options import SDEditOptions
+from .options import SDEditOptions, steps_run, zero_steps_message
 from .schedulers import make_scheduler
 from .sdedit import frame_steps
 
-#: Guidance scale when none is given: diffusers' own default for Stable Diffusion.
+#: Guidance scale and schedule length when none is given: diffusers' own defaults for Stable Diffusion.
 SD_DEFAULT_GUIDANCE = 7.5
+SD_DEFAULT_STEPS = 50
 
 
 class StableDiffusionBackend(Backend):
@@ -42,8 +48,15 @@ class StableDiffusionBackend(Backend):
     kind = "stable-diffusion"
 
     def __init__(self, img2img: StableDiffusionImg2ImgPipeline, device: torch.device, dtype: torch.dtype, *,
-                 resolution: Optional[int] = None, attention_slicing: bool = False, cpu_offload: bool = False) -> None:
+                 resolution: Optional[int] = None, attention_slicing: bool = False, cpu_offload: bool = False,
+                 turbo: bool = False, steps: Optional[int] = None, guidance: Optional[float] = None) -> None:
+        """``turbo``: a distilled few-step model (SD-Turbo): defaults become guidance 0 and `TURBO_STEPS` steps.
+        ``steps`` / ``guidance``: the model's recommended defaults (from `engines.catalog`), overriding those."""
         self.device, self.dtype = device, dtype
+        self.turbo = bool(turbo)
+        self._default_steps = int(steps) if steps is not None else (TURBO_STEPS if turbo else SD_DEFAULT_STEPS)
+        self._default_guidance = (float(guidance) if guidance is not None
+                                  else (TURBO_GUIDANCE if turbo else SD_DEFAULT_GUIDANCE))
         self.cpu_offload = bool(cpu_offload)
         if self.cpu_offload and device.type != "cuda":
             raise LatentStudioError("CPU offload moves weights to the GPU only while they run: it needs a CUDA device.")
@@ -73,7 +86,12 @@ class StableDiffusionBackend(Backend):
 
     @property
     def default_guidance(self) -> float:
-        return SD_DEFAULT_GUIDANCE
+        return self._default_guidance
+
+    @property
+    def default_steps(self) -> int:
+        """Schedule length when the caller gives none (4 for turbo models, else 50)."""
+        return self._default_steps
 
     def conditioning(self) -> str:
         return "text (CLIP prompt, negative prompt)" + (", inpainting checkpoint: needs a mask" if self.inpainting else "")
@@ -114,6 +132,9 @@ class StableDiffusionBackend(Backend):
         if self.inpainting and kind != "inpaint":
             raise LatentStudioError("This is an inpainting checkpoint (9-channel UNet): it only runs with a mask.")
         cond = self.check_conditioning(opts)
+        if "strength" in kwargs and steps_run(opts.steps, kwargs["strength"]) < 1:
+            # diffusers' img2img/inpaint would run an empty schedule and decode the noised guide as the result
+            raise LatentStudioError(zero_steps_message(opts.steps, kwargs["strength"]))
         pipe = self._pipe(kind)
         pipe.scheduler = make_scheduler(opts.scheduler, self.scheduler_config)
         recorded = _record_x0(pipe.scheduler)

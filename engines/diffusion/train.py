@@ -44,6 +44,7 @@ class DiffusionTrainConfig:
     classes: dict[str, str]
     out: str
     resume: Optional[str] = None
+    init: Optional[str] = None                           # a saved pipeline folder: fine-tune its UNet
     batch: int = 32
     minutes: Optional[float] = None
     kimg: Optional[float] = None
@@ -76,6 +77,8 @@ class DiffusionTrainConfig:
             raise LatentStudioError(f"snr_gamma must be positive (or None for plain MSE), got {self.snr_gamma}.")
         if self.batch < 1:
             raise LatentStudioError("batch must be at least 1.")
+        if self.init and self.resume:
+            raise LatentStudioError("Give resume (a run folder) or init (a saved pipeline to fine-tune), not both.")
 
     def val_share(self, name: str) -> float:
         default = 0.1 if "grumpy" in name else 0.05
@@ -92,8 +95,11 @@ class DiffusionTrainer:
         self.out = Path(cfg.out)
         self.class_names = list(cfg.classes)
         torch.manual_seed(cfg.seed)
-        unet_config = {**DEFAULT_UNET_CONFIG, **cfg.unet, "num_class_embeds": len(self.class_names) + 1}
-        self.unet = UNet2DModel(**unet_config).to(self.device).train()
+        if cfg.init:
+            self.unet = self._init_unet(Path(cfg.init)).to(self.device).train()
+        else:
+            unet_config = {**DEFAULT_UNET_CONFIG, **cfg.unet, "num_class_embeds": len(self.class_names) + 1}
+            self.unet = UNet2DModel(**unet_config).to(self.device).train()
         self.resolution = int(cfg.resolution or self.unet.config.sample_size)
         factor = 2 ** (len(self.unet.config.block_out_channels) - 1)
         if self.resolution < factor or self.resolution % factor:
@@ -117,6 +123,25 @@ class DiffusionTrainer:
         self.amp = self.device.type == "cuda"
         if cfg.resume:
             self._load_state(Path(cfg.resume) / STATE_NAME)
+
+    def _init_unet(self, folder: Path) -> UNet2DModel:
+        """Fine-tuning: the fp32 UNet of a saved pipeline (``latest/``, ``weights/ddpm-cats64``); the
+        optimiser, EMA and counters start fresh. Its classes and prediction type must be this run's."""
+        try:
+            index = json.loads((folder / "model_index.json").read_text())
+            sched = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
+            unet = UNet2DModel.from_pretrained(str(folder / "unet"), torch_dtype=torch.float32)
+        except (OSError, ValueError) as exc:
+            raise LatentStudioError(f"init={folder} is not a saved pipeline folder of ours: {exc}") from exc
+        if list(index.get("class_names") or []) != self.class_names:
+            raise LatentStudioError(f"{folder} was trained on classes {index.get('class_names')}, "
+                                    f"not {self.class_names}.")
+        ours = self.scheduler_config()
+        for key in ("prediction_type", "beta_schedule", "num_train_timesteps"):
+            if sched.get(key) != ours[key]:
+                raise LatentStudioError(f"{folder} was trained with {key}={sched.get(key)!r}, "
+                                        f"this run uses {ours[key]!r}.")
+        return unet.float()
 
     def scheduler_config(self) -> dict[str, Any]:
         """The training schedule (saved with the model, so every sampler predicts the same target)."""

@@ -130,3 +130,12 @@ def test_conditional_official_pickle_samples_and_inverts(tmp_path, cond_nets):
     assert len(result.images) == 1
     with pytest.raises(LatentStudioError, match="class-conditional"):
         engine.invert(images[:1], steps=3)
+
+
+def test_compare_takes_the_gan_class(tmp_path, cond_folder, capsys):
+    sketch = tmp_path / "s.png"
+    Image.new("RGB", (32, 32), (200, 120, 40)).save(sketch)
+    assert main(["compare", str(sketch), "--gan", str(cond_folder), "--out", str(tmp_path / "c")]) == 2
+    assert "--gan-class" in capsys.readouterr().err
+    assert main(["compare", str(sketch), "--gan", str(cond_folder), "--gan-class", "ginger", "--gan-steps", "2",
+                 "--steps", "4", "--out", str(tmp_path / "c")]) == 0

@@ -86,6 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "or a " + known_models_help("gan") + " (default: default)")
     c.add_argument("--gan-arch", choices=["stylegan2", "dcgan"], default="stylegan2",
                    help="which default GAN 'default' means (default: stylegan2)")
+    c.add_argument("--gan-class", default=None, metavar="CLASS",
+                   help="class of a class-conditional GAN (index, or name where the model has names)")
     c.add_argument("--gan-steps", type=positive_int, default=300, help="GAN projection steps (default: 300)")
     _model_flags(c, "--diffusion")
     _noise_flags(c)
@@ -169,7 +171,7 @@ def run_compare(args: argparse.Namespace) -> int:
     imaging.check_mask(mask)
     sketch_rgb = imaging.load_image(sketch)
 
-    gan = GanEngine(args.gan, arch=args.gan_arch, device=args.device)
+    gan = GanEngine(args.gan, arch=args.gan_arch, device=args.device).for_class(args.gan_class)
     progress, bar = tqdm_progress("GAN scribble")
     with bar:
         gan_result = gan.scribble(sketch_rgb, mask, seed=args.seed, steps=args.gan_steps, progress=progress)

@@ -57,8 +57,9 @@ class GanEngine(Engine):
         if label is None or (isinstance(label, str) and not label.strip()):
             if self.num_classes:
                 raise LatentStudioError(
-                    f"This model is class-conditional ({self.num_classes} classes): choose a class with --class "
-                    f"(0–{self.num_classes - 1}{' or a name: ' + ', '.join(self.class_names()) if self._named() else ''}).")
+                    f"This model is class-conditional ({self.num_classes} classes): choose a class "
+                    f"(0–{self.num_classes - 1}{' or a name: ' + ', '.join(self.class_names()) if self._named() else ''}) "
+                    "with --class in the CLI (--gan-class for compare) or the Class menu in the app.")
             return None
         if not self.num_classes:
             raise LatentStudioError(f"This model is unconditional: it has no classes, so leave the class out "

@@ -22,8 +22,9 @@ import torch
 
 from engines.base import LatentStudioError
 from engines.stylegan.engine import GanEngine
-from engines.stylegan.losses import make_perceptual, masked_pixel_losses
-from engines.stylegan.projector import ProjectionConfig, Projector
+from engines.evaluation.faithfulness import masked_pixel_losses
+from engines.stylegan.losses import make_perceptual
+from engines.stylegan.projector import ProjectionConfig
 
 SPACES = ("z", "w", "w+")
 OPTIMIZERS = ("adam", "lbfgs")
@@ -33,8 +34,8 @@ PERCEPTUALS = ("none", "disc", "vgg16", "lpips")
 def ms_per_step(engine: GanEngine, targets, space: str, optimizer: str, perceptual: str, steps: int) -> float:
     cfg = ProjectionConfig(space=space, optimizer=optimizer, perceptual=perceptual, steps=steps, frames=0,
                            perceptual_weight=0.1 if perceptual != "none" else 0.0)
-    Projector(engine, ProjectionConfig(**{**cfg.__dict__, "steps": 2})).run(targets, None, 0)  # warm-up
-    result = Projector(engine, cfg).run(targets, None, 0)
+    engine.project(targets, None, ProjectionConfig(**{**cfg.__dict__, "steps": 2}), seed=0)  # warm-up
+    result = engine.project(targets, None, cfg, seed=0)
     return result.timings["per_step_ms"]
 
 
@@ -75,7 +76,7 @@ def breakdown(engine: GanEngine, targets, repeats: int = 10) -> dict[str, float]
 
 def psnr_after(engine: GanEngine, targets, space: str, optimizer: str, steps: int) -> tuple[float, float]:
     cfg = ProjectionConfig(space=space, optimizer=optimizer, steps=steps, frames=0)
-    r = Projector(engine, cfg).run(targets, None, 0)
+    r = engine.project(targets, None, cfg, seed=0)
     return statistics.mean(r.metrics["psnr"]), r.timings["total"]
 
 

@@ -144,7 +144,7 @@ def test_palette_gray_cmyk_rgba_files_become_the_right_rgb(tmp_path, tiny_engine
         assert out.mode == "RGB", mode
         assert np.abs(np.asarray(out, dtype=int)[4, 4] - rgb).max() <= 2, (mode, np.asarray(out)[4, 4])
         # and what the engines call: the GAN's inversion targets and the diffusion guide
-        target = projector._targets(tiny_engine, [path])
+        target = tiny_engine.targets([path])
         assert target.shape == (1, 3, 32, 32)
         expected = torch.tensor(rgb, dtype=torch.float32) / 127.5 - 1
         assert (target[0, :, 16, 16] - expected).abs().max() < 0.03, mode

@@ -8,7 +8,7 @@ from PIL import Image
 
 from engines import imaging
 from engines.base import Cancelled, LatentStudioError
-from engines.stylegan.losses import masked_pixel_losses
+from engines.evaluation.faithfulness import masked_pixel_losses
 from engines.stylegan.projector import adam_lr
 
 
@@ -144,13 +144,13 @@ def test_progress_previews_and_cancel(tiny_engine, target):
 def test_nonfinite_loss_stops_cleanly_and_keeps_the_best(tiny_engine, target, monkeypatch):
     from engines.stylegan import projector
     calls = {"n": 0}
-    real = projector.Projector._loss
+    real = projector.Projector.loss
 
     def flaky(self, *a, **k):
         calls["n"] += 1
         loss = real(self, *a, **k)
         return loss * float("nan") if calls["n"] > 5 else loss
-    monkeypatch.setattr(projector.Projector, "_loss", flaky)
+    monkeypatch.setattr(projector.Projector, "loss", flaky)
     r = _run(tiny_engine, target, steps=20)
     assert r.metrics["stopped_nonfinite"] and np.isfinite(r.latents["latent"]).all()
 
@@ -171,10 +171,10 @@ def test_lbfgs_keeps_improving_on_a_batch_of_real_photos():
     from engines import data as datasets
     from engines.evaluation.swd import subset
     from engines.stylegan.engine import GanEngine
-    from engines.stylegan.projector import ProjectionConfig, Projector
+    from engines.stylegan.projector import ProjectionConfig
     engine = GanEngine("default", device="cpu")
     photos = subset(datasets.to_float(datasets.load_split(SHARED_CATS, 64, 0.05, "val")), 8, seed=0)
-    r = Projector(engine, ProjectionConfig(space="w+", optimizer="lbfgs", steps=5, frames=0)).run(photos, None, 0)
+    r = engine.project(photos, None, ProjectionConfig(space="w+", optimizer="lbfgs", steps=5, frames=0), seed=0)
     curve = r.metrics["loss_curve"]
     assert curve[-1] < 0.8 * curve[0], curve
     assert all(b <= a for a, b in zip(curve, curve[1:])), curve

@@ -15,7 +15,7 @@ import torch
 
 from engines import imaging
 from engines.base import Result
-from engines.stylegan.projector import ProjectionConfig, Projector
+from engines.stylegan.projector import ProjectionConfig
 
 from . import figures
 from .context import Context
@@ -33,7 +33,7 @@ def project(ctx: Context, engine, *, seed: int = 0, on_loss: Optional[Callable] 
     cfg = ProjectionConfig(**{"frames": 0, **options})
     key = ("projection", id(engine), seed, tuple(sorted(asdict(cfg).items())))
     if on_loss is not None or key not in ctx.cache:
-        ctx.cache[key] = Projector(engine, cfg).run(ctx.targets.to(engine.device), None, seed, on_loss=on_loss)
+        ctx.cache[key] = engine.project(ctx.targets.to(engine.device), None, cfg, seed=seed, on_loss=on_loss)
     return ctx.cache[key]
 
 

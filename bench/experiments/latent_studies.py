@@ -15,7 +15,7 @@ import torch
 
 from engines import imaging
 from engines.stylegan.interpolation import crossfade, smoothness
-from engines.stylegan.projector import ProjectionConfig, Projector
+from engines.stylegan.projector import ProjectionConfig
 
 from . import figures
 from .context import Context
@@ -122,7 +122,7 @@ def scribble_runs(ctx: Context, reg: float, restarts: int) -> dict[str, Any]:
         cfg = ProjectionConfig(space="w+", optimizer="adam", steps=ctx.scale.scribble_steps, l2=1.0, perceptual="none",
                                perceptual_weight=0.0, reg=reg, reg_to="mean", restarts=restarts, frames=0)
         for seed in range(ctx.scale.seeds):
-            r = Projector(ctx.gan, cfg).run(targets, masks, seed)
+            r = ctx.gan.project(targets, masks, cfg, seed=seed)
             out["images"] += r.images
             out["masked_l2"] += r.metrics["masked_l2"]
             out["latent_distance"] += r.metrics["latent_distance"]

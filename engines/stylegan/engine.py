@@ -6,10 +6,10 @@ the CLI only ever talk to this class.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
-
 import copy
 import re
+from dataclasses import asdict
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -18,8 +18,21 @@ from PIL import Image
 from ..base import (as_list, Engine, LatentStudioError, ModelDescription, ProgressCallback, Result, check_range,
                     make_generator, pick_device)
 from .. import imaging
+from ..evaluation.faithfulness import reconstruction
 from .checkpoints import GanBundle, load_gan
 from .latents import latent_record, load_latents
+from .losses import make_perceptual
+from .projector import LossCallback, ProjectionConfig, Projector
+
+#: Scribble projection's defaults (over `ProjectionConfig`'s): no perceptual term, a pull toward the mean w.
+SCRIBBLE_DEFAULTS = {"perceptual": "none", "perceptual_weight": 0.0, "reg": 0.01, "reg_to": "mean"}
+
+
+def _pil_progress(progress: Optional[ProgressCallback]) -> Optional[Any]:
+    """The projector reports tensor previews; users' callbacks get PIL images."""
+    if progress is None:
+        return None
+    return lambda step, total, preview: progress(step, total, None if preview is None else imaging.to_pil(preview)[0])
 
 
 class GanEngine(Engine):
@@ -189,24 +202,83 @@ class GanEngine(Engine):
             self._typical_w = float((self.G.mapping(z)[:, 0] - self.mean_w()).norm(dim=-1).mean())
         return self._typical_w
 
-    def invert(self, images: Any, *, space: str = "w+", optimizer: str = "adam", steps: int = 300, seed: int = 0,
-               restarts: int = 1, perceptual: str = "disc", progress: Optional[ProgressCallback] = None,
-               on_loss: Optional[Any] = None, **loss_weights: Any) -> Result:
-        """Project photos into ``space``; one optimisation for the whole batch, each image keeps its own best.
-
-        ``on_loss(step, loss)`` after every step feeds a live loss curve."""
-        from .projector import invert
+    # ------------------------------------------------------------------------------------------
+    # Projection: photos and sketches in, `Result` out (the algorithm is `projector.project`)
+    def project(self, targets: torch.Tensor, mask: Optional[torch.Tensor], config: ProjectionConfig, *,
+                seed: int = 0, progress: Optional[ProgressCallback] = None,
+                on_loss: Optional[LossCallback] = None) -> Result:
+        """Run `projector.Projector` on tensors (targets [N, C, R, R], mask [1|N, 1, R, R] or None) and
+        report it: reconstruction or masked-L2 figures, perceptual distance, distance from the mean latent."""
         self._require_class()
-        return invert(self, as_list(images), seed=seed, progress=progress, on_loss=on_loss, space=space,
-                      optimizer=optimizer, steps=steps, restarts=restarts, perceptual=perceptual, **loss_weights)
+        config.validate(self.spaces)
+        perceptual = None
+        if config.perceptual != "none" and config.perceptual_weight > 0:
+            perceptual = make_perceptual(config.perceptual, self.bundle.D).to(self.device)
+        w_avg = self.mean_w() if config.space != "z" else None
+        proj = Projector(self.G, config, w_avg=w_avg, perceptual=perceptual).run(
+            targets, mask, seed, _pil_progress(progress), on_loss)
+        metrics: dict[str, Any] = reconstruction(proj.images, targets, mask)
+        if perceptual is not None:
+            with torch.no_grad():
+                metrics["perceptual"] = perceptual(proj.images, targets, mask).tolist()
+        metrics.update(latent_distance=self.latent_distance(proj.latent, config.space).tolist(),
+                       loss=proj.loss.tolist(), loss_curve=proj.best_curve, loss_curves=proj.curves,
+                       perceptual_net=perceptual.name if perceptual is not None else "none",
+                       steps=config.steps, restarts=config.restarts, stopped_nonfinite=proj.stopped_nonfinite)
+        return Result(images=imaging.to_pil(proj.images), frames=[imaging.to_pil(f)[0] for f in proj.frames],
+                      latents=self.latent_record(proj.latent, config.space), metrics=metrics,
+                      timings={"total": proj.seconds, "per_step_ms": 1000 * proj.seconds / max(1, proj.steps_run)},
+                      options={**asdict(config), "seed": seed, "masked": mask is not None})
 
-    def scribble(self, sketch: Any, mask: Any = None, *, space: str = "w+", steps: int = 300, seed: int = 0,
-                 restarts: int = 1, progress: Optional[ProgressCallback] = None, **options: Any) -> Result:
-        """A realistic image that agrees with a colour scribble under its strokes (see `projector.scribble`)."""
-        from .projector import scribble
+    @torch.no_grad()
+    def latent_distance(self, latent: torch.Tensor, space: str) -> torch.Tensor:
+        """RMS distance from the mean latent [N], relative to that of random samples in w (≈1 = typical)."""
+        if space == "z":
+            return latent.flatten(1).square().mean(dim=1).sqrt()
+        rows = latent if latent.ndim == 3 else latent.unsqueeze(1)
+        return (rows - self.mean_w()).norm(dim=-1).mean(dim=1) / self.typical_w_distance()
+
+    def targets(self, images: Any) -> torch.Tensor:
+        """Photos (paths, PIL, arrays; centre-cropped, resized, alpha on white) → [N, C, R, R] in [-1, 1]."""
+        imgs = [imaging.center_crop_resize(imaging.load_image(img), self.resolution) for img in as_list(images)]
+        if not imgs:
+            raise LatentStudioError("No images to invert.")
+        return imaging.to_tensor(imgs, device=self.device)
+
+    def invert(self, images: Any, *, seed: int = 0, progress: Optional[ProgressCallback] = None,
+               on_loss: Optional[LossCallback] = None, **options: Any) -> Result:
+        """Project photos into a latent space; one optimisation for the whole batch, each image keeps its own best.
+
+        ``options`` are `ProjectionConfig` fields (space w+, Adam, 300 steps, L2 + 0.1 · perceptual by
+        default); ``on_loss(step, loss)`` after every step feeds a live loss curve."""
         self._require_class()
-        return scribble(self, sketch, mask, seed=seed, progress=progress, space=space, steps=steps,
-                        restarts=restarts, **options)
+        return self.project(self.targets(images), None, ProjectionConfig.from_options(**options), seed=seed,
+                            progress=progress, on_loss=on_loss)
+
+    def scribble(self, sketch: Any, mask: Any = None, *, seed: int = 0, dilate: int = 0,
+                 progress: Optional[ProgressCallback] = None, on_loss: Optional[LossCallback] = None,
+                 **options: Any) -> Result:
+        """A realistic image that agrees with a colour scribble where it has strokes.
+
+        The mask comes from ``mask`` (an image/array: white = strokes) or else from the sketch itself
+        (its alpha, or its non-background pixels). Defaults differ from inversion (`SCRIBBLE_DEFAULTS`):
+        no perceptual term and a pull toward the mean latent so the result stays on the manifold.
+        """
+        self._require_class()
+        config = ProjectionConfig.from_options(**{**SCRIBBLE_DEFAULTS, **options})
+        res = self.resolution
+        if mask is None:
+            m = imaging.mask_from_scribble(sketch, dilate=dilate)
+            m = np.asarray(Image.fromarray((m * 255).astype(np.uint8)).resize((res, res), Image.BILINEAR)) / 255.0
+            m = (m > 0.5).astype(np.float32) if m.max() > 0 else m
+        else:
+            m = imaging.load_mask(mask, size=res)
+        imaging.check_mask(m)
+        target = imaging.to_tensor(imaging.load_image(sketch).resize((res, res), Image.LANCZOS), device=self.device)
+        mask_t = torch.as_tensor(np.asarray(m, dtype=np.float32), device=self.device)[None, None]
+        result = self.project(target, mask_t, config, seed=seed, progress=progress, on_loss=on_loss)
+        result.options["dilate"] = dilate
+        return result
 
     def interpolate(self, a: Any, b: Any, **options: Any) -> Result:
         """Frames between two images or latents (see `interpolation.interpolate`)."""
@@ -232,7 +304,11 @@ class GanEngine(Engine):
 
     def from_guide(self, guide: Any, mask: Any = None, *, seed: int = 0, steps: Optional[int] = None,
                    progress: Optional[ProgressCallback] = None, **options: Any) -> Result:
-        """Masked projection: a latent whose image matches ``guide`` where ``mask`` is set (all of it if None)."""
-        from .projector import project_guide
-        self._require_class()
-        return project_guide(self, guide, mask, seed=seed, steps=steps, progress=progress, **options)
+        """Masked projection: a latent whose image matches ``guide`` where ``mask`` is set: the whole image
+        (inversion) when None, strokes derived from the guide when "auto", else the given mask (scribble)."""
+        if steps is not None:
+            options["steps"] = steps
+        if mask is None:
+            return self.invert([guide], seed=seed, progress=progress, **options)
+        return self.scribble(guide, None if isinstance(mask, str) and mask == "auto" else mask, seed=seed,
+                             progress=progress, **options)

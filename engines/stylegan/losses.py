@@ -1,4 +1,5 @@
-"""Losses for projection: masked pixel terms and a choice of perceptual networks.
+"""Losses for projection: a choice of perceptual networks (the masked pixel terms are the shared
+faithfulness measure, `evaluation.faithfulness.masked_pixel_losses`).
 
 Perceptual choices, always reported in results: ``vgg16`` (torchvision's ImageNet VGG16 features,
 from torchvision's cache or a local file), ``lpips`` (when the ``lpips`` package and its weights are
@@ -18,16 +19,6 @@ from ..base import LatentStudioError
 
 PERCEPTUAL_CHOICES = ("disc", "vgg16", "lpips", "none")
 VGG_LAYERS = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22, "relu5_3": 29}
-
-
-def masked_pixel_losses(x: torch.Tensor, y: torch.Tensor, mask: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-image (L1, L2) means over masked pixels only (mask [N|1, 1, H, W] in [0, 1]; None = all)."""
-    diff = x - y
-    if mask is None:
-        return diff.abs().mean(dim=[1, 2, 3]), diff.square().mean(dim=[1, 2, 3])
-    m = mask.expand(x.shape[0], 1, *x.shape[2:])
-    denom = (m.sum(dim=[1, 2, 3]) * x.shape[1]).clamp_min(1e-8)
-    return (diff.abs() * m).sum(dim=[1, 2, 3]) / denom, (diff.square() * m).sum(dim=[1, 2, 3]) / denom
 
 
 class PerceptualLoss(nn.Module):

@@ -7,25 +7,26 @@ pixel and perceptual terms count masked pixels only; each image in a batch has i
 batch inversion gives the same per-image results as separate runs would, and keeps each image's own best.
 Adam follows the StyleGAN2 projector's learning-rate ramp-up / cosine ramp-down; L-BFGS uses a
 strong-Wolfe line search, one iteration per step.
+
+This is the algorithm only: `project(G, target, mask, …)` on tensors, like NVIDIA's ``project(G,
+target, …)``. Turning photos and sketches into targets and masks, and the result into a `Result`
+with metrics, is the engine's job (`engine.GanEngine.invert` / ``scribble`` / ``project``).
 """
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from torch import nn
 
-from .. import imaging
-from ..base import LatentStudioError, ProgressCallback, Result, check_range, make_generator, report
-from .losses import PERCEPTUAL_CHOICES, make_perceptual, masked_pixel_losses
-
-if TYPE_CHECKING:
-    from .engine import GanEngine
+from ..base import LatentStudioError, check_range, make_generator
+from ..evaluation.faithfulness import masked_pixel_losses
+from .losses import PERCEPTUAL_CHOICES, make_perceptual
 
 OPTIMIZERS = ("adam", "lbfgs")
 
@@ -105,16 +106,55 @@ def noise_regularisation(noises: list[torch.Tensor]) -> torch.Tensor:
     return total
 
 
-class Projector:
-    """Runs one projection job; holds no state between jobs (safe to use one per thread)."""
+@dataclass
+class Projection:
+    """What `project` found: per image the best latent (and noise maps), its image and loss; the curves.
 
-    def __init__(self, engine: "GanEngine", config: ProjectionConfig) -> None:
-        config.validate(engine.spaces)
-        self.engine, self.cfg, self.G = engine, config, engine.G
-        self.device = engine.device
-        self.perceptual = None
-        if config.perceptual != "none" and config.perceptual_weight > 0:
-            self.perceptual = make_perceptual(config.perceptual, engine.bundle.D).to(self.device)
+    Shapes: ``latent`` [N, z_dim] (z), [N, w_dim] (w) or [N, num_ws, w_dim] (w+); ``images`` [N, C, R, R]
+    in [-1, 1]; ``loss`` [N]; ``frames`` previews [1, C, R, R] of the first image as the run went.
+    """
+    latent: torch.Tensor
+    noise: dict[str, torch.Tensor]
+    images: torch.Tensor
+    loss: torch.Tensor
+    curves: list[list[float]]
+    frames: list[torch.Tensor]
+    stopped_nonfinite: list[dict[str, int]]
+    seconds: float
+    steps_run: int
+
+    @property
+    def best_curve(self) -> list[float]:
+        return self.curves[int(np.argmin([c[-1] if c else np.inf for c in self.curves]))]
+
+
+#: ``(step, total, preview [1, C, R, R] or None)``: the tensor form of the engines' progress protocol.
+TensorProgress = Callable[[int, int, Optional[torch.Tensor]], None]
+
+
+def check_target(G: Any, target: torch.Tensor, mask: Optional[torch.Tensor]) -> None:
+    res = G.img_resolution
+    if target.ndim != 4 or tuple(target.shape[1:]) != (G.img_channels, res, res):
+        raise LatentStudioError(f"Targets must be [N, {G.img_channels}, {res}, {res}], got {list(target.shape)}.")
+    if mask is not None and (mask.ndim != 4 or mask.shape[1] != 1 or tuple(mask.shape[2:]) != (res, res)
+                             or mask.shape[0] not in (1, target.shape[0])):
+        raise LatentStudioError(f"The mask must be [1 or N, 1, {res}, {res}], got {list(mask.shape)}.")
+
+
+class Projector:
+    """One projection job over a generator; holds no state between jobs (safe to use one per thread).
+
+    ``w_avg`` [w_dim] is the mean w (the "mean" start and the ``reg_to="mean"`` anchor in w / w+);
+    ``perceptual`` is a built `losses.PerceptualLoss` (None: no perceptual term).
+    """
+
+    def __init__(self, G: Any, config: ProjectionConfig, *, w_avg: Optional[torch.Tensor] = None,
+                 perceptual: Optional[nn.Module] = None) -> None:
+        config.validate(tuple(G.spaces))
+        if config.space != "z" and w_avg is None:
+            raise ValueError("projection in w / w+ needs w_avg")
+        self.cfg, self.G, self.w_avg, self.perceptual = config, G, w_avg, perceptual
+        self.device = next(G.parameters()).device
 
     # -- latents ---------------------------------------------------------------------------------
     def _init_latent(self, n: int, seed: int, random: bool) -> torch.Tensor:
@@ -124,19 +164,21 @@ class Projector:
             if not random and G.arch == "dcgan":
                 return torch.zeros_like(z)
             return z
-        w = self.engine.mean_w().expand(n, -1).clone() if not random else G.mapping(z)[:, 0]
+        w = self.w_avg.expand(n, -1).clone() if not random else G.mapping(z)[:, 0]
         return w if space == "w" else w.unsqueeze(1).repeat(1, G.num_ws, 1)
 
     def _mean_anchor(self, like: torch.Tensor) -> torch.Tensor:
         if self.cfg.space == "z":
             return torch.zeros_like(like)
-        w = self.engine.mean_w()
+        w = self.w_avg
         return w.expand_as(like) if self.cfg.space == "w" else w.view(1, 1, -1).expand_as(like)
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self, target: torch.Tensor, mask: Optional[torch.Tensor], seed: int,
-            progress: Optional[ProgressCallback] = None, on_loss: Optional[LossCallback] = None) -> Result:
+            progress: Optional[TensorProgress] = None, on_loss: Optional[LossCallback] = None) -> Projection:
+        """``target`` [N, C, R, R] in [-1, 1]; ``mask`` [1 or N, 1, R, R] in [0, 1] or None (whole image)."""
         cfg, G = self.cfg, self.G
+        check_target(G, target, mask)
         n = target.shape[0]
         start = time.perf_counter()
         y_feats = None
@@ -149,6 +191,7 @@ class Projector:
         curves, frames, stopped = [], [], []
         total_steps = cfg.steps * cfg.restarts
         preview_every = max(1, total_steps // cfg.frames) if cfg.frames else 0
+        done = 0
         for r in range(cfg.restarts):
             latent = self._init_latent(n, seed + r, random=(cfg.init == "random" or r > 0)).requires_grad_(True)
             anchor = latent.detach().clone() if cfg.reg_to == "init" else self._mean_anchor(latent)
@@ -168,7 +211,7 @@ class Projector:
             def closure() -> torch.Tensor:
                 opt.zero_grad(set_to_none=True)
                 img = G.synthesize(latent, cfg.space, noise=noise or None)
-                per_image = self._loss(img, target, mask, y_feats, latent, anchor, list(noise.values()))
+                per_image = self.loss(img, target, mask, y_feats, latent, anchor, list(noise.values()))
                 with torch.no_grad():
                     ok = torch.isfinite(per_image)
                     if not ok.all():
@@ -216,24 +259,18 @@ class Projector:
                     on_loss(done, curve[-1])
                 preview = None
                 if preview_every and (done % preview_every == 0 or done == total_steps):
-                    preview = imaging.to_pil(state["img"][:1])[0]
+                    preview = state["img"][:1].clone()
                     frames.append(preview)
-                report(progress, done, total_steps, preview)
+                if progress is not None:
+                    progress(done, total_steps, preview)
             curves.append(curve)
         if best_latent is None:
             raise LatentStudioError("The optimisation produced no finite loss; lower the learning rate or loss weights.")
         with torch.no_grad():
             images = G.synthesize(best_latent, cfg.space, noise=best_noise or None)
-        seconds = time.perf_counter() - start
-        metrics = self._metrics(images, target, mask, best_latent)
-        best_restart = int(np.argmin([c[-1] if c else np.inf for c in curves]))
-        metrics.update(loss=best_loss.tolist(), loss_curve=curves[best_restart], loss_curves=curves,
-                       perceptual_net=self.perceptual.name if self.perceptual is not None else "none",
-                       steps=cfg.steps, restarts=cfg.restarts, stopped_nonfinite=stopped)
-        return Result(images=imaging.to_pil(images), frames=frames,
-                      latents=self.engine.latent_record(best_latent, cfg.space), metrics=metrics,
-                      timings={"total": seconds, "per_step_ms": 1000 * seconds / max(1, total_steps)},
-                      options={**asdict(self.cfg), "seed": seed, "masked": mask is not None})
+        return Projection(latent=best_latent, noise=best_noise, images=images, loss=best_loss, curves=curves,
+                          frames=frames, stopped_nonfinite=stopped, seconds=time.perf_counter() - start,
+                          steps_run=total_steps)
 
     def _init_noise(self, n: int, seed: int) -> dict[str, torch.Tensor]:
         if self.G.arch != "stylegan2":
@@ -242,7 +279,8 @@ class Projector:
         return {name: torch.randn([n, 1, layer.resolution, layer.resolution], generator=gen).to(self.device).requires_grad_(True)
                 for name, layer in self.G.synthesis.noise_layers().items()}
 
-    def _loss(self, img, target, mask, y_feats, latent, anchor, noises) -> torch.Tensor:
+    def loss(self, img, target, mask, y_feats, latent, anchor, noises) -> torch.Tensor:
+        """Per-image loss [N] (see the module doc)."""
         cfg = self.cfg
         l1, l2 = masked_pixel_losses(img, target, mask)
         loss = cfg.l1 * l1 + cfg.l2 * l2
@@ -254,87 +292,18 @@ class Projector:
             loss = loss + cfg.noise_reg * noise_regularisation(noises)
         return loss
 
-    @torch.no_grad()
-    def _metrics(self, images, target, mask, latent) -> dict[str, Any]:
-        from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
-        x, y = (images + 1) / 2, (target + 1) / 2
-        out: dict[str, Any] = {}
-        if mask is None:
-            out["psnr"] = peak_signal_noise_ratio(x.clamp(0, 1), y, data_range=1.0, reduction="none",
-                                                  dim=[1, 2, 3]).tolist()
-            out["ssim"] = structural_similarity_index_measure(x.clamp(0, 1), y, data_range=1.0,
-                                                              reduction="none").tolist()
-        _, l2 = masked_pixel_losses(x, y, mask)
-        out["masked_l2" if mask is not None else "l2"] = l2.tolist()
-        if self.perceptual is not None:
-            out["perceptual"] = self.perceptual(images, target, mask).tolist()
-        out["latent_distance"] = self._distance_from_mean(latent).tolist()
-        return out
 
-    def _distance_from_mean(self, latent: torch.Tensor) -> torch.Tensor:
-        """RMS distance from the mean latent, relative to that of random samples (≈1 = typical)."""
-        if self.cfg.space == "z":
-            return latent.flatten(1).square().mean(dim=1).sqrt()
-        w_avg = self.engine.mean_w()
-        rows = latent if latent.ndim == 3 else latent.unsqueeze(1)
-        dist = (rows - w_avg).norm(dim=-1).mean(dim=1)
-        return dist / self.engine.typical_w_distance()
+def project(G: Any, target: torch.Tensor, mask: Optional[torch.Tensor] = None, *,
+            config: Optional[ProjectionConfig] = None, seed: int = 0, w_avg: Optional[torch.Tensor] = None,
+            D: Optional[nn.Module] = None, progress: Optional[TensorProgress] = None,
+            on_loss: Optional[LossCallback] = None) -> Projection:
+    """Find the latent whose image matches ``target`` [N, C, R, R] (under ``mask`` [1|N, 1, R, R] if given).
 
-
-# ----------------------------------------------------------------------------------------------
-# Entry points used by the engine
-
-def _targets(engine: "GanEngine", images: Any) -> torch.Tensor:
-    imgs = [imaging.center_crop_resize(imaging.load_image(img), engine.resolution) for img in images]
-    if not imgs:
-        raise LatentStudioError("No images to invert.")
-    return imaging.to_tensor(imgs, device=engine.device)
-
-
-def invert(engine: "GanEngine", images: list, *, seed: int = 0, progress: Optional[ProgressCallback] = None,
-           on_loss: Optional[LossCallback] = None, **options: Any) -> Result:
-    """Invert photos (centre-cropped, resized, alpha on white) into the model's latent space.
-
-    ``on_loss(step, loss)`` is called after every step (a live loss curve); ``progress`` gets previews.
+    ``config`` holds every knob (default: w+ from the mean, Adam, 300 steps, L2 + 0.1 · D-feature
+    perceptual); ``w_avg`` [w_dim] is needed for w / w+; ``D`` supplies the "disc" perceptual features.
     """
-    cfg = ProjectionConfig.from_options(**options)
-    return Projector(engine, cfg).run(_targets(engine, images), None, seed, progress, on_loss)
-
-
-def scribble(engine: "GanEngine", sketch: Any, mask: Any = None, *, seed: int = 0, dilate: int = 0,
-             progress: Optional[ProgressCallback] = None, on_loss: Optional[LossCallback] = None,
-             **options: Any) -> Result:
-    """A realistic image that agrees with a colour scribble where it has strokes.
-
-    The mask comes from ``mask`` (an image/array: white = strokes) or else from the sketch itself
-    (its alpha, or its non-background pixels). Defaults differ from inversion: no perceptual term and
-    a pull toward the mean latent (``reg`` 0.01 to w_avg) so the result stays on the manifold.
-    """
-    options = {"perceptual": "none", "perceptual_weight": 0.0, "reg": 0.01, "reg_to": "mean", **options}
-    cfg = ProjectionConfig.from_options(**options)
-    res = engine.resolution
-    if mask is None:
-        m = imaging.mask_from_scribble(sketch, dilate=dilate)
-        m = np.asarray(Image.fromarray((m * 255).astype(np.uint8)).resize((res, res), Image.BILINEAR)) / 255.0
-        m = (m > 0.5).astype(np.float32) if m.max() > 0 else m
-    else:
-        m = imaging.load_mask(mask, size=res)
-    imaging.check_mask(m)
-    sketch_img = imaging.load_image(sketch).resize((res, res), Image.LANCZOS)
-    target = imaging.to_tensor(sketch_img, device=engine.device)
-    mask_t = torch.as_tensor(np.asarray(m, dtype=np.float32), device=engine.device)[None, None]
-    result = Projector(engine, cfg).run(target, mask_t, seed, progress, on_loss)
-    result.options["dilate"] = dilate
-    return result
-
-
-def project_guide(engine: "GanEngine", guide: Any, mask: Any = None, *, seed: int = 0,
-                  steps: Optional[int] = None, progress: Optional[ProgressCallback] = None, **options: Any) -> Result:
-    """`Engine.from_guide` for GANs: full inversion without a mask, scribble projection with one
-    (``mask="auto"`` derives it from the guide)."""
-    if steps is not None:
-        options["steps"] = steps
-    if mask is None:
-        return invert(engine, [guide], seed=seed, progress=progress, **options)
-    return scribble(engine, guide, None if isinstance(mask, str) and mask == "auto" else mask,
-                    seed=seed, progress=progress, **options)
+    config = config or ProjectionConfig()
+    perceptual = None
+    if config.perceptual != "none" and config.perceptual_weight > 0:
+        perceptual = make_perceptual(config.perceptual, D).to(next(G.parameters()).device)
+    return Projector(G, config, w_avg=w_avg, perceptual=perceptual).run(target, mask, seed, progress, on_loss)

@@ -10,7 +10,7 @@ import torch
 
 from engines import imaging
 from engines.base import LatentStudioError
-from engines.stylegan import directions as dirs
+from engines.stylegan import editing
 from engines.stylegan.editing import load_direction, named_directions
 
 from . import common, inputs, outputs
@@ -122,7 +122,7 @@ def build(registry: Registry) -> EditTab:
                         raise LatentStudioError("Give images with and without the attribute (at least one each).")
                     pos = [inputs.load_photo(p) for p in pos_v]
                     neg = [inputs.load_photo(p) for p in neg_v]
-                    d = dirs.from_example_images(engine, pos, neg, "from_examples",
+                    d = editing.from_example_images(engine, pos, neg, "from_examples",
                                                  invert_options={"steps": 100, "progress": job.progress})
                 elif direction_v.split(" ")[0] in METHODS:
                     method, index = direction_v.split(" ")

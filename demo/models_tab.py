@@ -7,6 +7,7 @@ from typing import Any
 import gradio as gr
 
 from engines import catalog
+from engines.sources import is_cached
 
 from .errors import user_errors
 from .registry import Registry
@@ -33,7 +34,7 @@ def known_models() -> str:
     """The known models as a markdown table: name, kind, resolution, size, defaults, licence, on this machine?"""
     lines = ["| name | kind | resolution | download | defaults | source | licence | on this machine |",
              "|---|---|---|---|---|---|---|---|"]
-    for row in catalog.table(cached=True):
+    for row in catalog.table(cached=is_cached):
         lines.append(f"| `{row['name']}` | {row['kind']} | {row['resolution']} | {row['size']} | {row['defaults']} | "
                      f"`{row['source']}` | {row['licence']} | {row['cached']} |")
     lines.append("\nType a name in a load field (or click it below the field). It is downloaded once on first load "

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 #: Where NVIDIA's StyleGAN2-ADA (PyTorch) pretrained pickles live.
 NVIDIA_ADA = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/"
@@ -127,26 +127,6 @@ def catalog_kind(kind: str) -> str:
     return "gan" if kind in GAN_KINDS or kind == "gan" else kind
 
 
-def cache_path(entry: KnownModel) -> Optional[Path]:
-    """Where a URL entry's file is kept (torch.hub's checkpoint cache); None for Hub entries."""
-    if not entry.is_url:
-        return None
-    from .sources import url_cache_path
-    return url_cache_path(entry.source)
-
-
-def is_cached(entry: KnownModel) -> bool:
-    """Whether the model is already on this machine (never touches the network)."""
-    try:
-        if entry.is_url:
-            path = cache_path(entry)
-            return path is not None and path.is_file()
-        from huggingface_hub import try_to_load_from_cache
-        return isinstance(try_to_load_from_cache(entry.source, "model_index.json"), str)
-    except Exception:  # a broken cache folder or env var must not break a listing
-        return False
-
-
 _TURBO = re.compile(r"turbo", re.IGNORECASE)
 
 
@@ -158,13 +138,14 @@ def looks_turbo(*names: Optional[str]) -> bool:
     return False
 
 
-def table(kind: Optional[str] = None, *, cached: bool = False) -> list[dict[str, str]]:
-    """Rows (name, kind, resolution, size, defaults, source, licence[, cached]) for listings."""
+def table(kind: Optional[str] = None, *, cached: Optional[Callable[[KnownModel], bool]] = None) -> list[dict[str, str]]:
+    """Rows (name, kind, resolution, size, defaults, source, licence) for listings, plus "cached" (yes / no)
+    when a ``cached`` predicate is given (`sources.is_cached`: catalog is only the table)."""
     rows = []
     for m in known(kind):
         row = {"name": m.name, "kind": m.kind, "resolution": f"{m.resolution} px", "size": m.size,
                "defaults": m.defaults() or "-", "source": m.source, "licence": m.licence}
-        if cached:
-            row["cached"] = "yes" if is_cached(m) else "no"
+        if cached is not None:
+            row["cached"] = "yes" if cached(m) else "no"
         rows.append(row)
     return rows

@@ -210,3 +210,22 @@ def safe_join(root: Path | str, relative: str) -> Path:
     if target != base and base not in target.parents:
         raise LatentStudioError(f"File name {relative!r} in the model config points outside {str(base)!r}.")
     return target
+
+
+def cache_path(entry: catalog.KnownModel) -> Optional[Path]:
+    """Where a URL entry's file is kept (torch.hub's checkpoint cache); None for Hub entries."""
+    if not entry.is_url:
+        return None
+    return url_cache_path(entry.source)
+
+
+def is_cached(entry: catalog.KnownModel) -> bool:
+    """Whether the model is already on this machine (never touches the network)."""
+    try:
+        if entry.is_url:
+            path = cache_path(entry)
+            return path is not None and path.is_file()
+        from huggingface_hub import try_to_load_from_cache
+        return isinstance(try_to_load_from_cache(entry.source, "model_index.json"), str)
+    except Exception:  # a broken cache folder or env var must not break a listing
+        return False

@@ -32,7 +32,7 @@ def _moves(engine, direction, strength, **options):
     return lat[1] - lat[0], res
 
 
-def _unit(v):
+def unit_vector(v):
     v = np.asarray(v, dtype=np.float64).reshape(-1)
     return v / np.linalg.norm(v)
 
@@ -63,7 +63,7 @@ def test_e4e_pt_tensor_moves_every_row_by_strength_times_unit(tiny_engine, tmp_p
     path = tmp_path / "age.pt"
     torch.save(saved, path, _use_new_zipfile_serialization=not legacy)
     moved, res = _moves(tiny_engine, str(path), 1.5)
-    expected = 1.5 * _unit(t.numpy())
+    expected = 1.5 * unit_vector(t.numpy())
     assert np.allclose(moved, np.broadcast_to(expected, moved.shape), atol=1e-5)
     d = load_direction(path, tiny_engine)
     assert d.name == "age" and d.fingerprint == "" and d.vector.shape == (w_dim,)
@@ -75,7 +75,7 @@ def test_pt_dict_with_one_tensor_and_other_dtypes(tiny_engine, tmp_path, w_dim):
     t = torch.randn(1, w_dim, generator=torch.Generator().manual_seed(2))
     torch.save({"direction": t.half(), "note": "from some repo", "epoch": 3}, tmp_path / "smile.pth")
     d = load_direction(tmp_path / "smile.pth", tiny_engine)
-    assert np.allclose(d.vector, _unit(t.half().float().numpy()), atol=1e-6)
+    assert np.allclose(d.vector, unit_vector(t.half().float().numpy()), atol=1e-6)
     assert d.meta["file_key"] == "direction"
     torch.save({"a": t, "b": t}, tmp_path / "two.pt")
     with pytest.raises(LatentStudioError, match="2 tensors.*'a', 'b'.*exactly one"):
@@ -96,7 +96,7 @@ def test_interfacegan_npy_moves_by_strength_times_unit(tiny_engine, tmp_path, w_
     v = np.random.default_rng(3).normal(size=w_dim) * 0.3
     np.save(tmp_path / "pose.npy", v if shape == "flat" else v[None])
     moved, _ = _moves(tiny_engine, tmp_path / "pose.npy", -2.0, layers="2:4")
-    assert np.allclose(moved[2:4], -2.0 * _unit(v), atol=1e-5)
+    assert np.allclose(moved[2:4], -2.0 * unit_vector(v), atol=1e-5)
     assert np.abs(moved[:2]).max() == 0 and np.abs(moved[4:]).max() == 0
 
 
@@ -148,7 +148,7 @@ def test_per_layer_round_trip_condition_and_errors(tiny_engine, tiny_dcgan_engin
     c = Direction("c", np.random.default_rng(5).normal(size=w_dim), "w", "test")
     ws = tiny_engine.G.mapping(tiny_engine.random_z(1, 0))
     step = (dirs.apply(ws, back, 1.0, condition=c) - ws)[0].double()
-    assert (step @ torch.from_numpy(_unit(c.vector))).abs().max() < 1e-4
+    assert (step @ torch.from_numpy(unit_vector(c.vector))).abs().max() < 1e-4
     assert abs(float(step.pow(2).sum(1).mean().sqrt()) - 1.0) < 1e-4
     with pytest.raises(LatentStudioError, match="per-layer .*needs w\\+ latents"):
         dirs.apply(ws[:, 0], back, 1.0)

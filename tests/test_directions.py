@@ -9,6 +9,7 @@ import torch
 
 from engines.base import LatentStudioError, Result
 from engines.stylegan import directions as dirs
+from engines.stylegan import editing
 from engines.stylegan.directions import Direction
 
 
@@ -25,7 +26,7 @@ def _image_change(engine, latent, d, strength=3.0):
 # ---------------------------------------------------------------------------------------------- finding
 
 def test_sefa_unit_orthogonal_sorted_and_moves_image(tiny_engine):
-    found = dirs.sefa(tiny_engine, k=4)
+    found = tiny_engine.directions("sefa", k=4)
     assert [d.name for d in found] == ["sefa_0", "sefa_1", "sefa_2", "sefa_3"]
     V = np.stack([d.vector for d in found]).astype(np.float64)
     assert np.allclose(V @ V.T, np.eye(4), atol=1e-5)
@@ -42,20 +43,20 @@ def test_sefa_unit_orthogonal_sorted_and_moves_image(tiny_engine):
 
 def test_sefa_on_dcgan_is_a_clear_error(tiny_dcgan_engine):
     with pytest.raises(LatentStudioError, match="SeFa needs a StyleGAN2"):
-        dirs.sefa(tiny_dcgan_engine)
+        tiny_dcgan_engine.directions("sefa")
 
 
 def test_ganspace_unit_sorted_and_moves_image(tiny_engine, tiny_dcgan_engine):
-    found = dirs.ganspace(tiny_engine, k=3, n_samples=2000, seed=1)
+    found = tiny_engine.directions("ganspace", k=3, n_samples=2000, seed=1)
     V = np.stack([d.vector for d in found]).astype(np.float64)
     assert np.allclose(np.linalg.norm(V, axis=1), 1, atol=1e-5)
     assert np.abs(V @ V.T - np.eye(3)).max() < 1e-4
     ratios = [d.meta["variance_ratio"] for d in found]
     assert ratios == sorted(ratios, reverse=True) and 0 < sum(ratios) <= 1
     assert _image_change(tiny_engine, _wplus(tiny_engine), found[0]) > 1e-3
-    again = dirs.ganspace(tiny_engine, k=3, n_samples=2000, seed=1)
+    again = tiny_engine.directions("ganspace", k=3, n_samples=2000, seed=1)
     assert all(np.array_equal(a.vector, b.vector) for a, b in zip(found, again))  # deterministic, signs too
-    z_dirs = dirs.ganspace(tiny_dcgan_engine, k=2, n_samples=500)
+    z_dirs = tiny_dcgan_engine.directions("ganspace", k=2, n_samples=500)
     assert z_dirs[0].space == "z" and z_dirs[0].vector.shape == (tiny_dcgan_engine.G.z_dim,)
 
 
@@ -91,7 +92,7 @@ def test_example_images_are_inverted_into_w(tiny_engine, monkeypatch):
         return Result(images=[], latents={"latent": lat.astype(np.float32), "space": np.array(space)})
 
     monkeypatch.setattr(tiny_engine, "invert", fake_invert, raising=False)
-    d = dirs.from_example_images(tiny_engine, ["pos"] * 20, ["neg"] * 20, "attr", {"steps": 7})
+    d = editing.from_example_images(tiny_engine, ["pos"] * 20, ["neg"] * 20, "attr", {"steps": 7})
     assert calls == [(20, "w", {"steps": 7}), (20, "w", {"steps": 7})]
     assert d.fingerprint == tiny_engine.fingerprint and d.space == "w"
     assert d.vector[3] > 0.9
@@ -100,13 +101,13 @@ def test_example_images_are_inverted_into_w(tiny_engine, monkeypatch):
 # ---------------------------------------------------------------------------------------------- applying
 
 def test_apply_layer_range_changes_only_those_rows(tiny_engine):
-    d = dirs.sefa(tiny_engine, k=1)[0]
+    d = tiny_engine.directions("sefa", k=1)[0]
     ws = _wplus(tiny_engine, 2)
     out = dirs.apply(ws, d, 2.0, layers=(2, 5))
     changed = (out - ws).abs().amax(dim=(0, 2)) > 0
     assert changed.tolist() == [i in range(2, 5) for i in range(ws.shape[1])]
     assert torch.allclose(out[:, 3] - ws[:, 3], 2.0 * torch.from_numpy(d.vector).expand(2, -1), atol=1e-5)
-    assert dirs.LAYER_RANGES(8) == {"coarse": (0, 4), "middle": (4, 8), "fine": (8, 8), "all": (0, 8)}
+    assert dirs.layer_ranges(8) == {"coarse": (0, 4), "middle": (4, 8), "fine": (8, 8), "all": (0, 8)}
     assert dirs.parse_layers("middle", 10) == (4, 8) and dirs.parse_layers("2:", 10) == (2, 10)
     assert dirs.parse_layers("all", 10) is None
     for bad in ("fine", "5:3", "nope", "0:99"):
@@ -119,8 +120,8 @@ def test_apply_layer_range_changes_only_those_rows(tiny_engine):
 def test_conditioning_makes_the_edit_orthogonal_to_the_condition(tiny_engine):
     gen = np.random.default_rng(1)
     a, c = gen.normal(size=32), gen.normal(size=32) + 0.5 * gen.normal(size=32)
-    d = Direction("a", dirs._unit(a, "a"), "w", "test")
-    cond = Direction("c", dirs._unit(c, "c"), "w", "test")
+    d = Direction("a", dirs.unit_vector(a, "a"), "w", "test")
+    cond = Direction("c", dirs.unit_vector(c, "c"), "w", "test")
     ws = _wplus(tiny_engine)
     moved = dirs.apply(ws, d, 3.0, condition=cond) - ws
     step = moved[0, 0].double()
@@ -131,7 +132,7 @@ def test_conditioning_makes_the_edit_orthogonal_to_the_condition(tiny_engine):
 
 
 def test_dcgan_applies_in_z(tiny_dcgan_engine):
-    d = dirs.ganspace(tiny_dcgan_engine, k=1, n_samples=200)[0]
+    d = tiny_dcgan_engine.directions("ganspace", k=1, n_samples=200)[0]
     z = tiny_dcgan_engine.random_z(2, 0)
     assert torch.allclose(dirs.apply(z, d, 1.5) - z, 1.5 * torch.from_numpy(d.vector).expand(2, -1), atol=1e-6)
     with pytest.raises(LatentStudioError):
@@ -141,69 +142,69 @@ def test_dcgan_applies_in_z(tiny_dcgan_engine):
 # ---------------------------------------------------------------------------------------------- files
 
 def test_save_load_round_trip_npz_and_bare_npy(tiny_engine, tmp_path):
-    d = dirs.sefa(tiny_engine, k=2)[1]
-    path = dirs.save_direction(d, tmp_path)
+    d = tiny_engine.directions("sefa", k=2)[1]
+    path = editing.save_direction(d, tmp_path)
     assert path == tmp_path / "sefa_1.npz"
     with np.load(path, allow_pickle=False) as npz:
         assert set(npz.files) == {"vector", "name", "space", "method", "fingerprint", "meta"}
-    back = dirs.load_direction(path, tiny_engine)
+    back = editing.load_direction(path, tiny_engine)
     assert np.array_equal(back.vector, d.vector) and back.meta == d.meta
     assert (back.name, back.space, back.method, back.fingerprint) == (d.name, "w", "sefa", tiny_engine.fingerprint)
     # an InterFaceGAN boundary: float array [1, dim], not unit norm, no fingerprint
     np.save(tmp_path / "smile.npy", (5 * d.vector[None]).astype(np.float64))
-    bare = dirs.load_direction(tmp_path / "smile.npy", tiny_engine)
+    bare = editing.load_direction(tmp_path / "smile.npy", tiny_engine)
     assert bare.name == "smile" and bare.fingerprint == "" and np.allclose(bare.vector, d.vector, atol=1e-6)
     np.save(tmp_path / "flat.npy", d.vector)
-    assert np.allclose(dirs.load_direction(str(tmp_path / "flat.npy"), tiny_engine).vector, d.vector)
+    assert np.allclose(editing.load_direction(str(tmp_path / "flat.npy"), tiny_engine).vector, d.vector)
 
 
 def test_load_by_name_from_the_model_folder(tiny_engine, tmp_path):
     tiny_engine.bundle.folder = tmp_path
-    for d in dirs.sefa(tiny_engine, k=2):
-        dirs.save_direction(d, tmp_path / "directions")
-    assert dirs.load_direction("sefa_1", tiny_engine).name == "sefa_1"
+    for d in tiny_engine.directions("sefa", k=2):
+        editing.save_direction(d, tmp_path / "directions")
+    assert editing.load_direction("sefa_1", tiny_engine).name == "sefa_1"
     with pytest.raises(LatentStudioError, match="Unknown direction 'smile'.*sefa_0, sefa_1"):
-        dirs.load_direction("smile", tiny_engine)
+        editing.load_direction("smile", tiny_engine)
 
 
 def test_file_errors_are_clear(tiny_engine, tiny_dcgan_engine, tmp_path):
     np.save(tmp_path / "wrong_dim.npy", np.ones([1, 16], np.float32))
     with pytest.raises(LatentStudioError, match="dimension 16; this model's w has 32"):
-        dirs.load_direction(tmp_path / "wrong_dim.npy", tiny_engine)
+        editing.load_direction(tmp_path / "wrong_dim.npy", tiny_engine)
     np.save(tmp_path / "zero.npy", np.zeros(32, np.float32))
     with pytest.raises(LatentStudioError, match="zero vector"):
-        dirs.load_direction(tmp_path / "zero.npy", tiny_engine)
+        editing.load_direction(tmp_path / "zero.npy", tiny_engine)
     np.save(tmp_path / "nan.npy", np.full(32, np.nan, np.float32))
     with pytest.raises(LatentStudioError, match="NaN"):
-        dirs.load_direction(tmp_path / "nan.npy", tiny_engine)
+        editing.load_direction(tmp_path / "nan.npy", tiny_engine)
     np.save(tmp_path / "matrix.npy", np.ones([3, 32], np.float32))
     with pytest.raises(LatentStudioError, match="shape"):
-        dirs.load_direction(tmp_path / "matrix.npy", tiny_engine)
+        editing.load_direction(tmp_path / "matrix.npy", tiny_engine)
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(LatentStudioError, match="not a readable direction"):
-        dirs.load_direction(tmp_path / "obj.npy", tiny_engine)
+        editing.load_direction(tmp_path / "obj.npy", tiny_engine)
     other = Direction("other", np.eye(32, dtype=np.float32)[0], "w", "sefa", "0123456789ab")
-    path = dirs.save_direction(other, tmp_path)
+    path = editing.save_direction(other, tmp_path)
     with pytest.raises(LatentStudioError, match=f"0123456789ab.*{tiny_engine.fingerprint}"):
-        dirs.load_direction(path, tiny_engine)
+        editing.load_direction(path, tiny_engine)
     with pytest.raises(LatentStudioError, match="Unknown direction 'nope'.*no folder"):
-        dirs.load_direction("nope", tiny_engine)
+        editing.load_direction("nope", tiny_engine)
     with pytest.raises(LatentStudioError, match="No such direction file"):
-        dirs.load_direction(tmp_path / "missing.npz", tiny_engine)
+        editing.load_direction(tmp_path / "missing.npz", tiny_engine)
     w_dir = Direction("w_dir", np.eye(32, dtype=np.float32)[0], "w", "sefa")
     with pytest.raises(LatentStudioError, match="edits in z"):
-        dirs.load_direction(w_dir, tiny_dcgan_engine)
+        editing.load_direction(w_dir, tiny_dcgan_engine)
     with pytest.raises(LatentStudioError, match="must be letters"):
-        dirs.save_direction(Direction("../evil", np.ones(32, np.float32), "w", "x"), tmp_path)
+        editing.save_direction(Direction("../evil", np.ones(32, np.float32), "w", "x"), tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------- edit
 
 def test_edit_strength_zero_reproduces_the_original(tiny_engine):
-    d = dirs.sefa(tiny_engine, k=1)[0]
+    d = tiny_engine.directions("sefa", k=1)[0]
     z = tiny_engine.random_z(1, 3)
     record = tiny_engine.latent_record(z, "z")
-    res = dirs.edit(tiny_engine, record, d, [-2.0, 0.0, 2.0], layers="coarse")
+    res = editing.edit(tiny_engine, record, d, [-2.0, 0.0, 2.0], layers="coarse")
     original = np.asarray(tiny_engine.synthesize(z, "z")[0])
     assert np.array_equal(np.asarray(res.images[1]), original)
     assert res.metrics["pixel_change"][1] == 0.0
@@ -212,7 +213,7 @@ def test_edit_strength_zero_reproduces_the_original(tiny_engine):
     assert res.options["layers"] == [0, 4]
     # a w latent works too, and the edited latents reload into the same images
     w = tiny_engine.latent_record(tiny_engine.G.mapping(z)[:, 0], "w")
-    res_w = dirs.edit(tiny_engine, w, d, [0.0, 1.0])
+    res_w = editing.edit(tiny_engine, w, d, [0.0, 1.0])
     again = tiny_engine.synthesize(*tiny_engine.load_latent(res_w.latents))
     assert np.array_equal(np.asarray(again[1]), np.asarray(res_w.images[1]))
 
@@ -226,16 +227,16 @@ def test_edit_an_image_inverts_first_and_dcgan_edits_z(tiny_engine, tiny_dcgan_e
         return Result(images=[], latents=tiny_engine.latent_record(ws, "w+"))
 
     monkeypatch.setattr(tiny_engine, "invert", fake_invert, raising=False)
-    d = dirs.ganspace(tiny_engine, k=1, n_samples=500)[0]
-    res = dirs.edit(tiny_engine, "photo.png", d, [0.0])
+    d = tiny_engine.directions("ganspace", k=1, n_samples=500)[0]
+    res = editing.edit(tiny_engine, "photo.png", d, [0.0])
     assert seen == {"space": "w+", "n": 1} and res.options["source"] == "image"
     assert np.allclose(res.latents["latent"], ws.numpy())
-    zd = dirs.ganspace(tiny_dcgan_engine, k=1, n_samples=200)[0]
+    zd = tiny_dcgan_engine.directions("ganspace", k=1, n_samples=200)[0]
     zrec = tiny_dcgan_engine.latent_record(tiny_dcgan_engine.random_z(1, 0), "z")
-    res = dirs.edit(tiny_dcgan_engine, zrec, zd, [0.0, 3.0])
+    res = editing.edit(tiny_dcgan_engine, zrec, zd, [0.0, 3.0])
     assert res.latents["latent"].shape == (2, tiny_dcgan_engine.G.z_dim) and res.metrics["pixel_change"][1] > 0
     with pytest.raises(LatentStudioError, match="no w\\+ layers"):
-        dirs.edit(tiny_dcgan_engine, zrec, zd, [1.0], layers="coarse")
+        editing.edit(tiny_dcgan_engine, zrec, zd, [1.0], layers="coarse")
 
 
 # ---------------------------------------------------------------------------------------------- CLI

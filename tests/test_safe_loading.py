@@ -297,13 +297,13 @@ def test_gan_config_fields_never_name_files(tmp_path, tiny_g, tiny_dcgan):
 
 
 def test_direction_names_cannot_leave_the_directions_folder(tmp_path, tiny_g, monkeypatch):
-    from engines.stylegan import directions as dirs
+    from engines.stylegan import editing
     from engines.stylegan.editing import load_direction
     from engines.stylegan.engine import GanEngine
     save_gan(tmp_path / "m", tiny_g)
     engine = GanEngine(str(tmp_path / "m"), device="cpu")
-    found = dirs.sefa(engine, k=1)[0]
-    dirs.save_direction(found, tmp_path / "m" / "directions")
+    found = engine.directions("sefa", k=1)[0]
+    editing.save_direction(found, tmp_path / "m" / "directions")
     shutil.copy(tmp_path / "m" / "directions" / f"{found.name}.npz", tmp_path / "m" / "outside.npz")
     monkeypatch.chdir(tmp_path / "m" / "directions")  # so '../outside' does not exist relative to the cwd either
     assert load_direction(found.name, engine).name == found.name

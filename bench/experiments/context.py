@@ -19,6 +19,7 @@ from engines import data as datasets
 from engines.base import LatentStudioError
 from engines.evaluation.features import FeatureDistance
 from engines.evaluation.swd import sliced_wasserstein, subset
+from engines.stylegan.engine import GanEngine
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 CAT_VAL_FRACTION = 0.05        # the split engines/stylegan/train.py and engines/diffusion/train.py hold out
@@ -86,14 +87,12 @@ class Context:
     # -- engines ----------------------------------------------------------------------------------
     @cached_property
     def gan(self):
-        from engines.stylegan.engine import GanEngine
         engine = GanEngine(self.gan_source, device=self.device)
         self._check_resolution(engine.resolution, f"GAN {self.gan_source}")
         return engine
 
     @cached_property
     def dcgan(self):
-        from engines.stylegan.engine import GanEngine
         engine = GanEngine(self.dcgan_source, arch="dcgan", device=self.device)
         self._check_resolution(engine.resolution, f"DCGAN {self.dcgan_source}")
         return engine
@@ -113,7 +112,9 @@ class Context:
     @cached_property
     def dist(self) -> FeatureDistance:
         """The one perceptual yardstick every study reports (independent of the loss a run optimised)."""
-        return FeatureDistance(self.features_source or None, self.resolution)
+        if not self.features_source:
+            return FeatureDistance(None)
+        return GanEngine(self.features_source, device="cpu").feature_distance(self.resolution)
 
     # -- data -------------------------------------------------------------------------------------
     @cached_property

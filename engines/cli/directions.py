@@ -93,23 +93,23 @@ def _layers(engine, text: str):
 
 
 def run_directions(args: argparse.Namespace) -> int:
-    from ..stylegan import directions as dirs
+    from ..stylegan import editing
     engine = gan_engine(args)
     layers = _layers(engine, args.layers)
     if args.method == "sefa":
-        found = dirs.sefa(engine, k=args.k, layers=layers or "all")
+        found = engine.directions("sefa", k=args.k, layers=layers or "all")
     elif args.method == "ganspace":
-        found = dirs.ganspace(engine, k=args.k, n_samples=args.samples, seed=args.seed)
+        found = engine.directions("ganspace", k=args.k, n_samples=args.samples, seed=args.seed)
     else:
         if not args.pos or not args.neg:
             raise LatentStudioError("--method examples needs both --pos and --neg examples.")
-        found = [dirs.from_example_images(engine, args.pos, args.neg, args.name,
+        found = [editing.from_example_images(engine, args.pos, args.neg, args.name,
                                           invert_options={"steps": args.invert_steps, "seed": args.seed})]
     sample = engine.latent_record(engine.random_z(1, args.seed), "z")
     summary = []
     for d in found:
-        path = dirs.save_direction(d, args.out)
-        result = dirs.edit(engine, sample, d, PREVIEW_STRENGTHS, layers=layers)
+        path = editing.save_direction(d, args.out)
+        result = editing.edit(engine, sample, d, PREVIEW_STRENGTHS, layers=layers)
         preview = args.out / f"{d.name}_preview.png"
         imaging.make_grid(result.images, nrow=len(result.images)).save(preview)
         summary.append({"name": d.name, "method": d.method, "space": d.space, "fingerprint": d.fingerprint,
@@ -122,7 +122,7 @@ def run_directions(args: argparse.Namespace) -> int:
 
 
 def run_edit(args: argparse.Namespace) -> int:
-    from ..stylegan import directions as dirs
+    from ..stylegan import editing
     from ..stylegan.latents import save_latents
     if args.steps < 2 or args.steps > MAX_STRIP:
         raise LatentStudioError(f"--steps (images in the strip from -S to S) must be between 2 and {MAX_STRIP}, "
@@ -132,8 +132,8 @@ def run_edit(args: argparse.Namespace) -> int:
     layers = _layers(engine, args.layers)
     direction = args.direction
     if args.component is not None:  # a GANSpace component; --layers gives its rows, --strength its stdevs
-        direction = dirs.load_direction(args.direction, engine, component=args.component)
-    result = dirs.edit(engine, args.source, direction, strengths, layers=layers,
+        direction = editing.load_direction(args.direction, engine, component=args.component)
+    result = editing.edit(engine, args.source, direction, strengths, layers=layers,
                        condition=args.condition, invert_options={"steps": args.invert_steps})
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_models(args: argparse.Namespace) -> int:
     from .. import catalog
-    rows = catalog.table(args.kind, cached=True)
+    from ..sources import is_cached
+    rows = catalog.table(args.kind, cached=is_cached)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

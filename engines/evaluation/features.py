@@ -6,7 +6,7 @@ weights). Without a discriminator (or at another resolution) it falls back to RM
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 
@@ -19,16 +19,11 @@ def pixel_rms_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 class FeatureDistance:
     """Distances between image batches (float [N, 3, R, R] in [-1, 1]) in discriminator features."""
 
-    def __init__(self, gan_source: Optional[str], resolution: int = 64) -> None:
-        self.net = None
-        self.name = "rms pixels"
-        if gan_source:
-            from engines.stylegan.engine import GanEngine
-            from engines.stylegan.losses import DiscriminatorFeatures
-            gan = GanEngine(gan_source, device="cpu")
-            if gan.bundle.D is not None and gan.resolution == resolution:
-                self.net = DiscriminatorFeatures(gan.bundle.D.eval().requires_grad_(False))
-                self.name = f"D features ({gan_source})"
+    def __init__(self, features: Optional[Any] = None, name: str = "D features") -> None:
+        """``features``: a network with ``features(x) -> list of maps`` (a GAN's discriminator features:
+        `GanEngine.feature_distance`); None falls back to RMS pixel distance."""
+        self.net = features
+        self.name = name if features is not None else "rms pixels"
 
     @torch.no_grad()
     def features(self, x: torch.Tensor, chunk: int = 64) -> list[torch.Tensor]:

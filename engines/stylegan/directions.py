@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -26,7 +25,7 @@ import torch
 
 from ..base import LatentStudioError, as_list, check_range, make_generator
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+DIRECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _INCLUSIVE = re.compile(r"^(\d+)\s*-\s*(\d+)$")  # "first-last" layer ranges, both ends included
 
 
@@ -49,7 +48,7 @@ class Direction:
         return np.ndim(self.vector) == 2 and np.shape(self.vector)[0] > 1
 
 
-def _unit(vec: Any, what: str) -> np.ndarray:
+def unit_vector(vec: Any, what: str) -> np.ndarray:
     """Float32 unit vector; zero or non-finite vectors are user errors (they would edit nothing or NaN)."""
     v = np.asarray(vec, dtype=np.float64).reshape(-1)
     if v.size == 0 or not np.isfinite(v).all():
@@ -60,7 +59,7 @@ def _unit(vec: Any, what: str) -> np.ndarray:
     return (v / norm).astype(np.float32)
 
 
-def _as_direction_array(vec: Any, what: str) -> np.ndarray:
+def as_direction_array(vec: Any, what: str) -> np.ndarray:
     """Leading size-1 axes dropped: ``[d]``/``[1, d]``/``[1, 1, d]`` → ``[d]``; ``[rows, d]`` stays per-layer."""
     a = np.asarray(vec)
     shape = list(a.shape)
@@ -74,11 +73,11 @@ def _as_direction_array(vec: Any, what: str) -> np.ndarray:
     return a
 
 
-def _normalise(vec: Any, what: str) -> np.ndarray:
-    """`_unit` for ``[d]``/``[1, d]``; a per-layer ``[rows, d]`` array scaled to root-mean-square row norm 1."""
-    a = _as_direction_array(vec, f"Direction {what}")
+def normalise(vec: Any, what: str) -> np.ndarray:
+    """`unit_vector` for ``[d]``/``[1, d]``; a per-layer ``[rows, d]`` array scaled to root-mean-square row norm 1."""
+    a = as_direction_array(vec, f"Direction {what}")
     if a.ndim == 1:
-        return _unit(a, what)
+        return unit_vector(a, what)
     v = a.astype(np.float64)
     if not np.isfinite(v).all():
         raise LatentStudioError(f"Direction {what} holds NaN/infinite values or is empty.")
@@ -122,13 +121,6 @@ def _sign_fix(v: torch.Tensor) -> torch.Tensor:
     return -v if v[v.abs().argmax()] < 0 else v
 
 
-def _unwrap(model: Any) -> tuple[Any, str]:
-    """Accept an engine (gives the fingerprint too) or a bare generator."""
-    if hasattr(model, "G") and hasattr(model, "fingerprint"):
-        return model.G, model.fingerprint
-    return model, ""
-
-
 def edit_space(G: Any) -> str:
     return "w" if "w" in G.spaces else "z"
 
@@ -140,7 +132,7 @@ def latent_dim(G: Any) -> int:
 # ----------------------------------------------------------------------------------------------
 # Layer ranges
 
-def LAYER_RANGES(num_ws: int) -> dict[str, tuple[int, int]]:  # noqa: N802 (a constant-like table)
+def layer_ranges(num_ws: int) -> dict[str, tuple[int, int]]:
     """Named w+ row ranges (StyleGAN convention: pose/shape, features, colour/texture), clipped to ``num_ws``."""
     c = lambda x: min(int(x), int(num_ws))  # noqa: E731
     return {"coarse": (0, c(4)), "middle": (c(4), c(8)), "fine": (c(8), int(num_ws)), "all": (0, int(num_ws))}
@@ -160,7 +152,7 @@ def parse_layers(text: Any, num_ws: int) -> Optional[tuple[int, int]]:
         a, b = text
     else:
         t = str(text).strip().lower()
-        named = LAYER_RANGES(num_ws)
+        named = layer_ranges(num_ws)
         try:
             if t in named:
                 a, b = named[t]
@@ -199,13 +191,13 @@ def _affine_rows(G: Any) -> list[tuple[int, str, torch.Tensor]]:
 # Finding directions
 
 @torch.no_grad()
-def sefa(G: Any, k: int = 8, layers: Any = "all") -> list[Direction]:
+def sefa(G: Any, k: int = 8, layers: Any = "all", *, fingerprint: str = "") -> list[Direction]:
     """SeFa (Shen & Zhou 2021): the w directions the style affines amplify most, in closed form.
 
     Rows of the stacked affine weights A are normalised (as the paper's code does), then the top
     eigenvectors of AᵀA are the directions that change the modulation styles most. No sampling.
     """
-    G, fp = _unwrap(G)
+    fp = fingerprint
     if not hasattr(G, "synthesis"):
         raise LatentStudioError(f"SeFa needs a StyleGAN2 (it factorises the style-modulation weights); this is a "
                                 f"{getattr(G, 'arch', type(G).__name__)}. Use --method ganspace or examples instead.")
@@ -220,14 +212,14 @@ def sefa(G: Any, k: int = 8, layers: Any = "all") -> list[Direction]:
     for rank, i in enumerate(order.tolist()):
         meta = {"eigenvalue": float(evals[i]), "rank": rank, "layers": list(span),
                 "eigenvalues": [float(evals[j]) for j in order.tolist()], "affine_layers": [n for n, _ in picked]}
-        out.append(Direction(f"sefa_{rank}", _unit(_sign_fix(evecs[:, i]), f"sefa_{rank}"), "w", "sefa", fp, meta))
+        out.append(Direction(f"sefa_{rank}", unit_vector(_sign_fix(evecs[:, i]), f"sefa_{rank}"), "w", "sefa", fp, meta))
     return out
 
 
 @torch.no_grad()
-def ganspace(G: Any, k: int = 8, n_samples: int = 10_000, seed: int = 0) -> list[Direction]:
+def ganspace(G: Any, k: int = 8, n_samples: int = 10_000, seed: int = 0, *, fingerprint: str = "") -> list[Direction]:
     """GANSpace (Härkönen et al. 2020): principal components of mapped w (of z for DCGAN, i.e. random axes)."""
-    G, fp = _unwrap(G)
+    fp = fingerprint
     space = edit_space(G)
     check_range("Number of samples", n_samples, 2, 1_000_000, integer=True)
     check_range("k", k, 1, min(latent_dim(G), int(n_samples)), integer=True)
@@ -242,13 +234,13 @@ def ganspace(G: Any, k: int = 8, n_samples: int = 10_000, seed: int = 0) -> list
     _, s, vh = torch.linalg.svd(x, full_matrices=False)
     var = s ** 2 / (len(x) - 1)
     ratio = var / var.sum()
-    return [Direction(f"ganspace_{i}", _unit(_sign_fix(vh[i]), f"ganspace_{i}"), space, "ganspace", fp,
+    return [Direction(f"ganspace_{i}", unit_vector(_sign_fix(vh[i]), f"ganspace_{i}"), space, "ganspace", fp,
                       {"variance": float(var[i]), "variance_ratio": float(ratio[i]), "rank": i,
                        "n_samples": int(n_samples), "seed": int(seed)})
             for i in range(int(k))]
 
 
-def _points(x: Any, what: str) -> torch.Tensor:
+def example_points(x: Any, what: str) -> torch.Tensor:
     """Latents [N, dim] or w+ [N, rows, dim] (averaged over rows) → float64 [N, dim]."""
     t = torch.as_tensor(np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float64))
     if t.ndim == 3:
@@ -269,7 +261,7 @@ def from_examples(pos: Any, neg: Any, name: str, *, space: str = "w", fingerprin
     L2-regularised logistic regression (full-batch LBFGS, float64, deterministic) on latents centred
     and scaled by one global factor, so the normal keeps its meaning in the original space. Points neg → pos.
     """
-    P, N = _points(pos, "positive"), _points(neg, "negative")
+    P, N = example_points(pos, "positive"), example_points(neg, "negative")
     if P.shape[1] != N.shape[1]:
         raise LatentStudioError(f"Positive examples have dimension {P.shape[1]}, negative ones {N.shape[1]}.")
     X = torch.cat([P, N])
@@ -300,44 +292,8 @@ def from_examples(pos: Any, neg: Any, name: str, *, space: str = "w", fingerprin
         raise LatentStudioError("The positive and negative examples cannot be told apart; give more, or more distinct, examples "
                                 "(or more inversion steps).")
     acc = float((((X @ w + b) > 0).double() == y).double().mean())
-    return Direction(name, _unit(w, name), space, "examples", fingerprint,
+    return Direction(name, unit_vector(w, name), space, "examples", fingerprint,
                      {"train_accuracy": acc, "n_pos": len(P), "n_neg": len(N), "l2": l2})
-
-
-def example_latents(engine: Any, items: Sequence[Any], invert_options: Optional[dict] = None) -> torch.Tensor:
-    """Latent files (``.npz``/records, every row used) and images (inverted in one batch) → points [N, dim]."""
-    space = edit_space(engine.G)
-    points, images = [], []
-    for item in as_list(items):
-        if isinstance(item, dict) or (isinstance(item, (str, Path)) and Path(item).suffix.lower() == ".npz"):
-            latent, sp = engine.load_latent(item)
-            with torch.no_grad():
-                if sp == "z" and space == "w":
-                    latent = engine.G.mapping(latent)
-            points.append(_points(latent.cpu(), "example"))
-        else:
-            images.append(item)
-    if images:
-        points.append(_points(_invert(engine, images, space, invert_options)[0].cpu(), "inverted"))
-    if not points:
-        raise LatentStudioError("No examples given.")
-    return torch.cat(points)
-
-
-def from_example_images(engine: Any, pos_images: Sequence[Any], neg_images: Sequence[Any], name: str,
-                        invert_options: Optional[dict] = None) -> Direction:
-    """`from_examples` on images (inverted into w; z for DCGAN) or latent files of this model."""
-    pos = example_latents(engine, pos_images, invert_options)
-    neg = example_latents(engine, neg_images, invert_options)
-    return from_examples(pos, neg, name, space=edit_space(engine.G), fingerprint=engine.fingerprint)
-
-
-def _invert(engine: Any, images: list, space: str, options: Optional[dict]) -> tuple[torch.Tensor, str]:
-    if not callable(getattr(engine, "invert", None)):
-        raise LatentStudioError("This engine cannot invert images yet; pass latent .npz files instead.")
-    result = engine.invert(images, space=space, **(options or {}))
-    latent = torch.as_tensor(np.asarray(result.latents["latent"], dtype=np.float32), device=engine.device)
-    return latent, str(result.latents.get("space", space))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -351,7 +307,7 @@ def _orthogonalise(d: torch.Tensor, conditions: Sequence[Direction]) -> torch.Te
     """
     basis: list[torch.Tensor] = []
     for c in conditions:
-        v = torch.as_tensor(_as_direction_array(c.vector, f"Condition {c.name!r}"), dtype=torch.float64)
+        v = torch.as_tensor(as_direction_array(c.vector, f"Condition {c.name!r}"), dtype=torch.float64)
         if v.ndim != 1:
             raise LatentStudioError(f"Condition {c.name!r} is a per-layer direction {list(v.shape)}; a condition "
                                     f"is a single [dim] vector.")
@@ -379,7 +335,7 @@ def apply(latent: torch.Tensor, direction: Direction, strength: float, layers: A
     """
     if not np.isfinite(float(strength)):
         raise LatentStudioError(f"Strength must be a finite number, got {strength!r}.")
-    d = torch.as_tensor(_as_direction_array(direction.vector, f"Direction {direction.name!r}"), dtype=torch.float64)
+    d = torch.as_tensor(as_direction_array(direction.vector, f"Direction {direction.name!r}"), dtype=torch.float64)
     if latent.shape[-1] != d.shape[-1]:
         raise LatentStudioError(f"Direction {direction.name!r} has dimension {d.shape[-1]}; the latent rows have {latent.shape[-1]}.")
     if condition is not None:
@@ -406,14 +362,3 @@ def apply(latent: torch.Tensor, direction: Direction, strength: float, layers: A
     a, b = span or (0, num_ws)
     out[:, a:b] += delta[a:b] if d.ndim == 2 else delta
     return out
-
-
-_IN_EDITING = ("check_direction", "edit", "ganspace_edit", "load_direction", "save_direction", "to_edit_latent")
-
-
-def __getattr__(name: str) -> Any:
-    """Files and edits live in `editing` (which imports this module); reachable here as ``directions.X`` too."""
-    if name in _IN_EDITING:
-        from . import editing
-        return getattr(editing, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

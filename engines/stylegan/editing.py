@@ -35,8 +35,8 @@ import torch
 
 from ..base import LatentStudioError, Result, Timer, as_list, check_range
 from ..sources import safe_join
-from .directions import (_NAME, Direction, _as_direction_array, _invert, _normalise, apply, edit_space, latent_dim,
-                         own_rows, parse_layers)
+from .directions import (DIRECTION_NAME, Direction, apply, as_direction_array, edit_space, example_points,
+                         from_examples, latent_dim, normalise, own_rows, parse_layers)
 
 TORCH_SUFFIXES = (".pt", ".pth")
 DIRECTION_SUFFIXES = (".npz", ".npy") + TORCH_SUFFIXES  # also the order names in a model folder are looked up in
@@ -49,11 +49,11 @@ _NEVER_RUNS_CODE = ("Latent Studio never runs code from files; save the directio
 
 def save_direction(direction: Direction, folder: str | Path) -> Path:
     """Write ``folder/NAME.npz`` (vector, name, space, method, fingerprint, meta as JSON)."""
-    if not _NAME.match(direction.name or ""):
+    if not DIRECTION_NAME.match(direction.name or ""):
         raise LatentStudioError(f"Direction name {direction.name!r} must be letters, digits, '_', '-' or '.'.")
     path = Path(folder) / f"{direction.name}.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, vector=_normalise(direction.vector, direction.name), name=np.array(direction.name),
+    np.savez(path, vector=normalise(direction.vector, direction.name), name=np.array(direction.name),
              space=np.array(direction.space), method=np.array(direction.method),
              fingerprint=np.array(direction.fingerprint or ""), meta=np.array(json.dumps(direction.meta, default=float)))
     return path
@@ -72,8 +72,8 @@ def _from_array(path: Path, raw: Any, engine: Any, key: Optional[str] = None) ->
     """A bare direction array (``[dim]``, ``[1, dim]``, per-layer ``[rows, dim]``) read from ``path``."""
     raw = np.asarray(raw)
     label = f"{path.name}'s {key!r}" if key is not None else path.name
-    arr = _as_direction_array(raw, label)
-    return Direction(path.stem, _normalise(arr, label), edit_space(engine.G), "file", "", _file_meta(path.name, raw, key))
+    arr = as_direction_array(raw, label)
+    return Direction(path.stem, normalise(arr, label), edit_space(engine.G), "file", "", _file_meta(path.name, raw, key))
 
 
 def _read_torch(path: Path) -> tuple[np.ndarray, Optional[str]]:
@@ -139,7 +139,7 @@ def _read_file(path: Path, engine: Any) -> Direction:
             get = lambda k, d="": str(data[k]) if k in data.files else d  # noqa: E731
             meta = json.loads(get("meta", "{}"))
             vector = data["vector"]
-            return Direction(get("name", path.stem), _normalise(vector, path.name), get("space", "w"),
+            return Direction(get("name", path.stem), normalise(vector, path.name), get("space", "w"),
                              get("method", "file"), get("fingerprint"), meta if isinstance(meta, dict) else {})
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as exc:
         if "pickle" in str(exc).lower():  # object arrays / pickled data: never loaded, and no hint how to
@@ -259,7 +259,7 @@ def check_direction(direction: Direction, engine: Any) -> Direction:
     meta = direction.meta if isinstance(direction.meta, dict) else {}
     shape = meta.get("file_shape")
     shape = list(shape) if isinstance(shape, (list, tuple)) and shape else list(np.shape(direction.vector))
-    vec = _normalise(direction.vector, repr(direction.name))
+    vec = normalise(direction.vector, repr(direction.name))
     if vec.shape[-1] != dim or (vec.ndim == 2 and vec.shape[0] != num_ws):
         shape = shape if shape[-1:] == [vec.shape[-1]] else list(vec.shape)  # meta from another file: trust the vector
         raise _shape_error(direction, shape, vec.shape[0] if vec.ndim == 2 else 1, space, dim, num_ws)
@@ -306,11 +306,50 @@ def load_direction(src: Any, engine: Any, component: Optional[int] = None) -> Di
         return check_direction(read(path), engine)
     folder, files = _model_directions(engine)
     names = sorted(files)
-    if _NAME.match(str(src)) and str(src) in files:
+    if DIRECTION_NAME.match(str(src)) and str(src) in files:
         return check_direction(read(safe_join(folder, files[str(src)])), engine)   # no symlinks out
     where = f"{folder}" if folder is not None else "this model (it has no folder)"
     raise LatentStudioError(f"Unknown direction {str(src)!r}: not a .npz/.npy/.pt/.pth file, and not in {where}. "
                             f"Available names: {', '.join(names) if names else 'none'}.")
+
+
+# ----------------------------------------------------------------------------------------------
+# Directions from example images (inverted with the engine)
+
+def example_latents(engine: Any, items: Sequence[Any], invert_options: Optional[dict] = None) -> torch.Tensor:
+    """Latent files (``.npz``/records, every row used) and images (inverted in one batch) → points [N, dim]."""
+    space = edit_space(engine.G)
+    points, images = [], []
+    for item in as_list(items):
+        if isinstance(item, dict) or (isinstance(item, (str, Path)) and Path(item).suffix.lower() == ".npz"):
+            latent, sp = engine.load_latent(item)
+            with torch.no_grad():
+                if sp == "z" and space == "w":
+                    latent = engine.G.mapping(latent)
+            points.append(example_points(latent.cpu(), "example"))
+        else:
+            images.append(item)
+    if images:
+        points.append(example_points(_invert(engine, images, space, invert_options)[0].cpu(), "inverted"))
+    if not points:
+        raise LatentStudioError("No examples given.")
+    return torch.cat(points)
+
+
+def from_example_images(engine: Any, pos_images: Sequence[Any], neg_images: Sequence[Any], name: str,
+                        invert_options: Optional[dict] = None) -> Direction:
+    """`from_examples` on images (inverted into w; z for DCGAN) or latent files of this model."""
+    pos = example_latents(engine, pos_images, invert_options)
+    neg = example_latents(engine, neg_images, invert_options)
+    return from_examples(pos, neg, name, space=edit_space(engine.G), fingerprint=engine.fingerprint)
+
+
+def _invert(engine: Any, images: list, space: str, options: Optional[dict]) -> tuple[torch.Tensor, str]:
+    if not callable(getattr(engine, "invert", None)):
+        raise LatentStudioError("This engine cannot invert images yet; pass latent .npz files instead.")
+    result = engine.invert(images, space=space, **(options or {}))
+    latent = torch.as_tensor(np.asarray(result.latents["latent"], dtype=np.float32), device=engine.device)
+    return latent, str(result.latents.get("space", space))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -19,9 +19,11 @@ from ..base import (as_list, Engine, LatentStudioError, ModelDescription, Progre
                     make_generator, pick_device)
 from .. import imaging
 from ..evaluation.faithfulness import reconstruction
+from ..evaluation.features import FeatureDistance
+from . import directions, editing, interpolation
 from .checkpoints import GanBundle, load_gan
 from .latents import latent_record, load_latents
-from .losses import make_perceptual
+from .losses import DiscriminatorFeatures, make_perceptual
 from .projector import LossCallback, ProjectionConfig, Projector
 
 #: Scribble projection's defaults (over `ProjectionConfig`'s): no perceptual term, a pull toward the mean w.
@@ -230,6 +232,14 @@ class GanEngine(Engine):
                       timings={"total": proj.seconds, "per_step_ms": 1000 * proj.seconds / max(1, proj.steps_run)},
                       options={**asdict(config), "seed": seed, "masked": mask is not None})
 
+    def feature_distance(self, resolution: Optional[int] = None) -> FeatureDistance:
+        """The LPIPS-style yardstick in this model's discriminator features (RMS pixels when it has no
+        discriminator, or when ``resolution`` is not the model's)."""
+        D = self.bundle.D
+        if D is None or (resolution is not None and resolution != self.resolution):
+            return FeatureDistance(None)
+        return FeatureDistance(DiscriminatorFeatures(D.eval().requires_grad_(False)), f"D features ({self.bundle.source})")
+
     @torch.no_grad()
     def latent_distance(self, latent: torch.Tensor, space: str) -> torch.Tensor:
         """RMS distance from the mean latent [N], relative to that of random samples in w (≈1 = typical)."""
@@ -282,25 +292,22 @@ class GanEngine(Engine):
 
     def interpolate(self, a: Any, b: Any, **options: Any) -> Result:
         """Frames between two images or latents (see `interpolation.interpolate`)."""
-        from .interpolation import interpolate
         self._require_class()
-        return interpolate(self, a, b, **options)
+        return interpolation.interpolate(self, a, b, **options)
 
     def directions(self, method: str, **options: Any) -> list:
         """Latent directions: ``sefa`` or ``ganspace`` (no data needed); see `directions.from_examples` for labels."""
-        from . import directions
         self._require_class()
         if method not in ("sefa", "ganspace"):
             raise LatentStudioError(f"Unknown direction method {method!r}: use sefa or ganspace (or from_examples).")
-        return getattr(directions, method)(self, **options)
+        return getattr(directions, method)(self.G, fingerprint=self.fingerprint, **options)
 
     def edit(self, latent: Any, direction: Any, strengths: list[float], **options: Any) -> Result:
         """Move a latent (or an image, inverted first) along a direction for each strength."""
-        from .editing import edit, load_direction
         self._require_class()
         if not hasattr(direction, "vector"):
-            direction = load_direction(direction, self)
-        return edit(self, latent, direction, strengths, **options)
+            direction = editing.load_direction(direction, self)
+        return editing.edit(self, latent, direction, strengths, **options)
 
     def from_guide(self, guide: Any, mask: Any = None, *, seed: int = 0, steps: Optional[int] = None,
                    progress: Optional[ProgressCallback] = None, **options: Any) -> Result:

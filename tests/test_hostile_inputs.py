@@ -249,6 +249,18 @@ def test_latent_from_another_model(tiny_engine, tiny_dcgan_engine, record, tmp_p
     assert "another model" in msg and tiny_engine.fingerprint in msg and tiny_dcgan_engine.fingerprint in msg
 
 
+def test_latent_from_a_model_of_the_same_shape_is_refused(tiny_g, tmp_path):
+    """The fingerprint identifies the weights: same architecture and config, other weights → refused."""
+    from conftest import make_engine, randomize
+    from engines.stylegan.networks import StyleGAN2Generator
+    other = make_engine(randomize(StyleGAN2Generator(**tiny_g.config.as_dict()), 99))
+    mine = make_engine(tiny_g)
+    assert other.bundle.config == mine.bundle.config and other.fingerprint != mine.fingerprint
+    path = _save(tmp_path / "l.npz", **mine.latent_record(torch.zeros(1, 32), "w"))
+    assert "another model" in _error(other.load_latent, path)
+    assert mine.load_latent(path)[0].shape == (1, 32)
+
+
 def test_latent_with_pickled_object_array_is_not_unpickled(tiny_engine, tmp_path):
     marker = tmp_path / "pwned"
 

@@ -51,9 +51,18 @@ class GanBundle:
 
     @property
     def fingerprint(self) -> str:
-        """Short hash of architecture + config, stored with latents and directions to catch mix-ups."""
-        blob = json.dumps({"arch": self.arch, "G": self.config.get("generator")}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        """Short hash of the architecture, its config and the generator's weights, stored with latents and
+        directions: a latent of one model is refused by another, even of the same shape (computed once)."""
+        if getattr(self, "_fingerprint", None) is None:
+            digest = hashlib.sha256(json.dumps({"arch": self.arch, "G": self.config.get("generator")},
+                                               sort_keys=True, default=str).encode())
+            for name, tensor in sorted(self.G.state_dict().items()):
+                if name.endswith("resample_filter"):  # fixed FIR taps, not learnt
+                    continue
+                digest.update(name.encode())
+                digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+            self._fingerprint = digest.hexdigest()[:12]
+        return self._fingerprint
 
 
 def build_generator(arch: str, kwargs: dict[str, Any]) -> nn.Module:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import gradio as gr
 import numpy as np
-import torch
 
 from engines import imaging
 from engines.base import LatentStudioError
@@ -47,8 +46,8 @@ class DirectionCache:
 
 def direction_choices(engine) -> list[str]:
     named = named_directions(engine)
-    comps = [f"{m} {i}" for m in METHODS for i in range(8)] if engine.arch == "stylegan2" else \
-        [f"GANSpace {i}" for i in range(8)]
+    comps = [f"{label} {i}" for label, method in METHODS.items() if method in engine.direction_methods
+             for i in range(8)]
     return named + comps + [FROM_EXAMPLES]
 
 
@@ -59,12 +58,7 @@ def _start_latent(engine, start: str, latent_file, photo, seed: int):
         return latent_file if isinstance(latent_file, str) else latent_file.name
     if start == "Photo (inverted first)":
         return inputs.load_photo(photo)
-    z = engine.random_z(1, seed)
-    if engine.arch == "stylegan2":
-        with torch.no_grad():
-            w = engine.G.mapping(z, truncation_psi=0.7)[:, 0]
-        return engine.latent_record(w, "w")
-    return engine.latent_record(z, "z")
+    return engine.random_latent(seed, truncation=0.7)
 
 
 def build(registry: Registry) -> EditTab:
@@ -114,7 +108,7 @@ def build(registry: Registry) -> EditTab:
             src = _start_latent(engine, start_v, latent_v, photo_v, inputs.whole(seed_v, "Seed", 0, 2**31))
             if not direction_v:
                 raise LatentStudioError("Choose a direction.")
-            layer_range = None if engine.arch != "stylegan2" or layers_v in (None, "", "all") else layers_v
+            layer_range = None if not engine.has_layers or layers_v in (None, "", "all") else layers_v
 
             def work(job):
                 if direction_v == FROM_EXAMPLES:

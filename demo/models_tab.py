@@ -52,7 +52,7 @@ def diffusion_card(registry: Registry) -> str:
 def cards(registry: Registry) -> str:
     parts = []
     for label, engine in registry.loaded_gans().items():
-        parts.append(f"## {label}\n\n{engine.bundle.card.strip() or 'No model card.'}")
+        parts.append(f"## {label}\n\n{engine.card.strip() or 'No model card.'}")
     parts.append(f"## Diffusion\n\n{diffusion_card(registry).strip()}")
     return "\n\n---\n\n".join(parts)
 

@@ -85,10 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _layers(engine, text: str):
     if text.strip().lower() == "all":
         return None
-    if engine.arch != "stylegan2":
+    if not engine.has_layers:
         raise LatentStudioError(f"{engine.arch} has no w+ layers; leave --layers out.")
-    from ..stylegan.directions import parse_layers
-    parse_layers(text, engine.G.num_ws)  # fail before anything is written
+    engine.layer_range(text)  # fail before anything is written
     return text
 
 

@@ -295,6 +295,37 @@ class GanEngine(Engine):
         self._require_class()
         return interpolation.interpolate(self, a, b, **options)
 
+    @property
+    def direction_methods(self) -> tuple[str, ...]:
+        """The data-free direction finders this model supports (SeFa needs StyleGAN2's style affines)."""
+        return ("sefa", "ganspace") if self.arch == "stylegan2" else ("ganspace",)
+
+    @property
+    def has_layers(self) -> bool:
+        """Whether edits can be restricted to w+ layer ranges (StyleGAN2; a DCGAN edits its z only)."""
+        return "w+" in self.spaces
+
+    def layer_range(self, text: Any) -> Optional[tuple[int, int]]:
+        """A w+ row range ("coarse", "a:b", "a-b" inclusive, …; see `directions.parse_layers`) for this model."""
+        if not self.has_layers:
+            raise LatentStudioError(f"{self.arch} has no w+ layers; leave the layer range out.")
+        return directions.parse_layers(text, self.G.num_ws)
+
+    @property
+    def card(self) -> str:
+        """The model card text (empty when the model has none)."""
+        return self.bundle.card
+
+    @torch.no_grad()
+    def random_latent(self, seed: int, truncation: float = 0.7) -> dict[str, np.ndarray]:
+        """A latent record of one random sample in the space edits act on (w, truncated toward the mean; z for DCGAN)."""
+        check_range("Truncation", truncation, 0.0, 2.0)
+        self._require_class()
+        z = self.random_z(1, seed)
+        if "w" not in self.spaces:
+            return self.latent_record(z, "z")
+        return self.latent_record(self.G.mapping(z, truncation_psi=truncation)[:, 0], "w")
+
     def directions(self, method: str, **options: Any) -> list:
         """Latent directions: ``sefa`` or ``ganspace`` (no data needed); see `directions.from_examples` for labels."""
         self._require_class()

@@ -59,6 +59,7 @@ class DiffusionTrainConfig:
     seed: int = 0
     device: str = "auto"
     snapshot_minutes: float = 10.0
+    grid_steps: int = 50                                 # DDIM steps of the snapshot sample grids
     unet: dict[str, Any] = field(default_factory=dict)  # overrides of DEFAULT_UNET_CONFIG (new runs)
     resolution: Optional[int] = None                     # training image size (default: the UNet's sample_size)
     prediction_type: str = "v_prediction"                # or "epsilon"
@@ -244,7 +245,7 @@ class DiffusionTrainer:
         save_atomic(state, self.out / STATE_NAME)
         pipe = self.ema_pipeline()
         if grid:
-            self.sample_grid(pipe).save(self.out / f"grid_{self.nimg / 1000:08.1f}kimg.png")
+            self.sample_grid(pipe, steps=self.cfg.grid_steps).save(self.out / f"grid_{self.nimg / 1000:08.1f}kimg.png")
         latest = self.out / "latest"
         pipe.to(dtype=torch.float16).save_pretrained(latest, safe_serialization=True)
         (latest / "training.json").write_text(json.dumps(self.training_info(), indent=2, default=str))

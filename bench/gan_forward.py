@@ -2,9 +2,8 @@
 
     python -m bench.gan_forward [--device cpu|cuda] [--repeats 5] [--out bench/results/gan_forward.json]
 
-The networks use the CPU-sized default architecture (`UNTRAINED_DEFAULTS`: z = w = 128, channel_base 4096,
-channel_max 128)
-scaled to each resolution, plus the DCGAN; weights are random (speed does not depend on them).
+The networks use the architecture of our shipped models (`NEW_RUN_DEFAULTS`: z = w = 128, channel_base 2048,
+channel_max 128) scaled to each resolution, plus the DCGAN; weights are random (speed does not depend on them).
 """
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from pathlib import Path
 import torch
 
 from engines.base import pick_device
-from engines.stylegan.checkpoints import UNTRAINED_DEFAULTS, build_generator
+from engines.stylegan.checkpoints import NEW_RUN_DEFAULTS, build_generator
 
 
 def _time(fn, repeats: int, device: torch.device) -> float:
@@ -36,7 +35,7 @@ def _time(fn, repeats: int, device: torch.device) -> float:
 
 
 def bench(arch: str, res: int, batch: int, device: torch.device, repeats: int) -> dict:
-    G = build_generator(arch, {**UNTRAINED_DEFAULTS[arch], "img_resolution": res}).to(device).eval()
+    G = build_generator(arch, {**NEW_RUN_DEFAULTS[arch], "img_resolution": res}).to(device).eval()
     z = torch.randn(batch, G.z_dim, device=device)
 
     def forward():

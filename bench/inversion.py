@@ -93,7 +93,7 @@ def main(argv=None) -> None:
     desc = engine.describe()
     device_name = torch.cuda.get_device_name(engine.device) if engine.device.type == "cuda" else \
         f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
-    print(f"# Inversion benchmark: {desc.name} ({desc.source}{', UNTRAINED' if not engine.bundle.trained else ''}) on {device_name}\n")
+    print(f"# Inversion benchmark: {desc.name} ({desc.source}) on {device_name}\n")
     targets = {b: engine.G(engine.random_z(b, seed=100)).detach().clamp(-1, 1) for b in (1, 8)}  # image range, like photos
     timing_steps = 4 if args.quick else 10
     results: dict = {"model": desc.as_dict(), "device": device_name, "ms_per_step": [], "psnr": [], "photos": []}

@@ -132,13 +132,13 @@ def test_config_that_does_not_fit_the_weights(tmp_path, tiny_g):
 @pytest.mark.parametrize("arch", ["stylegan2", "dcgan"])
 def test_default_is_our_shipped_model(arch):
     bundle = load_gan("default", arch=arch)
-    assert bundle.trained and bundle.arch == arch and bundle.D is not None
+    assert bundle.arch == arch and bundle.D is not None
     assert bundle.G.img_resolution == 64
     assert "model card" in bundle.card.lower() and "cat" in bundle.card.lower()
 
 
-def test_default_falls_back_to_an_untrained_placeholder_without_weights(tmp_path, monkeypatch):
+def test_missing_default_weights_are_a_clear_error(tmp_path, monkeypatch):
     import engines.stylegan.checkpoints as ckpt
     monkeypatch.setattr(ckpt, "default_path", lambda arch: tmp_path / arch)
-    bundle = load_gan("default")
-    assert not bundle.trained and bundle.G.img_resolution == 64 and "Untrained" in bundle.card
+    with pytest.raises(LatentStudioError, match="default stylegan2 weights are missing"):
+        load_gan("default")

@@ -15,8 +15,6 @@ def test_default_engine_describes_itself_honestly():
     d = engine.describe()
     assert d.resolution == 64 and d.device == "cpu" and d.spaces == ("z", "w", "w+")
     assert d.parameters > 0 and d.source == "default"
-    if not engine.bundle.trained:
-        assert "UNTRAINED" in d.notes
 
 
 def test_sample_is_reproducible_by_seed(tiny_engine):

@@ -30,9 +30,9 @@ from .rosinality import read_rosinality_pt
 FORMAT = "latent-studio-gan"
 CONFIG_NAME, WEIGHTS_NAME, CARD_NAME = "config.json", "model.safetensors", "README.md"
 
-#: The architecture "default" stands for until trained weights exist in weights/ (a CPU-sized StyleGAN2).
-UNTRAINED_DEFAULTS: dict[str, dict[str, Any]] = {
-    "stylegan2": dict(img_resolution=64, z_dim=128, w_dim=128, channel_base=4096, channel_max=128, mapping_layers=4),
+#: The architecture of a new training run (what our shipped 64 px models use; ``--model-json`` overrides).
+NEW_RUN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "stylegan2": dict(img_resolution=64, z_dim=128, w_dim=128, channel_base=2048, channel_max=128, mapping_layers=4),
     "dcgan": dict(img_resolution=64, z_dim=100, base_channels=64),
 }
 
@@ -46,7 +46,6 @@ class GanBundle:
     source: str
     card: str = ""
     folder: Optional[Path] = None
-    trained: bool = True
     config: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -225,16 +224,10 @@ def _read_text(path: Path) -> str:
 
 
 def load_gan(source: str = "default", *, arch: str = "stylegan2", device: torch.device | str = "cpu") -> GanBundle:
-    """Load a GAN from any source (see `engines.sources`); ``arch`` only picks what "default" means.
-
-    Until trained default weights exist in ``weights/``, "default" gives an untrained network built
-    with a fixed seed (``bundle.trained`` is False and the description says so).
-    """
-    if source == "default":
-        folder = default_path(arch)
-        if not (folder / WEIGHTS_NAME).is_file():
-            bundle = untrained(arch)
-            return _to(bundle, device)
+    """Load a GAN from any source (see `engines.sources`); ``arch`` only picks what "default" means."""
+    if source == "default" and not (default_path(arch) / WEIGHTS_NAME).is_file():
+        raise LatentStudioError(f"The default {arch} weights are missing from {default_path(arch)} (a checkout without "
+                                "weights/?): restore them with git, or pass another --model.")
     resolved = resolve_source(source, kind=arch)
     path = resolved.path
     if path is None:
@@ -256,22 +249,6 @@ def load_gan(source: str = "default", *, arch: str = "stylegan2", device: torch.
         raise LatentStudioError(f"Don't know how to read {path.name}: expected a folder in our format, "
                                 ".safetensors, an official StyleGAN2-ADA .pkl or a rosinality .pt.")
     return _to(bundle, device)
-
-
-def untrained(arch: str, seed: int = 0) -> GanBundle:
-    """A randomly initialised network of the default architecture (placeholder until training lands)."""
-    if arch not in UNTRAINED_DEFAULTS:
-        raise LatentStudioError(f"Unknown GAN architecture {arch!r}: expected one of {sorted(UNTRAINED_DEFAULTS)}.")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        G = build_generator(arch, UNTRAINED_DEFAULTS[arch])
-        D = build_discriminator(arch, {k: v for k, v in UNTRAINED_DEFAULTS[arch].items()
-                                       if k not in ("z_dim", "w_dim", "mapping_layers")})
-    for net in (G, D):
-        net.eval().requires_grad_(False)
-    config = {"arch": arch, "generator": G.config.as_dict(), "discriminator": D.config.as_dict()}
-    return GanBundle(G=G, D=D, arch=arch, source="default", trained=False, config=config,
-                     card=f"Untrained {arch} placeholder (random weights, seed {seed}): trained defaults are not in weights/ yet.")
 
 
 def _to(bundle: GanBundle, device: torch.device | str) -> GanBundle:

@@ -138,8 +138,6 @@ class GanEngine(Engine):
     def describe(self) -> ModelDescription:
         G = self.G
         notes = self.bundle.card.strip().splitlines()[0].lstrip("# ").strip() if self.bundle.card.strip() else ""
-        if not self.bundle.trained:
-            notes = "UNTRAINED placeholder (random weights): trained defaults are not in weights/ yet."
         return ModelDescription(
             name=f"{self.arch} {self.resolution}px", source=self.bundle.source, resolution=self.resolution,
             device=str(self.device), dtype="float32",

@@ -23,7 +23,7 @@ from .. import imaging
 from ..base import LatentStudioError, pick_device
 from ..training import run_budgeted, save_atomic
 from .augment import diff_augment, parse_policy
-from .checkpoints import UNTRAINED_DEFAULTS, build_discriminator, build_generator, load_gan, save_gan
+from .checkpoints import NEW_RUN_DEFAULTS, build_discriminator, build_generator, load_gan, save_gan
 
 STATE_NAME = "state.pt"
 G_ONLY_KEYS = ("z_dim", "w_dim", "mapping_layers", "mapping_lr_multiplier", "w_avg_beta")
@@ -114,7 +114,7 @@ class GanTrainer:
                 raise LatentStudioError(f"{cfg.resume} is a {bundle.arch} model but arch={cfg.arch!r}.")
             G, D = bundle.G.float(), bundle.D.float()
         else:
-            kwargs = {**UNTRAINED_DEFAULTS[cfg.arch], "img_resolution": cfg.resolution, **cfg.model}
+            kwargs = {**NEW_RUN_DEFAULTS[cfg.arch], "img_resolution": cfg.resolution, **cfg.model}
             G = build_generator(cfg.arch, kwargs)
             D = build_discriminator(cfg.arch, {k: v for k, v in kwargs.items() if k not in G_ONLY_KEYS})
         if G.img_resolution != cfg.resolution:

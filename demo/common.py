@@ -95,10 +95,6 @@ def stop_wiring(stop: gr.Button, event: Any) -> None:
     stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
 
 
-def first_line(text: Optional[str]) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
-
-
 def _class_update(engine: Any, keep: Any = None) -> dict:
     names = engine.class_names()
     return gr.update(choices=names, value=keep if keep in names else (names[0] if names else None),

@@ -34,9 +34,10 @@ from PIL import Image
 from engines import data as datasets
 from engines import imaging
 from engines.diffusion.engine import DiffusionEngine
-from engines.diffusion.options import MAX_SAMPLES
+from engines.diffusion.options import SDEditOptions
 from engines.evaluation.features import FeatureDistance, pixel_rms_matrix
 from engines.evaluation.swd import sliced_wasserstein, subset
+from engines.stylegan.engine import GanEngine
 
 SAMPLERS = (("ddpm", 1000), ("ddim", 50), ("ddim", 25), ("ddim", 10))
 GUIDANCE_SCALES = (1.0, 3.0, 7.0)
@@ -51,8 +52,10 @@ def print_table(title: str, rows: list[dict], keys: Optional[list[str]] = None) 
 
 
 def generate(engine: DiffusionEngine, n: int, *, scheduler: str, steps: int, class_name: Optional[str],
-             guidance: float, seed: int = 1, batch: int = MAX_SAMPLES) -> torch.Tensor:
-    """``n`` samples as float [n, 3, R, R] in [-1, 1]; sample i uses seed + i (whatever the batch)."""
+             guidance: float, seed: int = 1, batch: Optional[int] = None) -> torch.Tensor:
+    """``n`` samples as float [n, 3, R, R] in [-1, 1]; sample i uses seed + i (whatever the batch, which is at
+    most the engine's limit on samples per job)."""
+    batch = int(SDEditOptions.limit("n").max) if batch is None else batch
     out = []
     for start in range(0, n, batch):
         images = engine.sample(min(batch, n - start), seed + start, steps=steps, scheduler=scheduler,
@@ -194,7 +197,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     cat_train = datasets.to_float(datasets.load_split(args.cats, res, 0.05, "train"))
     cat_val = datasets.to_float(datasets.load_split(args.cats, res, 0.05, "val"))
     grumpy_val = datasets.to_float(datasets.load_split(args.grumpy, res, 0.1, "val"))
-    dist = FeatureDistance(args.gan or None)
+    dist = GanEngine(args.gan, device="cpu").feature_distance(res) if args.gan else FeatureDistance(None)
     samplers = [(s.split(":")[0], int(s.split(":")[1])) for s in args.samplers.split(",") if s]
     print(f"model {args.model} ({engine.describe().parameters / 1e6:.2f} M parameters) on {engine.device}; "
           f"cats {len(cat_train)} train / {len(cat_val)} val; grumpy {len(grumpy_val)} val; distances: {dist.name}")

@@ -28,6 +28,7 @@ from PIL import Image
 
 from engines.base import pick_device
 from engines.diffusion import DiffusionEngine, make_scheduler
+from engines.diffusion.strength import steps_run
 
 
 def _sync(device: torch.device) -> None:
@@ -54,7 +55,7 @@ def grid(engine: DiffusionEngine, args: argparse.Namespace) -> list[dict]:
                     return engine.from_guide(guide, seed=0, steps=steps, strength=strength, scheduler=scheduler,
                                              frames=0)
                 times = [_timed(run, engine.device) for _ in range(args.repeats)]
-                denoise = int(steps * strength)
+                denoise = steps_run(steps, strength)
                 seconds = statistics.median(times)
                 rows.append({"scheduler": scheduler, "steps": steps, "strength": strength, "denoise_steps": denoise,
                              "seconds": seconds, "ms_per_step": 1000 * seconds / max(1, denoise)})
@@ -89,7 +90,8 @@ def overhead(device: torch.device, args: argparse.Namespace) -> dict:
         for fn, sink in (pair if r % 2 == 0 else pair[::-1]):
             sink.append(_timed(fn, device))
     m_ours, m_stock = statistics.median(t_ours), statistics.median(t_stock)
-    return {"resolution": res, "steps": kw["steps"], "strength": kw["strength"], "denoise_steps": int(kw["steps"] * 0.6),
+    return {"resolution": res, "steps": kw["steps"], "strength": kw["strength"],
+            "denoise_steps": steps_run(kw["steps"], kw["strength"]),
             "repeats": args.overhead_repeats, "engine_s": m_ours, "stock_s": m_stock,
             "overhead_pct": 100 * (m_ours - m_stock) / m_stock}
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from engines.diffusion.schedulers import scheduler_names
+from engines.diffusion.options import SDEditOptions
 
 from . import common, inputs, outputs
 from .errors import user_errors
@@ -34,6 +34,9 @@ def conditioning_updates(registry: Registry) -> tuple:
 
 
 def build(registry: Registry) -> SDEditTab:
+    """Sliders take their ranges (and defaults, unless the model has its own) from `SDEditOptions`; the engine
+    checks the values once, with messages that name the field."""
+    limit = SDEditOptions.limit
     engine = registry.diffusion()
     d = engine.describe()
     with gr.Tab("SDEdit", id="sdedit"):
@@ -43,20 +46,22 @@ def build(registry: Registry) -> SDEditTab:
         with gr.Row():
             with gr.Column(scale=1):
                 guide = common.canvas("sdedit", "Sketch or photo (upload, then draw on it if you like)")
-                strength = gr.Slider(0.0, 1.0, value=0.6, step=0.05, label="Strength (t0 = strength × 1000)")
+                strength = gr.Slider(**limit("strength").slider(), label="Strength (t0 = strength × 1000)")
                 with gr.Row():
-                    scheduler = gr.Dropdown(scheduler_names(), value="ddim", label="Scheduler")
-                    steps = gr.Slider(1, 1000, value=engine.default_steps, step=1, label="Steps (full schedule)", elem_id="sdedit-steps")
+                    scheduler = gr.Dropdown(list(limit("scheduler").choices), value=limit("scheduler").default,
+                                            label="Scheduler")
+                    steps = gr.Slider(**limit("steps").slider(engine.default_steps), label="Steps (full schedule)",
+                                      elem_id="sdedit-steps")
                 with gr.Row():
-                    guidance = gr.Slider(0.0, 20.0, value=engine.default_guidance, step=0.5, label="Guidance scale",
+                    guidance = gr.Slider(**limit("guidance").slider(engine.default_guidance), label="Guidance scale",
                                          info="≤ 1: no classifier-free guidance (turbo models use 0)")
-                    eta = gr.Slider(0.0, 1.0, value=0.0, step=0.1, label="eta (DDIM noise)")
+                    eta = gr.Slider(**limit("eta").slider(), label="eta (DDIM noise)")
                 class_name = gr.Dropdown(engine.classes, value=engine.classes[0] if engine.classes else None,
                                          label="Class", visible=bool(engine.classes))
                 prompt = gr.Textbox(label="Prompt (Stable Diffusion models)", placeholder="a photo of a grumpy cat")
                 negative = gr.Textbox(label="Negative prompt (Stable Diffusion models)")
                 with gr.Row():
-                    n = gr.Slider(1, 8, value=4, step=1, label="Samples")
+                    n = gr.Slider(**limit("n").slider(4), label="Samples")  # the gallery starts with 4
                     seed = common.seed_field()
                 strokes_only = gr.Checkbox(False, label="Only re-imagine under the strokes (keep the rest exactly)")
                 run, stop = common.run_stop("sdedit", "Run SDEdit")
@@ -78,10 +83,9 @@ def build(registry: Registry) -> SDEditTab:
             diff = registry.diffusion()
             drawing, mask = inputs.canvas_to_sketch(canvas_value)
             text_model = diff.kind != "pixel"
-            options = dict(strength=inputs.real(strength_v, "Strength", 0, 1), scheduler=scheduler_v,
-                           steps=inputs.whole(steps_v, "Steps", 1, 1000), guidance=inputs.real(guidance_v, "Guidance", 0, 50),
-                           eta=inputs.real(eta_v, "eta", 0, 1), n=inputs.whole(n_v, "Samples", 1, 8),
-                           seed=inputs.whole(seed_v, "Seed", 0, 2**31), frames=10,
+            # the SDEdit options go to the engine as they are: it checks them once (`SDEditOptions.check`)
+            options = dict(strength=strength_v, scheduler=scheduler_v, steps=steps_v, guidance=guidance_v, eta=eta_v,
+                           n=n_v, seed=inputs.whole(seed_v, "Seed", 0, 2**31),
                            class_name=(class_v or None) if diff.classes else None,
                            prompt=(prompt_v or None) if text_model else None,
                            negative_prompt=(negative_v or None) if text_model else None)

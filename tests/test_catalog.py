@@ -15,7 +15,8 @@ from engines import catalog, sources
 from engines.base import LatentStudioError
 from engines.cli.main import main
 from engines.diffusion import DiffusionEngine
-from engines.diffusion.options import SDEditOptions, check_options, min_steps, steps_run
+from engines.diffusion.options import SDEditOptions
+from engines.diffusion.strength import min_steps, steps_run
 from engines.sources import resolve_source
 from test_diffusion_tiny import guide_image, tiny_sd_dir  # noqa: F401 (fixtures)
 
@@ -191,11 +192,11 @@ def test_turbo_from_the_folder_name_and_plain_sd_defaults(tiny_sd_dir, tmp_path)
 def test_zero_steps_are_refused_with_the_minimum(strength, steps, need):
     assert min_steps(strength) == need and steps_run(need, strength) == 1 and steps_run(need - 1, strength) == 0
     with pytest.raises(LatentStudioError) as err:
-        check_options(steps=steps, strength=strength)
+        SDEditOptions(steps=steps, strength=strength).check()
     msg = str(err.value)
     assert f"Strength {strength:g}" in msg and f"{steps} steps" in msg and f"at least {need} steps" in msg
     assert "runs no denoising step" in msg and "\n" not in msg
-    check_options(steps=need, strength=strength)  # the suggested fix works
+    SDEditOptions(steps=need, strength=strength).check()  # the suggested fix works
 
 
 def test_turbo_default_steps_with_a_low_strength_is_refused(turbo_engine):
@@ -204,17 +205,16 @@ def test_turbo_default_steps_with_a_low_strength_is_refused(turbo_engine):
 
 
 def test_backends_refuse_zero_steps_even_when_called_directly(turbo_engine):
-    """Below the engine's option check: diffusers' img2img and our denoise loop must not run an empty schedule."""
+    """Below the engine's option check: diffusers' img2img and our pipeline must not run an empty schedule."""
     from engines.diffusion.pixel_pipeline import untrained_default
-    from engines.diffusion.sdedit import denoise
     opts = SDEditOptions(steps=4, strength=0.2, frames=0)
     with pytest.raises(LatentStudioError, match="at least 5 steps"):
         turbo_engine.backend.sdedit(guide_image(size=(32, 32)), None, opts, 0, None)
     pipe = untrained_default()
     size = pipe.unet.config.sample_size
-    with pytest.raises(LatentStudioError, match="at least 20 steps"):
-        denoise(pipe.unet, pipe.scheduler, guide=torch.zeros(1, 3, size, size), mask=None, class_ids=[0],
-                null_id=pipe.null_class_id, guidance=1.0, steps=10, strength=0.05)
+    with pytest.raises(ValueError, match="at least 20 steps"):  # core code: diffusers' exception type
+        pipe(image=torch.zeros(1, 3, size, size), class_labels="cat", guidance_scale=1.0, num_inference_steps=10,
+             strength=0.05)
 
 
 # ------------------------------------------------------------------ the loader takes SD v1.x's safety checker

@@ -8,7 +8,7 @@ from PIL import Image
 
 from engines.base import Cancelled, LatentStudioError
 from engines.diffusion import DiffusionEngine, make_scheduler
-from engines.diffusion.sdedit import denoise, guided_eps
+from engines.diffusion.pixel_pipeline import ClassConditionalPixelPipeline, guided_model_output
 from test_diffusion_tiny import guide_image, pixel_engine, tiny_pixel_pipeline
 
 
@@ -69,7 +69,7 @@ def test_t0_is_strength_in_timesteps_and_steps_are_respected(engine):
     assert engine.from_guide(g, seed=1, steps=50, t0=290, guidance=1.0).options["denoise_steps"] == 14
 
 
-def test_guided_eps_is_classifier_free_guidance():
+def test_guided_model_output_is_classifier_free_guidance():
     pipe = tiny_pixel_pipeline()
     unet = pipe.unet
     x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
@@ -79,9 +79,10 @@ def test_guided_eps_is_classifier_free_guidance():
         uncond = unet(x, t, class_labels=torch.tensor([2, 2])).sample
         batches = []
         hook = unet.register_forward_hook(lambda m, i, o: batches.append(i[0].shape[0]))
-        w1 = guided_eps(unet, x, t, [0, 1], 2, 1.0)
-        w0 = guided_eps(unet, x, t, [0, 1], 2, 0.0)
-        w3 = guided_eps(unet, x, t, [0, 1], 2, 3.0)
+        labels = torch.tensor([0, 1])
+        w1 = guided_model_output(unet, x, t, labels, 2, 1.0)
+        w0 = guided_model_output(unet, x, t, labels, 2, 0.0)
+        w3 = guided_model_output(unet, x, t, labels, 2, 3.0)
         hook.remove()
     assert batches == [2, 4, 4]  # w = 1 skips the unconditional half; otherwise both halves in one batch
     assert torch.equal(w1, cond)
@@ -115,8 +116,10 @@ def test_ddim_eta_zero_is_deterministic(name, eta, draws_during_loop):
     ref = [torch.Generator().manual_seed(i) for i in range(2)]
     for g in ref:  # what the initial noise alone consumes
         torch.randn((1, 3, 16, 16), generator=g)
-    denoise(pipe.unet, make_scheduler(name, pipe.scheduler.config), guide=guide, mask=None, class_ids=[0, 0],
-            null_id=2, guidance=2.0, steps=5, strength=0.8, generators=gens, eta=eta)
+    pipe = ClassConditionalPixelPipeline(**{**pipe.components, "scheduler": make_scheduler(name, pipe.scheduler.config)},
+                                         class_names=pipe.classes)
+    pipe(image=guide, class_labels="cat", guidance_scale=2.0, num_inference_steps=5, strength=0.8, generator=gens,
+         eta=eta, output_type="pt")
     same = all(torch.equal(a, b) for a, b in zip(_draws(gens), _draws(ref)))
     assert same != draws_during_loop
 

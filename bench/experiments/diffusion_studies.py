@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from engines import imaging
 from engines.diffusion.guide import faithfulness
+from engines.diffusion.strength import steps_run
 
 from . import figures
 from .context import Context
@@ -54,7 +55,7 @@ def sdedit(ctx: Context) -> Study:
                     realism = ctx.realism(imaging.to_tensor(run["images"]))
                     rows.append({"N (of 1000)": int(round(strength * 1000)), "guidance": guidance,
                                  "scheduler": scheduler.upper(), "steps": steps,
-                                 "denoising steps": int(steps * strength), "masked L2": statistics.mean(run["masked_l2"]),
+                                 "denoising steps": steps_run(steps, strength), "masked L2": statistics.mean(run["masked_l2"]),
                                  "nearest real": realism["nearest real"], "SWD": realism["SWD"],
                                  "SWD × floor": realism["SWD × floor"], "s/img": run["seconds"] / len(run["images"])})
                     if steps == grid_steps:

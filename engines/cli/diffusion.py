@@ -4,32 +4,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..diffusion.schedulers import scheduler_names
+from ..diffusion.options import SDEditOptions
+from ..options import add_flag
 from .common import add_device_flag, known_models_help, positive_int, tqdm_progress, write_json
 
 
 def _noise_flags(p: argparse.ArgumentParser) -> None:
+    """The SDEdit options both commands share; types, ranges, defaults and help come from `SDEditOptions`
+    (the engine checks the values once, with the same messages as for the UI and Python callers)."""
     level = p.add_mutually_exclusive_group()
-    level.add_argument("--strength", type=float, default=None,
-                       help="noise level in [0, 1]: 0 returns the guide, 1 ignores it (default: 0.6)")
-    level.add_argument("--t0", type=int, default=None,
-                       help="noise level as N of the model's T (usually 1000) training timesteps, e.g. 600; "
-                            "the same as --strength N/T")
-    p.add_argument("--scheduler", choices=scheduler_names(), default="ddim",
-                   help="sampler: ddpm (ancestral), ddim (with --eta), dpmsolver++, euler, euler_a, pndm, lms "
-                        "(needs scipy), heun (default: ddim)")
-    p.add_argument("--eta", type=float, default=0.0,
-                   help="DDIM stochasticity in [0, 1]: 0 deterministic, 1 like DDPM; ddim only (default: 0)")
-    p.add_argument("--guidance", type=float, default=None,
-                   help="classifier-free guidance scale w in [0, 50]: eps_u + w·(eps_c − eps_u); 1 = no guidance "
-                        "(default: 3.0 for our model, 7.5 for Stable Diffusion, 0 for turbo models; for Stable "
-                        "Diffusion w <= 1 means none)")
-    p.add_argument("--prompt", default=None, help="text prompt (Stable Diffusion models only)")
-    p.add_argument("--negative", default=None,
-                   help="negative prompt (Stable Diffusion, with --guidance > 1): what to steer away from")
-    p.add_argument("--class-name", default=None,
-                   help="class to generate (class-conditional models, e.g. our 'cat' / 'grumpy cat'; "
-                        "default: the model's first class)")
+    add_flag(level, "--strength", SDEditOptions.limit("strength"))
+    add_flag(level, "--t0", SDEditOptions.limit("t0"))
+    add_flag(p, "--scheduler", SDEditOptions.limit("scheduler"))
+    add_flag(p, "--eta", SDEditOptions.limit("eta"))
+    add_flag(p, "--guidance", SDEditOptions.limit("guidance"))
+    add_flag(p, "--prompt", SDEditOptions.limit("prompt"))
+    add_flag(p, "--negative", SDEditOptions.limit("negative_prompt"))
+    add_flag(p, "--class-name", SDEditOptions.limit("class_name"))
 
 
 def _model_flags(p: argparse.ArgumentParser, flag: str) -> None:
@@ -59,16 +50,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("guide", type=Path, help="guide image: a photo or a colour sketch (centre-cropped to a square)")
     _model_flags(p, "--model")
     _noise_flags(p)
-    p.add_argument("--steps", type=positive_int, default=None,
-                   help="steps of the full schedule, 1-1000; SDEdit runs int(steps × strength) of them, at least 1 "
-                        "(default: 50; 4 for turbo models)")
+    add_flag(p, "--steps", SDEditOptions.limit("steps"), default=None)  # None: the model's default (turbo: 4)
     p.add_argument("--mask", default=None,
                    help="mask image, white = re-imagine (outside it the result is exactly the guide); 'auto' = the "
                         "guide's strokes (default: no mask, the whole image)")
-    p.add_argument("--n", type=positive_int, default=1, help="samples, 1-16; sample i uses seed + i (default: 1)")
+    add_flag(p, "--n", SDEditOptions.limit("n"))
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--frames", type=int, default=10,
-                   help="x0 previews of the first sample in the GIF, 0-100; 0 writes no GIF (default: 10)")
+    add_flag(p, "--frames", SDEditOptions.limit("frames"),
+             help="x0 previews of the first sample in the GIF; 0 writes no GIF")
     p.add_argument("--fps", type=float, default=4, help="frames per second of the GIF (default: 4)")
     add_device_flag(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
@@ -91,9 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--gan-steps", type=positive_int, default=300, help="GAN projection steps (default: 300)")
     _model_flags(c, "--diffusion")
     _noise_flags(c)
-    c.add_argument("--steps", type=positive_int, default=None,
-                   help="diffusion steps of the full schedule (SDEdit runs int(steps × strength)) "
-                        "(default: 50; 4 for turbo models)")
+    add_flag(c, "--steps", SDEditOptions.limit("steps"), default=None,
+             help="diffusion " + SDEditOptions.limit("steps").help)
     c.add_argument("--mask", type=Path, default=None,
                    help="mask image, white = strokes (default: derived from the sketch with mask_from_scribble)")
     c.add_argument("--dilate", type=int, default=0, help="grow the derived mask by this many pixels, 0-256 (default: 0)")
@@ -121,8 +109,7 @@ def _sdedit_options(args: argparse.Namespace) -> dict:
 def run_sdedit(args: argparse.Namespace) -> int:
     from .. import imaging
     from ..base import check_range
-    check_range("Frames", args.frames, 0, 100, integer=True)
-    check_range("--fps", args.fps, 0.1, 60)
+    check_range("--fps", args.fps, 0.1, 60)  # a CLI-only option; the SDEdit options are checked by the engine
     engine = _engine(args, args.model)
     progress, bar = tqdm_progress("sdedit")
     with bar:

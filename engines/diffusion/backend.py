@@ -25,6 +25,13 @@ class RunOutput:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def frame_steps(total: int, frames: int) -> set[int]:
+    """Indices (0-based) of the ``frames`` evenly spaced steps of ``total`` whose x0 predictions become previews."""
+    if frames <= 0 or total <= 0:
+        return set()
+    return {int(i) for i in np.linspace(0, total - 1, min(frames, total)).round()}
+
+
 def generators(seed: int, n: int) -> list[torch.Generator]:
     """One CPU generator per sample, seeded ``seed + i``: sample i is the same whatever ``n`` is, on any device."""
     return [make_generator(int(seed) + i) for i in range(n)]

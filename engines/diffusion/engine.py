@@ -14,13 +14,16 @@ from typing import Any, Optional
 from PIL import Image
 
 from .. import catalog
-from ..base import Engine, LatentStudioError, ModelDescription, ProgressCallback, Result, make_generator, pick_device
+from ..base import (Engine, LatentStudioError, ModelDescription, ProgressCallback, Result, make_generator, pick_device,
+                    pick_dtype)
 from .backend import Backend
 from .guide import faithfulness, prepare_guide, prepare_mask
-from .options import SDEditOptions, check_options
+from .options import SDEditOptions
 from .schedulers import scheduler_names
 
-DEFAULT_STEPS = 50
+#: Option defaults (`SDEditOptions`' own); ``steps`` is the schedule length when the backend names none.
+_DEFAULT = SDEditOptions()
+DEFAULT_STEPS = _DEFAULT.steps
 UNTRAINED_NOTE = "UNTRAINED placeholder (random weights, seed 0): trained default weights are not in weights/ yet."
 
 
@@ -64,7 +67,8 @@ class DiffusionEngine(Engine):
     def from_pipeline(cls, pipe: Any, device: Optional[str] = None, dtype: Optional[str] = None,
                       source: str = "memory", **options: Any) -> "DiffusionEngine":
         """An engine over an in-memory pipeline (a `ClassConditionalPixelPipeline` or an SD img2img pipeline)."""
-        from ..base import pick_dtype
+        # imported on use, not to dodge a cycle (there is none): diffusers' pipelines (and, for Stable
+        # Diffusion, transformers) take seconds to import, and a pixel-model user never needs the SD backend
         from .pixel_pipeline import ClassConditionalPixelPipeline
         dev = pick_device(device)
         if isinstance(pipe, ClassConditionalPixelPipeline):
@@ -126,9 +130,11 @@ class DiffusionEngine(Engine):
 
     # ------------------------------------------------------------------------------------------
     def _options(self, **kwargs: Any) -> SDEditOptions:
-        return check_options(num_train_timesteps=self.backend.num_train_timesteps, **kwargs)
+        """The one place a job's options are checked (`SDEditOptions.check`), against this model's T."""
+        return SDEditOptions(**kwargs).check(num_train_timesteps=self.backend.num_train_timesteps)
 
-    def sample(self, n: int, seed: int, *, steps: Optional[int] = None, scheduler: str = "ddim", eta: float = 0.0,
+    def sample(self, n: int, seed: int, *, steps: Optional[int] = None, scheduler: str = _DEFAULT.scheduler,
+               eta: float = _DEFAULT.eta,
                guidance: Optional[float] = None, prompt: Optional[str] = None,
                negative_prompt: Optional[str] = None, class_name: Optional[str] = None,
                progress: Optional[ProgressCallback] = None) -> list[Image.Image]:
@@ -143,10 +149,10 @@ class DiffusionEngine(Engine):
 
     def from_guide(self, guide: Any, mask: Any = None, *, seed: int = 0, steps: Optional[int] = None,
                    progress: Optional[ProgressCallback] = None, strength: Optional[float] = None,
-                   t0: Optional[int] = None, scheduler: str = "ddim", eta: float = 0.0,
+                   t0: Optional[int] = None, scheduler: str = _DEFAULT.scheduler, eta: float = _DEFAULT.eta,
                    guidance: Optional[float] = None, prompt: Optional[str] = None,
-                   negative_prompt: Optional[str] = None, class_name: Optional[str] = None, n: int = 1,
-                   frames: int = 10) -> Result:
+                   negative_prompt: Optional[str] = None, class_name: Optional[str] = None, n: int = _DEFAULT.n,
+                   frames: int = _DEFAULT.frames) -> Result:
         """SDEdit: noise ``guide`` to ``strength`` (default 0.6) or ``t0`` (of T timesteps), denoise with
         ``scheduler`` under guidance ``guidance`` (None: 3.0 for our model, 7.5 for SD, 0 for turbo models;
         1 = none). ``steps``: the full schedule (None: `default_steps`, 50 or 4 for turbo), of which
@@ -154,7 +160,8 @@ class DiffusionEngine(Engine):
 
         ``mask`` (image/array, 1 = re-imagine; "auto" = the guide's strokes): outside it the result is
         exactly the guide. ``n`` samples, sample i seeded ``seed + i``. ``frames``: x0 previews of the
-        first sample for progress and GIFs (``Result.frames`` = guide, previews, final image).
+        first sample for progress and GIFs (``Result.frames`` = guide, previews, final image). Limits:
+        `SDEditOptions`, checked here once; ``progress`` is a callback, never part of ``Result.options``.
         """
         start = time.perf_counter()
         make_generator(seed)

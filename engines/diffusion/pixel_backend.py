@@ -1,7 +1,9 @@
 """The diffusion engine's backend for our pixel-space model (`ClassConditionalPixelPipeline`).
 
-Maps the engine's options onto `sdedit.denoise`: class name → id, guidance default, a fresh scheduler
-of the requested kind built from the model's own schedule, per-sample generators.
+Maps the engine's checked options onto the pipeline's own ``__call__`` (which does sampling and SDEdit):
+guidance default, a fresh scheduler of the requested kind built from the model's own schedule (in a
+pipeline view over the same UNet, so the loaded pipeline is never changed), per-sample generators,
+and progress with x0 previews through ``callback_on_step_end``.
 """
 from __future__ import annotations
 
@@ -12,13 +14,12 @@ import torch
 from PIL import Image
 
 from .. import imaging
-from ..base import LatentStudioError, ProgressCallback
-from .backend import Backend, RunOutput, generators
+from ..base import LatentStudioError, ProgressCallback, report
+from .backend import Backend, RunOutput, frame_steps, generators
 from .guide import mask_tensor
 from .options import SDEditOptions
 from .pixel_pipeline import DEFAULT_GUIDANCE, ClassConditionalPixelPipeline
 from .schedulers import make_scheduler
-from .sdedit import denoise
 
 
 class PixelBackend(Backend):
@@ -79,16 +80,30 @@ class PixelBackend(Backend):
     def _run(self, guide: Optional[torch.Tensor], mask: Optional[torch.Tensor], opts: SDEditOptions, seed: int,
              progress: Optional[ProgressCallback], strength: float) -> RunOutput:
         cond = self.check_conditioning(opts)
-        class_id = self.pipe.class_id(cond["class_name"])
         scheduler = make_scheduler(opts.scheduler, self.pipe.scheduler.config)
-        out = denoise(self.pipe.unet, scheduler, guide=guide, mask=mask, class_ids=[class_id] * opts.n,
-                      null_id=self.pipe.null_class_id, guidance=cond["guidance"], steps=opts.steps,
-                      strength=strength, generators=generators(seed, opts.n), eta=opts.eta, device=self.device,
-                      frames=opts.frames, progress=progress)
-        previews = [imaging.to_pil(p)[0] for p in out.previews]
-        info = {**cond, "cfg": out.cfg, "denoise_steps": len(out.timesteps),
+        pipe = ClassConditionalPixelPipeline(**{**self.pipe.components, "scheduler": scheduler},
+                                             class_names=self.pipe.classes)
+        previews: list[torch.Tensor] = []
+        wanted: list[set[int]] = []  # the frame steps, once the pipeline knows how many steps run
+
+        def on_step_end(p: ClassConditionalPixelPipeline, i: int, t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+            if not wanted:
+                wanted.append(frame_steps(p.num_timesteps, opts.frames))
+            preview = None
+            if i in wanted[0]:
+                previews.append(tensors["pred_original_sample"][:1].float().cpu())
+                preview = imaging.to_pil(previews[-1])[0] if progress is not None else None
+            report(progress, i + 1, p.num_timesteps, preview)
+            return {}
+
+        out = pipe(image=guide, mask_image=mask, strength=strength, num_inference_steps=opts.steps,
+                   guidance_scale=cond["guidance"], class_labels=cond["class_name"], eta=opts.eta,
+                   generator=generators(seed, opts.n), output_type="pt", callback_on_step_end=on_step_end,
+                   callback_on_step_end_tensor_inputs=["pred_original_sample"] if opts.frames else [])
+        info = {**cond, "cfg": out.guided, "denoise_steps": len(out.timesteps),
                 "t_start": out.timesteps[0] if out.timesteps else None}
-        return RunOutput(images=imaging.to_pil(out.images), previews=previews, info=info)
+        return RunOutput(images=imaging.to_pil(out.images), previews=[imaging.to_pil(p)[0] for p in previews],
+                         info=info)
 
     def sdedit(self, guide: Image.Image, mask: Optional[np.ndarray], opts: SDEditOptions, seed: int,
                progress: Optional[ProgressCallback]) -> RunOutput:

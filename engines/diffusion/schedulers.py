@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import inspect
 from typing import Any, Mapping
 
 from ..base import LatentStudioError
@@ -48,13 +47,3 @@ def make_scheduler(name: str, config: Mapping[str, Any]) -> Any:
         raise LatentStudioError("The lms scheduler needs scipy (pip install scipy); or pick another scheduler.")
     cls = getattr(importlib.import_module("diffusers"), class_name)
     return cls.from_config(dict(config), **overrides)
-
-
-def takes_eta(scheduler: Any) -> bool:
-    """Whether ``scheduler.step`` has an ``eta`` argument (DDIM's stochasticity knob)."""
-    return "eta" in inspect.signature(scheduler.step).parameters
-
-
-def takes_generator(scheduler: Any) -> bool:
-    """Whether ``scheduler.step`` draws noise (ancestral/stochastic samplers take a generator)."""
-    return "generator" in inspect.signature(scheduler.step).parameters

@@ -31,11 +31,11 @@ from PIL import Image
 from .. import imaging
 from ..base import LatentStudioError, ProgressCallback, check_range, report
 from ..catalog import TURBO_GUIDANCE, TURBO_STEPS
-from .backend import Backend, RunOutput, generators
+from .backend import Backend, RunOutput, frame_steps, generators
 from .guide import composite
-from .options import SDEditOptions, steps_run, zero_steps_message
+from .options import SDEditOptions, zero_steps_message
 from .schedulers import make_scheduler
-from .sdedit import frame_steps
+from .strength import steps_run
 
 #: Guidance scale and schedule length when none is given: diffusers' own defaults for Stable Diffusion.
 SD_DEFAULT_GUIDANCE = 7.5

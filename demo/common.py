@@ -36,6 +36,12 @@ def status(slug: str) -> gr.Markdown:
     return gr.Markdown("", elem_id=f"{slug}-status")
 
 
+def number(limit: Any, value: Any = None, *, label: Optional[str] = None) -> gr.Number:
+    """A number field over an option's `engines.options.Limit` (its range, default and label)."""
+    return gr.Number(value=limit.default if value is None else value, minimum=limit.min, maximum=limit.max,
+                     label=label or limit.label, info=limit.help or None)
+
+
 def seed_field() -> gr.Number:
     return gr.Number(value=0, precision=0, minimum=0, label="Seed")
 

@@ -1,24 +1,17 @@
 """GAN vs Diffusion: the same sketch through GAN scribble projection and SDEdit, side by side."""
 from __future__ import annotations
 
-import time
-
 import gradio as gr
 
-from engines.diffusion.guide import faithfulness, prepare_guide, prepare_mask
+from engines import compare as comparison
+from engines.diffusion.options import SDEditOptions
+from engines.stylegan.projector import ProjectionConfig
 
 from . import common, inputs, outputs
 from .errors import user_errors
 from .gpu import gpu
 from .jobs import stream
 from .registry import Registry
-
-
-def masked_l2(image, drawing, mask, resolution: int) -> float:
-    """Masked L2 to the sketch, measured the same way for both engines (at the engine's resolution)."""
-    guide, size = prepare_guide(drawing, resolution)
-    m = prepare_mask(mask, drawing, size, resolution)
-    return faithfulness([image.resize(guide.size)], guide, m)["masked_l2"][0]
 
 
 def build(registry: Registry) -> gr.Dropdown:
@@ -31,10 +24,11 @@ def build(registry: Registry) -> gr.Dropdown:
                 with gr.Row():
                     model = common.gan_dropdown(registry, "GAN")
                     model_class = common.class_dropdown(registry, model)
-                    gan_steps = gr.Slider(10, 1000, value=200, step=10, label="GAN steps", elem_id="compare-gan-steps")
+                    gan_steps = gr.Slider(**ProjectionConfig.limit("steps").slider(200), label="GAN steps",
+                                          elem_id="compare-gan-steps")
                 with gr.Row():
-                    strength = gr.Slider(0.05, 1.0, value=0.6, step=0.05, label="SDEdit strength")
-                    steps = gr.Slider(5, 200, value=50, step=5, label="SDEdit DDIM steps")
+                    strength = gr.Slider(**SDEditOptions.limit("strength").slider(), label="SDEdit strength")
+                    steps = gr.Slider(**SDEditOptions.limit("steps").slider(), label="SDEdit DDIM steps")
                 seed = common.seed_field()
                 run, stop = common.run_stop("compare", "Run both")
                 common.sketch_examples(sketch, "compare")
@@ -56,37 +50,27 @@ def build(registry: Registry) -> gr.Dropdown:
             gan, diff = registry.gan(model_label, class_label), registry.diffusion()
             drawing, mask = inputs.canvas_to_sketch(canvas_value)
             seed_n = inputs.whole(seed_v, "Seed", 0, 2**31)
-            g_steps = inputs.whole(gan_steps_v, "GAN steps", 1, 5000)
-            d_opts = dict(strength=inputs.real(strength_v, "SDEdit strength", 0, 1),
-                          steps=inputs.whole(steps_v, "SDEdit steps", 1, 1000), scheduler="ddim", seed=seed_n, frames=8)
-            rows = {}
-            start = time.perf_counter()
-            for ev in stream(lambda job: gan.scribble(drawing, mask, steps=g_steps, seed=seed_n, progress=job.progress)):
-                if ev.kind == "done":
-                    res = ev.result
-                    rows["GAN"] = (res.images[0], masked_l2(res.images[0], drawing, mask, gan.resolution),
-                                   time.perf_counter() - start, res.options)
-                    yield common.big(res.images[0]), gr.skip(), "GAN done; running SDEdit…", gr.skip(), gr.skip()
-                elif ev.kind == "progress":
-                    yield common.preview(ev.preview), gr.skip(), common.progress_text(ev.step, ev.total, "GAN step"), \
-                        gr.skip(), gr.skip()
-                else:
-                    yield common.skips(len(outs))
-            start = time.perf_counter()
-            for ev in stream(lambda job: diff.from_guide(drawing, None, progress=job.progress, **d_opts)):
-                if ev.kind == "done":
-                    res = ev.result
-                    rows["Diffusion"] = (res.images[0], masked_l2(res.images[0], drawing, mask, diff.resolution),
-                                         time.perf_counter() - start, res.options)
-                elif ev.kind == "progress":
-                    yield gr.skip(), common.preview(ev.preview), common.progress_text(ev.step, ev.total, "SDEdit step"), \
-                        gr.skip(), gr.skip()
-                else:
-                    yield common.skips(len(outs))
-            lines = ["| engine | masked L2 to the strokes | seconds |", "|---|---|---|"]
-            lines += [f"| {name} | {l2:.4f} | {sec:.1f} |" for name, (_, l2, sec, _) in rows.items()]
-            details = {name: {"masked_l2": l2, "seconds": sec, "options": opts} for name, (_, l2, sec, opts) in rows.items()}
-            yield (common.big(rows["GAN"][0]), common.big(rows["Diffusion"][0]), "done", "\n".join(lines), outputs.pretty(details))
+            d_opts = dict(strength=strength_v, steps=steps_v, scheduler="ddim", frames=8)  # engines check options
+            sketch_rgb, stroke_mask = comparison.square_sketch(drawing, mask)
+            runs = []
+            for name, engine, opts in (("GAN", gan, dict(steps=gan_steps_v)), ("Diffusion", diff, d_opts)):
+                what = "GAN step" if name == "GAN" else "SDEdit step"
+                guide_mask = "strokes" if name == "GAN" else None
+                for ev in stream(lambda job: comparison.run_engine(name, engine, sketch_rgb, stroke_mask, seed=seed_n,
+                                                                   guide_mask=guide_mask, progress=job.progress, **opts)):
+                    if ev.kind == "done":
+                        runs.append(ev.result)
+                        if name == "GAN":
+                            yield common.big(ev.result.image), gr.skip(), "GAN done; running SDEdit…", gr.skip(), gr.skip()
+                    elif ev.kind == "progress":
+                        preview = common.preview(ev.preview)
+                        yield ((preview, gr.skip()) if name == "GAN" else (gr.skip(), preview)) + \
+                            (common.progress_text(ev.step, ev.total, what), gr.skip(), gr.skip())
+                    else:
+                        yield common.skips(len(outs))
+            details = {r.name: r.row() for r in runs}
+            yield (common.big(runs[0].image), common.big(runs[1].image), "done", comparison.table(runs),
+                   outputs.pretty(details))
 
         event = run.click(compare, [sketch, model, gan_steps, strength, steps, seed, model_class], outs, api_name="compare",
                           concurrency_id="engines")

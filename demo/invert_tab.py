@@ -7,12 +7,15 @@ import gradio as gr
 
 from engines import imaging
 from engines.stylegan.losses import PERCEPTUAL_CHOICES
+from engines.stylegan.projector import ProjectionConfig
 
 from . import common, inputs, outputs
 from .errors import user_errors
 from .gpu import gpu
 from .jobs import stream
 from .registry import Registry
+
+LIMITS = ProjectionConfig.limits()
 
 
 @dataclass
@@ -37,18 +40,18 @@ def build(registry: Registry) -> InvertTab:
                 with gr.Row():
                     space = common.space_radio()
                     optimizer = gr.Radio(["adam", "lbfgs"], value="adam", label="Optimiser")
-                steps = gr.Slider(10, 1000, value=200, step=10, label="Steps", elem_id="invert-steps")
+                steps = gr.Slider(**LIMITS["steps"].slider(200), label="Steps", elem_id="invert-steps")
                 with gr.Accordion("Loss weights and more", open=False):
                     with gr.Row():
-                        l2 = gr.Number(value=1.0, minimum=0, label="Pixel L2 weight")
-                        l1 = gr.Number(value=0.0, minimum=0, label="Pixel L1 weight")
+                        l2 = common.number(LIMITS["l2"])
+                        l1 = common.number(LIMITS["l1"])
                     with gr.Row():
                         perceptual = gr.Dropdown(list(PERCEPTUAL_CHOICES), value="disc", label="Perceptual network",
                                                  info="disc = our discriminator's features (offline)")
-                        perceptual_weight = gr.Number(value=0.1, minimum=0, label="Perceptual weight")
+                        perceptual_weight = common.number(LIMITS["perceptual_weight"])
                     with gr.Row():
-                        reg = gr.Number(value=0.0, minimum=0, label="Latent regulariser")
-                        restarts = gr.Slider(1, 10, value=1, step=1, label="Restarts")
+                        reg = common.number(LIMITS["reg"])
+                        restarts = gr.Slider(**LIMITS["restarts"].slider(), label="Restarts")
                     seed = common.seed_field()
                 run, stop = common.run_stop("invert", "Invert")
                 gr.Examples(common.examples("photos"), inputs=[photo], label="Examples (samples of our models)", elem_id="invert-examples")
@@ -75,11 +78,9 @@ def build(registry: Registry) -> InvertTab:
                    restarts_v, seed_v, class_label=None):
             engine = registry.gan(model_label, class_label)
             target = imaging.center_crop_resize(inputs.load_photo(photo_path), engine.resolution)
-            options = dict(space=space_v, optimizer=opt_v, steps=inputs.whole(steps_v, "Steps", 1, 5000),
-                           l2=inputs.real(l2_v, "Pixel L2 weight", 0, 1e4), l1=inputs.real(l1_v, "Pixel L1 weight", 0, 1e4),
-                           perceptual=perc_v, perceptual_weight=inputs.real(perc_w, "Perceptual weight", 0, 1e4),
-                           reg=inputs.real(reg_v, "Latent regulariser", 0, 1e4),
-                           restarts=inputs.whole(restarts_v, "Restarts", 1, 20), seed=inputs.whole(seed_v, "Seed", 0, 2**31))
+            options = dict(space=space_v, optimizer=opt_v, steps=steps_v, l2=l2_v, l1=l1_v, perceptual=perc_v,
+                           perceptual_weight=perc_w, reg=reg_v, restarts=restarts_v,
+                           seed=inputs.whole(seed_v, "Seed", 0, 2**31))  # the engine checks every option once
             yield common.big(target), None, "starting…", common.loss_frame([]), "", None
             for ev in stream(lambda job: engine.invert([target], progress=job.progress, on_loss=job.on_loss, **options)):
                 if ev.kind == "done":

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import gradio as gr
 
+from engines.stylegan.engine import SCRIBBLE_DEFAULTS
+from engines.stylegan.projector import ProjectionConfig
+
 from . import common, inputs, outputs
 from .errors import user_errors
 from .gpu import gpu
 from .jobs import stream
 from .registry import Registry
+
+LIMITS = ProjectionConfig.limits()
 
 
 def build(registry: Registry) -> gr.Dropdown:
@@ -21,10 +26,10 @@ def build(registry: Registry) -> gr.Dropdown:
                 model_class = common.class_dropdown(registry, model)
                 with gr.Row():
                     space = common.space_radio()
-                    steps = gr.Slider(10, 1000, value=200, step=10, label="Steps", elem_id="scribble-steps")
+                    steps = gr.Slider(**LIMITS["steps"].slider(200), label="Steps", elem_id="scribble-steps")
                 with gr.Row():
-                    reg = gr.Number(value=0.01, minimum=0, label="Regulariser weight (pull to the mean latent)")
-                    restarts = gr.Slider(1, 10, value=1, step=1, label="Restarts (best kept)")
+                    reg = common.number(LIMITS["reg"], SCRIBBLE_DEFAULTS["reg"], label="Regulariser weight (pull to the mean latent)")
+                    restarts = gr.Slider(**LIMITS["restarts"].slider(), label="Restarts (best kept)")
                 seed = common.seed_field()
                 run, stop = common.run_stop("scribble", "Generate")
                 common.sketch_examples(sketch, "scribble")
@@ -44,9 +49,8 @@ def build(registry: Registry) -> gr.Dropdown:
         def generate(canvas_value, model_label, space_v, steps_v, reg_v, restarts_v, seed_v, class_label=None):
             engine = registry.gan(model_label, class_label)
             drawing, mask = inputs.canvas_to_sketch(canvas_value)
-            options = dict(space=space_v, steps=inputs.whole(steps_v, "Steps", 1, 5000),
-                           reg=inputs.real(reg_v, "Regulariser weight", 0, 1e4),
-                           restarts=inputs.whole(restarts_v, "Restarts", 1, 20), seed=inputs.whole(seed_v, "Seed", 0, 2**31))
+            options = dict(space=space_v, steps=steps_v, reg=reg_v, restarts=restarts_v,
+                           seed=inputs.whole(seed_v, "Seed", 0, 2**31))  # the engine checks every option once
             for ev in stream(lambda job: engine.scribble(drawing, mask, progress=job.progress, on_loss=job.on_loss,
                                                          **options)):
                 if ev.kind == "done":

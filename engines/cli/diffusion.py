@@ -139,58 +139,39 @@ def run_compare(args: argparse.Namespace) -> int:
     import numpy as np
     from PIL import Image
 
+    from .. import compare as comparison
     from .. import imaging
-    from ..diffusion.guide import faithfulness, prepare_guide, prepare_mask
     from ..stylegan.engine import GanEngine
 
     # one square crop of the sketch and its mask, so both engines see exactly the same picture
-    sketch = imaging.load_rgba(args.sketch)
-    (w, h), side = sketch.size, min(sketch.size)
-    left, top = (w - side) // 2, (h - side) // 2
-    sketch = sketch.crop((left, top, left + side, top + side))
-    if args.mask is not None:
-        mask = imaging.load_mask(args.mask)
-        if mask.shape != (h, w):
-            mask = imaging.load_mask(args.mask, size=(w, h))
-        mask = mask[top:top + side, left:left + side]
-    else:
-        mask = imaging.mask_from_scribble(sketch, dilate=args.dilate)
-    imaging.check_mask(mask)
-    sketch_rgb = imaging.load_image(sketch)
-
+    sketch_rgb, mask = comparison.square_sketch(args.sketch, args.mask, dilate=args.dilate)
     gan = GanEngine(args.gan, arch=args.gan_arch, device=args.device).for_class(args.gan_class)
-    progress, bar = tqdm_progress("GAN scribble")
-    with bar:
-        gan_result = gan.scribble(sketch_rgb, mask, seed=args.seed, steps=args.gan_steps, progress=progress)
-
     diffusion = _engine(args, args.diffusion)
-    progress, bar = tqdm_progress("SDEdit")
-    with bar:
-        diff_result = diffusion.from_guide(sketch_rgb, mask if args.sdedit_mask == "edit" else None, seed=args.seed,
-                                           progress=progress, frames=0, **_sdedit_options(args))
-    guide_img, size = prepare_guide(sketch_rgb, diffusion.resolution)
-    diff_l2 = faithfulness(diff_result.images, guide_img, prepare_mask(mask, sketch_rgb, size, diffusion.resolution))
+    runs = []
+    for name, engine, guide_mask, options in (
+            ("GAN", gan, "strokes", {"steps": args.gan_steps}),
+            ("Diffusion", diffusion, "strokes" if args.sdedit_mask == "edit" else None,
+             {"frames": 0, **_sdedit_options(args)})):
+        progress, bar = tqdm_progress("GAN scribble" if name == "GAN" else "SDEdit")
+        with bar:
+            runs.append(comparison.run_engine(name, engine, sketch_rgb, mask, seed=args.seed, guide_mask=guide_mask,
+                                              progress=progress, **options))
+    gan_run, diff_run = runs
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    gan_img, diff_img = gan_result.images[0], diff_result.images[0]
-    side = max(gan_img.size[0], diff_img.size[0])
-    row = [im.resize((side, side), Image.LANCZOS) for im in (sketch_rgb, gan_img, diff_img)]
+    side = max(gan_run.image.size[0], diff_run.image.size[0])
+    row = [im.resize((side, side), Image.LANCZOS) for im in (sketch_rgb, gan_run.image, diff_run.image)]
     imaging.make_grid(row, nrow=3).save(out / "compare.png")
-    gan_img.save(out / "gan.png")
-    diff_img.save(out / "diffusion.png")
+    gan_run.image.save(out / "gan.png")
+    diff_run.image.save(out / "diffusion.png")
     Image.fromarray((np.asarray(mask) * 255).round().astype(np.uint8), mode="L").save(out / "mask.png")
     metrics = {
         "sheet": ["sketch", "gan", "diffusion"],
         "mask": str(args.mask) if args.mask else f"from the sketch (mask_from_scribble, dilate {args.dilate})",
-        "gan": {"masked_l2": gan_result.metrics["masked_l2"][0], "seconds": gan_result.timings["total"],
-                "steps": args.gan_steps, "model": gan.describe().as_dict(), "options": gan_result.options},
-        "diffusion": {"masked_l2": diff_l2["masked_l2"][0], "l2": diff_l2["l2"][0],
-                      "seconds": diff_result.timings["total"], "sdedit_mask": args.sdedit_mask,
-                      "model": diffusion.describe().as_dict(), "options": diff_result.options},
+        "gan": {**gan_run.row(), "model": gan.describe().as_dict()},
+        "diffusion": {**diff_run.row(), "sdedit_mask": args.sdedit_mask, "model": diffusion.describe().as_dict()},
     }
     write_json(metrics, out / "metrics.json")
-    print(f"wrote compare.png to {out}: masked L2 GAN {metrics['gan']['masked_l2']:.4f} "
-          f"({metrics['gan']['seconds']:.1f} s), diffusion {metrics['diffusion']['masked_l2']:.4f} "
-          f"({metrics['diffusion']['seconds']:.1f} s)")
+    print(f"wrote compare.png to {out}:\n{comparison.table(runs)}")
     return 0

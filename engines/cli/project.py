@@ -2,28 +2,32 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
+from ..options import add_flag
+from ..stylegan.engine import SCRIBBLE_DEFAULTS
 from ..stylegan.latents import save_latents
-from ..stylegan.losses import PERCEPTUAL_CHOICES
+from ..stylegan.projector import ProjectionConfig
 from .common import add_gan_flags, gan_engine, positive_int, tqdm_progress, write_json
 
 
-def _common(p: argparse.ArgumentParser, steps: int, perceptual: str) -> None:
+#: CLI flag → ProjectionConfig field, for the options a user sets on the command line.
+FLAGS = {"--space": "space", "--optimizer": "optimizer", "--steps": "steps", "--lr": "lr", "--init": "init",
+         "--restarts": "restarts", "--perceptual": "perceptual", "--perceptual-weight": "perceptual_weight",
+         "--l1": "l1", "--l2": "l2", "--reg": "reg"}
+
+
+def _common(p: argparse.ArgumentParser, defaults: dict) -> None:
+    """The projection flags, with types, ranges and defaults from `ProjectionConfig` (``defaults``: this
+    command's own, e.g. scribble's). Unset flags stay None, so the engine applies those same defaults."""
     add_gan_flags(p)
-    p.add_argument("--space", choices=["z", "w", "w+"], default="w+",
-                   help="latent space: z (through the mapping), w (one code) or w+ (one code per layer; DCGAN: z only) (default: w+)")
-    p.add_argument("--optimizer", choices=["adam", "lbfgs"], default="adam", help="Adam with lr ramp, or L-BFGS with strong-Wolfe line search (default: adam)")
-    p.add_argument("--steps", type=positive_int, default=steps, help=f"optimisation steps per restart, 1-10000 (default: {steps})")
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 0.1 for Adam, 1.0 for L-BFGS)")
-    p.add_argument("--init", choices=["mean", "random"], default="mean", help="start from the mean latent or a random one (default: mean)")
-    p.add_argument("--restarts", type=positive_int, default=1, help="independent runs with seeds seed, seed+1, …, 1-50; the best is kept (default: 1)")
-    p.add_argument("--perceptual", choices=list(PERCEPTUAL_CHOICES), default=perceptual,
-                   help=f"perceptual network: disc (our discriminator, offline), vgg16 (torchvision weights), lpips, none (default: {perceptual})")
-    p.add_argument("--perceptual-weight", type=float, default=None, help="weight of the perceptual term")
-    p.add_argument("--l1", type=float, default=None, help="weight of the L1 pixel term")
-    p.add_argument("--l2", type=float, default=None, help="weight of the L2 pixel term")
-    p.add_argument("--reg", type=float, default=None, help="weight of the latent regulariser mean((latent − anchor)²)")
+    limits = ProjectionConfig.limits()
+    for flag, name in FLAGS.items():
+        limit = limits[name]
+        if name in defaults:
+            limit = dataclasses.replace(limit, default=defaults[name])
+        add_flag(p, flag, limit, default=None)
     p.add_argument("--optimize-noise", action="store_true", help="also optimise StyleGAN2 noise maps (with the StyleGAN2 noise regulariser)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
@@ -34,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Invert photos into z / w / w+ by optimisation. Writes a reconstruction PNG and a "
                                    "latent .npz per image and metrics.json (psnr, ssim, perceptual, seconds, steps).")
     p.add_argument("images", nargs="+", type=Path, help="photos (centre-cropped and resized to the model resolution)")
-    _common(p, steps=300, perceptual="disc")
+    _common(p, {})
     p.add_argument("--batch", type=positive_int, default=8, help="images optimised together (default: 8)")
     p.set_defaults(run=run_invert)
 
@@ -44,15 +48,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("sketch", type=Path, help="colour sketch (PNG; alpha or a plain background marks what is not drawn)")
     s.add_argument("--mask", type=Path, default=None, help="mask image: white = strokes to match (default: from the sketch)")
     s.add_argument("--dilate", type=int, default=0, help="grow the derived mask by this many pixels, 0-256 (default: 0)")
-    _common(s, steps=300, perceptual="none")
+    _common(s, SCRIBBLE_DEFAULTS)
     s.set_defaults(run=run_scribble)
 
 
-def _loss_options(args: argparse.Namespace) -> dict:
-    names = {"lr": "lr", "perceptual_weight": "perceptual_weight", "l1": "l1", "l2": "l2", "reg": "reg"}
-    opts = {k: getattr(args, a) for k, a in names.items() if getattr(args, a) is not None}
-    return {**opts, "space": args.space, "optimizer": args.optimizer, "steps": args.steps, "init": args.init,
-            "restarts": args.restarts, "perceptual": args.perceptual, "optimize_noise": args.optimize_noise}
+def _projection_options(args: argparse.Namespace) -> dict:
+    """The options the user set (the engine fills in the rest and checks them all)."""
+    opts = {name: getattr(args, name) for name in FLAGS.values() if getattr(args, name) is not None}
+    return {**opts, "optimize_noise": args.optimize_noise}
 
 
 def run_invert(args: argparse.Namespace) -> int:
@@ -63,7 +66,7 @@ def run_invert(args: argparse.Namespace) -> int:
         chunk = args.images[start:start + args.batch]
         progress, bar = tqdm_progress(f"inverting {start + 1}-{start + len(chunk)}/{len(args.images)}")
         with bar:
-            result = engine.invert(chunk, seed=args.seed, progress=progress, **_loss_options(args))
+            result = engine.invert(chunk, seed=args.seed, progress=progress, **_projection_options(args))
         seconds = result.timings["total"] / len(chunk)
         for i, path in enumerate(chunk):
             result.images[i].save(args.out / f"{path.stem}_recon.png")
@@ -72,7 +75,7 @@ def run_invert(args: argparse.Namespace) -> int:
             metrics[path.name] = {"psnr": result.metrics["psnr"][i], "ssim": result.metrics["ssim"][i],
                                   "perceptual": (result.metrics.get("perceptual") or [None] * len(chunk))[i],
                                   "perceptual_net": result.metrics["perceptual_net"], "seconds": seconds,
-                                  "steps": args.steps, "loss": result.metrics["loss"][i]}
+                                  "steps": result.options["steps"], "loss": result.metrics["loss"][i]}
     write_json({"images": metrics, "options": result.options}, args.out / "metrics.json")
     for name, m in metrics.items():
         print(f"{name}: psnr {m['psnr']:.2f} dB, ssim {m['ssim']:.3f}, {m['seconds']:.1f} s")
@@ -82,9 +85,9 @@ def run_invert(args: argparse.Namespace) -> int:
 def run_scribble(args: argparse.Namespace) -> int:
     from .. import imaging
     engine = gan_engine(args)
-    options = _loss_options(args)
-    if args.perceptual_weight is None and args.perceptual != "none":
-        options["perceptual_weight"] = 0.1
+    options = _projection_options(args)
+    if args.perceptual_weight is None and args.perceptual not in (None, "none"):
+        options["perceptual_weight"] = ProjectionConfig.limit("perceptual_weight").default
     progress, bar = tqdm_progress("scribble")
     with bar:
         result = engine.scribble(args.sketch, args.mask, seed=args.seed, dilate=args.dilate, progress=progress, **options)
@@ -94,7 +97,8 @@ def run_scribble(args: argparse.Namespace) -> int:
     if result.frames:
         imaging.save_animation(result.frames, args.out / f"{args.sketch.stem}_progress.gif", fps=6)
     metrics = {"masked_l2": result.metrics["masked_l2"][0], "latent_distance": result.metrics["latent_distance"][0],
-               "seconds": result.timings["total"], "steps": args.steps, "restarts": args.restarts}
+               "seconds": result.timings["total"], "steps": result.options["steps"],
+               "restarts": result.options["restarts"]}
     write_json({**metrics, "options": result.options}, args.out / "metrics.json")
     print(f"masked L2 {metrics['masked_l2']:.4f}, latent distance {metrics['latent_distance']:.2f}, {metrics['seconds']:.1f} s")
     return 0

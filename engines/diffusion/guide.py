@@ -2,8 +2,8 @@
 
 The guide is centre-cropped and resized to the model's resolution; a mask is cropped the same way so
 it still lines up with the guide. Faithfulness is the SDEdit paper's masked L2: the mean squared
-difference to the guide in [0, 1] units over masked pixels — the same formula (and units) as the GAN
-engine's ``masked_l2``, so the CLI can compare both engines on one sketch.
+difference to the guide in [0, 1] units over masked pixels — `evaluation.faithfulness`, the measure
+the GAN engine and the GAN vs diffusion comparison use too.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from PIL import Image
 
 from .. import imaging
 from ..base import LatentStudioError
+from ..evaluation.faithfulness import masked_pixel_losses
 
 
 def prepare_guide(guide: Any, resolution: int) -> tuple[Image.Image, tuple[int, int]]:
@@ -80,10 +81,7 @@ def faithfulness(images: Sequence[Image.Image], guide: Image.Image, mask: Option
     by it; only when there is a mask)."""
     x = (imaging.to_tensor(list(images)) + 1) / 2
     y = (imaging.to_tensor(guide) + 1) / 2
-    sq = (x - y).square()
-    out = {"l2": sq.mean(dim=[1, 2, 3]).tolist()}
+    out = {"l2": masked_pixel_losses(x, y)[1].tolist()}
     if mask is not None:
-        m = torch.as_tensor(mask)[None, None].expand(x.shape[0], 1, *x.shape[2:])
-        denom = (m.sum(dim=[1, 2, 3]) * x.shape[1]).clamp_min(1e-8)
-        out["masked_l2"] = ((sq * m).sum(dim=[1, 2, 3]) / denom).tolist()
+        out["masked_l2"] = masked_pixel_losses(x, y, torch.as_tensor(mask, dtype=x.dtype)[None, None])[1].tolist()
     return out

@@ -210,7 +210,7 @@ class GanEngine(Engine):
         """Run `projector.Projector` on tensors (targets [N, C, R, R], mask [1|N, 1, R, R] or None) and
         report it: reconstruction or masked-L2 figures, perceptual distance, distance from the mean latent."""
         self._require_class()
-        config.validate(self.spaces)
+        config = config.validate(self.spaces)
         perceptual = None
         if config.perceptual != "none" and config.perceptual_weight > 0:
             perceptual = make_perceptual(config.perceptual, self.bundle.D).to(self.device)

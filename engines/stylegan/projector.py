@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..base import LatentStudioError, check_range, make_generator
+from ..base import LatentStudioError, make_generator
+from ..options import Options, option
 from ..evaluation.faithfulness import masked_pixel_losses
 from .losses import PERCEPTUAL_CHOICES, make_perceptual
 
@@ -37,44 +38,41 @@ LBFGS_LINE_SEARCH_EVALS = 20   # most steps use 1-3; a cap keeps one step from r
 
 
 @dataclass
-class ProjectionConfig:
-    """Every knob of a projection; stored in `Result.options` so a run can be repeated."""
-    space: str = "w+"
-    optimizer: str = "adam"
-    steps: int = 300
-    lr: Optional[float] = None          # default: 0.1 (Adam) or 1.0 (L-BFGS)
-    init: str = "mean"                  # mean (w_avg) or random (mapped random z); z-space "mean" is random
-    l1: float = 0.0
-    l2: float = 1.0
-    perceptual: str = "disc"
-    perceptual_weight: float = 0.1
-    reg: float = 0.0
-    reg_to: str = "init"                # "init" (the start point) or "mean" (w_avg / z = 0)
+class ProjectionConfig(Options):
+    """Every knob of a projection, each with its limits (checked once, by `validate`; the CLI's flags and the
+    app's controls take their ranges and defaults from here); stored in `Result.options` to repeat a run."""
+    space: str = option("w+", "Latent space", "z (through the mapping), w (one code) or w+ (one code per layer; "
+                        "DCGAN: z only)", choices=("z", "w", "w+"))
+    optimizer: str = option("adam", "Optimizer", "Adam with the StyleGAN2 lr ramp, or L-BFGS with a strong-Wolfe "
+                            "line search", choices=OPTIMIZERS)
+    steps: int = option(300, "Steps", "optimisation steps per restart", min=1, max=5000, integer=True)
+    lr: Optional[float] = option(None, "Learning rate", "step size", min=1e-6, max=100.0,
+                                 default_text="0.1 for Adam, 1.0 for L-BFGS")
+    init: str = option("mean", "Start", "start from the mean latent or a random one (z has no mean start for "
+                       "StyleGAN2: it starts random)", choices=INITS)
+    l1: float = option(0.0, "Pixel L1 weight", "weight of the L1 pixel term", min=0.0, max=1e4)
+    l2: float = option(1.0, "Pixel L2 weight", "weight of the L2 pixel term", min=0.0, max=1e4)
+    perceptual: str = option("disc", "Perceptual network", "disc (our discriminator's features, offline), vgg16 "
+                             "(torchvision weights), lpips, none", choices=PERCEPTUAL_CHOICES)
+    perceptual_weight: float = option(0.1, "Perceptual weight", "weight of the perceptual term", min=0.0, max=1e4)
+    reg: float = option(0.0, "Latent regulariser", "weight of mean((latent − anchor)²)", min=0.0, max=1e4)
+    reg_to: str = option("init", "Regulariser anchor", "the start point or the mean latent", choices=("init", "mean"))
     optimize_noise: bool = False
-    noise_reg: float = 1e5
-    restarts: int = 1
-    frames: int = 12                    # intermediate previews kept for progress and GIFs
+    noise_reg: float = option(1e5, "Noise regulariser", "weight of StyleGAN2's noise autocorrelation penalty",
+                              min=0.0, max=1e9)
+    restarts: int = option(1, "Restarts", "independent runs with seeds seed, seed+1, …; each image keeps its best",
+                           min=1, max=20, integer=True)
+    frames: int = option(12, "Preview frames", "intermediate previews kept for progress and GIFs", min=0, max=500,
+                         integer=True)
 
-    def validate(self, spaces: tuple[str, ...]) -> None:
-        if self.space not in spaces:
-            raise LatentStudioError(f"This model has no {self.space!r} space; it supports {', '.join(spaces)}.")
-        if self.optimizer not in OPTIMIZERS:
-            raise LatentStudioError(f"Unknown optimizer {self.optimizer!r}: choose {' or '.join(OPTIMIZERS)}.")
-        if self.init not in INITS:
-            raise LatentStudioError(f"Unknown init {self.init!r}: choose {' or '.join(INITS)}.")
-        if self.perceptual not in PERCEPTUAL_CHOICES:
-            raise LatentStudioError(f"Unknown perceptual network {self.perceptual!r}: choose from {', '.join(PERCEPTUAL_CHOICES)}.")
-        if self.reg_to not in ("init", "mean"):
-            raise LatentStudioError("reg_to must be 'init' or 'mean'.")
-        check_range("Steps", self.steps, 1, 10_000, integer=True)
-        check_range("Restarts", self.restarts, 1, 50, integer=True)
-        check_range("Frames", self.frames, 0, 500, integer=True)
-        for name in ("l1", "l2", "perceptual_weight", "reg", "noise_reg"):
-            check_range(name, getattr(self, name), 0.0, 1e9)
-        if self.lr is not None:
-            check_range("Learning rate", self.lr, 1e-6, 100.0)
-        if self.l1 == self.l2 == self.reg == 0 and (self.perceptual == "none" or self.perceptual_weight == 0):
+    def validate(self, spaces: tuple[str, ...]) -> "ProjectionConfig":
+        """A checked copy: every limit, plus the rules across fields and the model's own spaces."""
+        cfg = self.check()
+        if cfg.space not in spaces:
+            raise LatentStudioError(f"This model has no {cfg.space!r} space; it supports {', '.join(spaces)}.")
+        if cfg.l1 == cfg.l2 == cfg.reg == 0 and (cfg.perceptual == "none" or cfg.perceptual_weight == 0):
             raise LatentStudioError("Every loss weight is 0: set at least one of l1, l2, perceptual_weight.")
+        return cfg
 
     @classmethod
     def from_options(cls, **options: Any) -> "ProjectionConfig":
@@ -150,7 +148,7 @@ class Projector:
 
     def __init__(self, G: Any, config: ProjectionConfig, *, w_avg: Optional[torch.Tensor] = None,
                  perceptual: Optional[nn.Module] = None) -> None:
-        config.validate(tuple(G.spaces))
+        config = config.validate(tuple(G.spaces))
         if config.space != "z" and w_avg is None:
             raise ValueError("projection in w / w+ needs w_avg")
         self.cfg, self.G, self.w_avg, self.perceptual = config, G, w_avg, perceptual

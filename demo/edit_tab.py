@@ -117,14 +117,14 @@ def build(registry: Registry) -> EditTab:
                     pos = [inputs.load_photo(p) for p in pos_v]
                     neg = [inputs.load_photo(p) for p in neg_v]
                     d = editing.from_example_images(engine, pos, neg, "from_examples",
-                                                 invert_options={"steps": 100, "progress": job.progress})
+                                                 invert_options={"steps": 100}, progress=job.progress)
                 elif direction_v.split(" ")[0] in METHODS:
                     method, index = direction_v.split(" ")
                     d = cache.get(engine, f"{model_label}|{engine.class_index}", METHODS[method])[int(index)]
                 else:
                     d = load_direction(direction_v, engine)
                 return engine.edit(src, d, list(np.linspace(-s, s, n)), layers=layer_range,
-                                   invert_options={"steps": 150, "progress": job.progress})
+                                   invert_options={"steps": 150}, progress=job.progress)
 
             for ev in stream(work):
                 if ev.kind == "done":

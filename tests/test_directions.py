@@ -85,7 +85,7 @@ def test_example_images_are_inverted_into_w(tiny_engine, monkeypatch):
     u[3] = 1
     calls = []
 
-    def fake_invert(images, *, space="w+", **options):
+    def fake_invert(images, *, space="w+", progress=None, **options):
         calls.append((len(images), space, options))
         sign = 1.0 if images[0] == "pos" else -1.0
         lat = np.random.default_rng(len(calls)).normal(size=(len(images), 32)) + sign * 3 * u
@@ -222,7 +222,7 @@ def test_edit_an_image_inverts_first_and_dcgan_edits_z(tiny_engine, tiny_dcgan_e
     ws = _wplus(tiny_engine, 1, 5)
     seen = {}
 
-    def fake_invert(images, *, space="w+", **options):
+    def fake_invert(images, *, space="w+", progress=None, **options):
         seen.update(space=space, n=len(images))
         return Result(images=[], latents=tiny_engine.latent_record(ws, "w+"))
 
@@ -285,3 +285,13 @@ def test_cli_directions_and_edit(cli, tiny_g, tiny_d, tmp_path, capsys):
     assert "SeFa needs a StyleGAN2" in capsys.readouterr().err
     assert cli(["edit", str(lat), "--direction", "nope", *flags, "--out", str(ed)]) == 2
     assert "sefa_0, sefa_1" in capsys.readouterr().err
+
+
+def test_progress_is_reported_but_never_stored_in_the_options(tiny_engine):
+    from PIL import Image
+    seen = []
+    d = tiny_engine.directions("ganspace", k=1, n_samples=200)[0]
+    res = editing.edit(tiny_engine, Image.new("RGB", (32, 32), (90, 60, 30)), d, [0.0, 1.0],
+                       invert_options={"steps": 3}, progress=lambda s, t, p: seen.append(s))
+    assert seen and seen[-1] == 3
+    assert "progress" not in json.dumps(res.options) and "bound method" not in json.dumps(res.options, default=repr)

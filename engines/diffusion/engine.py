@@ -193,7 +193,3 @@ class DiffusionEngine(Engine):
         if info.get("denoise_steps"):
             timings["per_step_ms"] = 1000 * timings["denoise"] / info["denoise_steps"]
         return Result(images=run_images, frames=frames_out, metrics=metrics, timings=timings, options=options)
-
-    def sdedit(self, guide: Any, mask: Any = None, **options: Any) -> Result:
-        """Alias of `from_guide` under the method's name."""
-        return self.from_guide(guide, mask, **options)

@@ -33,7 +33,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from ..base import LatentStudioError, Result, Timer, as_list, check_range
+from ..base import LatentStudioError, ProgressCallback, Result, Timer, as_list, check_range
 from ..sources import safe_join
 from .directions import (DIRECTION_NAME, Direction, apply, as_direction_array, edit_space, example_points,
                          from_examples, latent_dim, normalise, own_rows, parse_layers)
@@ -316,7 +316,8 @@ def load_direction(src: Any, engine: Any, component: Optional[int] = None) -> Di
 # ----------------------------------------------------------------------------------------------
 # Directions from example images (inverted with the engine)
 
-def example_latents(engine: Any, items: Sequence[Any], invert_options: Optional[dict] = None) -> torch.Tensor:
+def example_latents(engine: Any, items: Sequence[Any], invert_options: Optional[dict] = None, *,
+                    progress: Optional[ProgressCallback] = None) -> torch.Tensor:
     """Latent files (``.npz``/records, every row used) and images (inverted in one batch) → points [N, dim]."""
     space = edit_space(engine.G)
     points, images = [], []
@@ -330,24 +331,26 @@ def example_latents(engine: Any, items: Sequence[Any], invert_options: Optional[
         else:
             images.append(item)
     if images:
-        points.append(example_points(_invert(engine, images, space, invert_options)[0].cpu(), "inverted"))
+        points.append(example_points(_invert(engine, images, space, invert_options, progress)[0].cpu(), "inverted"))
     if not points:
         raise LatentStudioError("No examples given.")
     return torch.cat(points)
 
 
 def from_example_images(engine: Any, pos_images: Sequence[Any], neg_images: Sequence[Any], name: str,
-                        invert_options: Optional[dict] = None) -> Direction:
+                        invert_options: Optional[dict] = None, *,
+                        progress: Optional[ProgressCallback] = None) -> Direction:
     """`from_examples` on images (inverted into w; z for DCGAN) or latent files of this model."""
-    pos = example_latents(engine, pos_images, invert_options)
-    neg = example_latents(engine, neg_images, invert_options)
+    pos = example_latents(engine, pos_images, invert_options, progress=progress)
+    neg = example_latents(engine, neg_images, invert_options, progress=progress)
     return from_examples(pos, neg, name, space=edit_space(engine.G), fingerprint=engine.fingerprint)
 
 
-def _invert(engine: Any, images: list, space: str, options: Optional[dict]) -> tuple[torch.Tensor, str]:
+def _invert(engine: Any, images: list, space: str, options: Optional[dict],
+            progress: Optional[ProgressCallback] = None) -> tuple[torch.Tensor, str]:
     if not callable(getattr(engine, "invert", None)):
         raise LatentStudioError("This engine cannot invert images yet; pass latent .npz files instead.")
-    result = engine.invert(images, space=space, **(options or {}))
+    result = engine.invert(images, space=space, progress=progress, **(options or {}))
     latent = torch.as_tensor(np.asarray(result.latents["latent"], dtype=np.float32), device=engine.device)
     return latent, str(result.latents.get("space", space))
 
@@ -364,7 +367,8 @@ def to_edit_latent(engine: Any, latent: torch.Tensor, space: str) -> tuple[torch
 
 
 def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float], layers: Any = None,
-         condition: Any = None, *, invert_options: Optional[dict] = None) -> Result:
+         condition: Any = None, *, invert_options: Optional[dict] = None,
+         progress: Optional[ProgressCallback] = None) -> Result:
     """Images of the first latent of ``latent_src`` (latent file/record, or an image to invert) moved per strength.
 
     ``layers`` (a `directions.parse_layers` range; ``"a-b"`` includes b) replaces the direction's own rows
@@ -395,7 +399,7 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
             source = "latent"
         else:
             space = "w+" if edit_space(engine.G) == "w" else "z"
-            latent, space = _invert(engine, [latent_src], space, invert_options)
+            latent, space = _invert(engine, [latent_src], space, invert_options, progress)
             source = "image"
         latent, space = to_edit_latent(engine, latent[:1], space)
     with timer("render"):

@@ -141,7 +141,7 @@ def _endpoint(engine: Any, src: Any, space: str, invert_options: dict, progress:
         if not hasattr(engine, "invert"):
             raise LatentStudioError("This engine cannot invert images yet: pass latent .npz files instead.")
         with timer("invert"):
-            inv = engine.invert([imaging.load_image(src)], space=space, **{"progress": progress, **invert_options})
+            inv = engine.invert([imaging.load_image(src)], space=space, progress=progress, **invert_options)
         inversions.append(inv.metrics)
         src = inv.latents
     latent, src_space = engine.load_latent(src)

@@ -1,8 +1,16 @@
-"""Shared fixtures: tiny networks with every parameter randomised (so no mapping can hide behind zeros)."""
+"""Shared fixtures: tiny networks with every parameter randomised (so no mapping can hide behind zeros), and
+tiny diffusion models (a Stable Diffusion checkpoint and our pixel pipeline, saved once per session)."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
+from PIL import Image
+
+from engines.diffusion import DiffusionEngine
+from engines.diffusion.tiny import build_tiny_sd, tiny_pixel_pipeline
 
 from engines.stylegan.dcgan import DCGANDiscriminator, DCGANGenerator
 from engines.stylegan.discriminator import StyleGAN2Discriminator
@@ -55,3 +63,44 @@ def tiny_engine(tiny_g, tiny_d):
 @pytest.fixture
 def tiny_dcgan_engine(tiny_dcgan):
     return make_engine(*tiny_dcgan, arch="dcgan")
+
+
+# --------------------------------------------------------------------------------------------
+# Diffusion
+
+def pixel_engine(seed: int = 0) -> DiffusionEngine:
+    return DiffusionEngine.from_pipeline(tiny_pixel_pipeline(seed), device="cpu")
+
+
+def guide_image(seed: int = 0, size: tuple[int, int] = (20, 16)) -> Image.Image:
+    """A random RGB picture (not square, so the centre crop is exercised)."""
+    rng = np.random.RandomState(seed)
+    return Image.fromarray((rng.rand(size[1], size[0], 3) * 255).astype(np.uint8))
+
+
+_CACHE: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_dir(tmp_path_factory) -> Path:
+    """A tiny SD checkpoint saved with save_pretrained (built once per session)."""
+    if "sd" not in _CACHE:
+        root = tmp_path_factory.mktemp("tiny-sd")
+        build_tiny_sd(root / "tokenizer-src").save_pretrained(root / "model")
+        _CACHE["sd"] = root / "model"
+    return _CACHE["sd"]
+
+
+@pytest.fixture(scope="session")
+def tiny_pixel_dir(tmp_path_factory) -> Path:
+    """Our tiny class-conditional pixel pipeline saved with save_pretrained."""
+    if "pixel" not in _CACHE:
+        root = tmp_path_factory.mktemp("tiny-pixel")
+        tiny_pixel_pipeline().save_pretrained(root / "model")
+        _CACHE["pixel"] = root / "model"
+    return _CACHE["pixel"]
+
+
+@pytest.fixture(scope="session")
+def sd_engine(tiny_sd_dir) -> DiffusionEngine:
+    return DiffusionEngine(str(tiny_sd_dir), device="cpu")

@@ -18,7 +18,7 @@ from engines.diffusion import DiffusionEngine
 from engines.diffusion.options import SDEditOptions
 from engines.diffusion.strength import min_steps, steps_run
 from engines.sources import resolve_source
-from test_diffusion_tiny import guide_image, tiny_sd_dir  # noqa: F401 (fixtures)
+from conftest import guide_image
 
 GANS = {"ffhq": 1024, "afhqcat": 512, "afhqdog": 512, "afhqwild": 512, "metfaces": 1024}
 DIFFUSION = {"stable-diffusion-v1-5": "stable-diffusion-v1-5/stable-diffusion-v1-5", "sd-turbo": "stabilityai/sd-turbo"}

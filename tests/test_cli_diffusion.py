@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from engines.cli.main import main
-from test_diffusion_tiny import guide_image, tiny_pixel_dir, tiny_sd_dir  # noqa: F401 (fixtures)
+from conftest import guide_image
 
 
 def test_help_explains_every_flag():

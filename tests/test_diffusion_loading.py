@@ -9,7 +9,6 @@ import pytest
 
 from engines.base import LatentStudioError
 from engines.diffusion import DiffusionEngine
-from test_diffusion_tiny import tiny_pixel_dir, tiny_sd_dir  # noqa: F401 (fixtures)
 
 
 def copy(src: Path, dst: Path) -> Path:

@@ -56,7 +56,7 @@ def test_the_sdedit_tab_takes_its_ranges_from_the_options():
     gr = pytest.importorskip("gradio")
     from demo import sdedit_tab
     from demo.registry import Registry
-    from test_diffusion_tiny import pixel_engine
+    from conftest import pixel_engine
     engine = pixel_engine()
     with gr.Blocks() as blocks:
         with gr.Tabs():

@@ -14,7 +14,7 @@ from PIL import Image
 
 from engines.diffusion import ClassConditionalPixelPipeline, PixelPipelineOutput, make_scheduler
 from engines.diffusion.tiny import tiny_pixel_pipeline
-from test_diffusion_tiny import guide_image, pixel_engine
+from conftest import guide_image, pixel_engine
 
 GUIDE = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(42)) * 2 - 1
 MASK = torch.zeros(1, 1, 16, 16)

@@ -8,7 +8,7 @@ from PIL import Image
 
 from engines.base import LatentStudioError
 from engines.diffusion import DiffusionEngine, make_scheduler
-from test_diffusion_tiny import guide_image, sd_engine, tiny_sd_dir  # noqa: F401 (fixtures)
+from conftest import guide_image
 
 
 def arr(img: Image.Image) -> np.ndarray:

@@ -9,7 +9,8 @@ from PIL import Image
 from engines.base import Cancelled, LatentStudioError
 from engines.diffusion import DiffusionEngine, make_scheduler
 from engines.diffusion.pixel_pipeline import ClassConditionalPixelPipeline, guided_model_output
-from test_diffusion_tiny import guide_image, pixel_engine, tiny_pixel_pipeline
+from conftest import guide_image, pixel_engine
+from engines.diffusion.tiny import tiny_pixel_pipeline
 
 
 def arr(img: Image.Image) -> np.ndarray:

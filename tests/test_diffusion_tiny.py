@@ -18,45 +18,9 @@ from engines.diffusion import ClassConditionalPixelPipeline, DiffusionEngine
 from engines.diffusion.tiny import (TINY_CLASSES, TINY_PIXEL_UNET, build_tiny_sd, tiny_pixel_pipeline,  # noqa: F401
                                     write_tokenizer_files)
 
+from conftest import guide_image, pixel_engine  # noqa: F401 (helpers; the fixtures come from conftest)
+
 CLASSES = list(TINY_CLASSES)
-
-
-def pixel_engine(seed: int = 0) -> DiffusionEngine:
-    return DiffusionEngine.from_pipeline(tiny_pixel_pipeline(seed), device="cpu")
-
-
-def guide_image(seed: int = 0, size: tuple[int, int] = (20, 16)) -> Image.Image:
-    """A random RGB picture (not square, so the centre crop is exercised)."""
-    rng = np.random.RandomState(seed)
-    return Image.fromarray((rng.rand(size[1], size[0], 3) * 255).astype(np.uint8))
-
-
-_CACHE: dict[str, Path] = {}
-
-
-@pytest.fixture(scope="session")
-def tiny_sd_dir(tmp_path_factory) -> Path:
-    """A tiny SD checkpoint saved with save_pretrained (built once per session)."""
-    if "sd" not in _CACHE:
-        root = tmp_path_factory.mktemp("tiny-sd")
-        build_tiny_sd(root / "tokenizer-src").save_pretrained(root / "model")
-        _CACHE["sd"] = root / "model"
-    return _CACHE["sd"]
-
-
-@pytest.fixture(scope="session")
-def tiny_pixel_dir(tmp_path_factory) -> Path:
-    """Our tiny class-conditional pixel pipeline saved with save_pretrained."""
-    if "pixel" not in _CACHE:
-        root = tmp_path_factory.mktemp("tiny-pixel")
-        tiny_pixel_pipeline().save_pretrained(root / "model")
-        _CACHE["pixel"] = root / "model"
-    return _CACHE["pixel"]
-
-
-@pytest.fixture(scope="session")
-def sd_engine(tiny_sd_dir) -> DiffusionEngine:
-    return DiffusionEngine(str(tiny_sd_dir), device="cpu")
 
 
 # --------------------------------------------------------------------------------------------

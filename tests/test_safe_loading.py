@@ -29,7 +29,6 @@ from engines.sources import resolve_source
 from engines.stylegan.checkpoints import load_gan, save_gan
 from engines.stylegan.official_pkl import read_pickle
 from official_format import EasyDict, _Persistent, write_official_pkl
-from test_diffusion_tiny import tiny_pixel_dir, tiny_sd_dir  # noqa: F401 (fixtures)
 
 
 class Reduce:

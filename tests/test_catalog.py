@@ -206,11 +206,11 @@ def test_turbo_default_steps_with_a_low_strength_is_refused(turbo_engine):
 
 def test_backends_refuse_zero_steps_even_when_called_directly(turbo_engine):
     """Below the engine's option check: diffusers' img2img and our pipeline must not run an empty schedule."""
-    from engines.diffusion.pixel_pipeline import untrained_default
+    from engines.diffusion.pixel_pipeline import build_pixel_pipeline
     opts = SDEditOptions(steps=4, strength=0.2, frames=0)
     with pytest.raises(LatentStudioError, match="at least 5 steps"):
         turbo_engine.backend.sdedit(guide_image(size=(32, 32)), None, opts, 0, None)
-    pipe = untrained_default()
+    pipe = build_pixel_pipeline()
     size = pipe.unet.config.sample_size
     with pytest.raises(ValueError, match="at least 20 steps"):  # core code: diffusers' exception type
         pipe(image=torch.zeros(1, 3, size, size), class_labels="cat", guidance_scale=1.0, num_inference_steps=10,
@@ -284,8 +284,8 @@ def test_models_tab_lists_the_known_names():
 
         def diffusion(self):
             from engines.diffusion.engine import DiffusionEngine
-            from engines.diffusion.pixel_pipeline import untrained_default
-            return DiffusionEngine.from_pipeline(untrained_default(), device="cpu")
+            from engines.diffusion.pixel_pipeline import build_pixel_pipeline
+            return DiffusionEngine.from_pipeline(build_pixel_pipeline(), device="cpu")
 
     with gr.Blocks() as blocks:
         models_tab.build(NoModels(), [], [], lambda: ())

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from engines.base import LatentStudioError
 from engines.diffusion.engine import DiffusionEngine
 from engines.diffusion.pixel_pipeline import ClassConditionalPixelPipeline
 from engines.sources import default_path
@@ -46,7 +47,7 @@ def engine():
 
 def test_default_is_trained_and_says_what_it_is(engine):
     d = engine.describe()
-    assert "UNTRAINED" not in d.notes and d.notes and d.resolution == 64
+    assert d.notes and d.resolution == 64
     assert engine.classes == ["cat", "grumpy cat"] and 1e6 < d.parameters < 20e6 and engine.card
 
 
@@ -66,10 +67,8 @@ def test_samples_are_images_not_noise_and_a_seed_reproduces(engine):
     assert spread > 2                                   # different seeds give different cats
 
 
-def test_without_weights_default_is_a_labelled_placeholder(monkeypatch, tmp_path):
+def test_missing_default_weights_are_a_clear_error(monkeypatch, tmp_path):
     import engines.diffusion.loading as loading
     monkeypatch.setattr(loading, "default_path", lambda kind: Path(tmp_path) / "missing")
-    placeholder = DiffusionEngine("default", device="cpu")
-    assert "UNTRAINED" in placeholder.describe().notes
-    w0 = next(placeholder.backend.pipe.unet.parameters())
-    assert torch.equal(w0, next(DiffusionEngine("default", device="cpu").backend.pipe.unet.parameters()))
+    with pytest.raises(LatentStudioError, match="default diffusion weights are missing"):
+        DiffusionEngine("default", device="cpu")

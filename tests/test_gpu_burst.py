@@ -146,8 +146,8 @@ def test_burst_end_to_end_on_cpu(tmp_path):
         assert {f.get_tensor(k).dtype for k in f.keys() if k.startswith("G_ema.")} >= {torch.float16}
 
     from engines.diffusion.loading import load_backend
-    backend, _, trained = load_backend(str(back / "ddpm" / "latest"), device=torch.device("cpu"))
-    assert trained
+    backend, _ = load_backend(str(back / "ddpm" / "latest"), device=torch.device("cpu"))
+    assert backend.kind == "pixel"
 
     # The expanded states resume exactly (counters, weights, the DDPM's EMA from latest/).
     from bench.gpu.burst import unet_architecture

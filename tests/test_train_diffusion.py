@@ -55,7 +55,7 @@ def test_denoising_loss_falls(tmp_path, prediction_type):
 def test_small_class_is_oversampled_and_labels_drop_out(tmp_path):
     trainer = DiffusionTrainer(config(tmp_path, batch=2000, label_dropout=0.2), images=images())
     assert trainer.class_weights.tolist() == pytest.approx([0.75, 0.25])
-    _, labels = trainer._batch()
+    _, labels = trainer.batch()
     counts = torch.bincount(labels, minlength=3).float() / len(labels)
     assert counts[2] == pytest.approx(0.2, abs=0.04)             # the null class (id 2)
     assert counts[1] == pytest.approx(0.25 * 0.8, abs=0.04)      # grumpy, 25 % before dropout
@@ -122,11 +122,11 @@ def test_min_snr_weights_cap_the_easy_timesteps(tmp_path):
 def test_a_run_can_train_at_a_lower_resolution_and_resume_at_full(tmp_path):
     small = {k: v[:, :, :8, :8].contiguous() for k, v in images().items()}
     low = DiffusionTrainer(config(tmp_path, resolution=8), images=small)
-    x, _ = low._batch()
+    x, _ = low.batch()
     assert x.shape[-1] == 8 and low.step()["loss"] > 0
     low.snapshot(grid=False)
     full = DiffusionTrainer(config(tmp_path, resume=str(tmp_path / "run")), images=images())
-    assert full.resolution == 16 and full.steps == 1 and full._batch()[0].shape[-1] == 16
+    assert full.resolution == 16 and full.steps == 1 and full.batch()[0].shape[-1] == 16
     with pytest.raises(LatentStudioError, match="multiple of 2"):
         DiffusionTrainer(config(tmp_path, resolution=7), images=small)
 

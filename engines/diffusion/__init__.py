@@ -12,7 +12,7 @@ from typing import Any
 _EXPORTS = {
     "DiffusionEngine": "engine", "SDEditOptions": "options",
     "ClassConditionalPixelPipeline": "pixel_pipeline", "PixelPipelineOutput": "pixel_pipeline", "build_pixel_pipeline": "pixel_pipeline",
-    "untrained_default": "pixel_pipeline", "DEFAULT_CLASSES": "pixel_pipeline", "DEFAULT_GUIDANCE": "pixel_pipeline",
+    "DEFAULT_CLASSES": "pixel_pipeline", "DEFAULT_GUIDANCE": "pixel_pipeline",
     "DEFAULT_SCHEDULER_CONFIG": "pixel_pipeline", "DEFAULT_UNET_CONFIG": "pixel_pipeline",
     "SCHEDULERS": "schedulers", "make_scheduler": "schedulers", "scheduler_names": "schedulers",
 }

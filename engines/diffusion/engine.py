@@ -24,7 +24,6 @@ from .schedulers import scheduler_names
 #: Option defaults (`SDEditOptions`' own); ``steps`` is the schedule length when the backend names none.
 _DEFAULT = SDEditOptions()
 DEFAULT_STEPS = _DEFAULT.steps
-UNTRAINED_NOTE = "UNTRAINED placeholder (random weights, seed 0): trained default weights are not in weights/ yet."
 
 
 def _first_line(card: str) -> str:
@@ -36,7 +35,7 @@ def _first_line(card: str) -> str:
 class DiffusionEngine(Engine):
     """SDEdit with DDPM/DDIM/… and classifier-free guidance over our pixel model or Stable Diffusion.
 
-    ``source``: "default" (our model in weights/ddpm-cats64; an untrained placeholder if that folder is missing),
+    ``source``: "default" (our model in weights/ddpm-cats64),
     a local diffusers folder, a known model name ("sd-turbo", "stable-diffusion-v1-5": `engines.catalog`) or a
     hub id ("hf:org/repo" or "org/repo"). Turbo models (a catalogue flag, or "turbo" in the repo id or folder
     name) default to guidance 0 and 4 steps; `default_steps` / `default_guidance` say what a job gets.
@@ -51,13 +50,13 @@ class DiffusionEngine(Engine):
         self.device = pick_device(device)
         self.card = ""
         if backend is not None:
-            self.backend, self.source, self.trained = backend, source, True
+            self.backend, self.source = backend, source
         else:
             from .loading import load_backend, read_card
-            self.backend, self.source, self.trained = load_backend(
+            self.backend, self.source = load_backend(
                 source, device=self.device, dtype=dtype, resolution=resolution,
                 attention_slicing=attention_slicing, cpu_offload=cpu_offload)
-            self.card = read_card(source) if self.trained else ""
+            self.card = read_card(source)
         if resolution is not None and self.backend.kind == "pixel" and resolution != self.backend.resolution:
             raise LatentStudioError(f"This pixel-space model works at {self.backend.resolution}×"
                                     f"{self.backend.resolution} only (got resolution={resolution}).")
@@ -115,8 +114,8 @@ class DiffusionEngine(Engine):
     def describe(self) -> ModelDescription:
         label = "pixel-space DDPM" if self.kind == "pixel" else (
             "Stable Diffusion turbo (img2img)" if self.turbo else "Stable Diffusion (img2img)")
-        notes = _first_line(self.card) if self.trained else UNTRAINED_NOTE
-        entry = catalog.lookup(str(self.source)) if self.trained else None
+        notes = _first_line(self.card)
+        entry = catalog.lookup(str(self.source))
         if entry is not None and not notes:
             notes = f"{entry.title} ({entry.licence})"
         if self.turbo:

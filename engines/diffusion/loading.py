@@ -109,14 +109,14 @@ def _quiet_progress_bars() -> Iterator[None]:
 
 def load_backend(source: str = "default", *, device: torch.device, dtype: Optional[str | torch.dtype] = None,
                  resolution: Optional[int] = None, attention_slicing: bool = False,
-                 cpu_offload: bool = False) -> tuple[Backend, str, bool]:
-    """(backend, source description, trained?) for any source; "default" without weights → untrained."""
+                 cpu_offload: bool = False) -> tuple[Backend, str]:
+    """(backend, source description) for any source."""
     from .pixel_backend import PixelBackend
-    from .pixel_pipeline import ClassConditionalPixelPipeline, untrained_default
+    from .pixel_pipeline import ClassConditionalPixelPipeline
 
     if source == "default" and not (default_path("diffusion") / "model_index.json").is_file():
-        pipe = untrained_default()
-        return PixelBackend(pipe, device, pick_dtype(device, dtype)), "default", False
+        raise LatentStudioError(f"The default diffusion weights are missing from {default_path('diffusion')} (a checkout "
+                                "without weights/?): restore them with git, or pass another --diffusion source.")
     resolved = resolve_source(source, kind="diffusion")
     if resolved.path is None:
         raise LatentStudioError(f"Model source {source!r} could not be resolved to a folder.")
@@ -125,7 +125,7 @@ def load_backend(source: str = "default", *, device: torch.device, dtype: Option
     name = index["_class_name"]
     if name in PIXEL_CLASSES:
         pipe = _load(ClassConditionalPixelPipeline, folder, use_safetensors=_all_safetensors(folder, index) or None)
-        return PixelBackend(pipe, device, pick_dtype(device, dtype)), str(source), True
+        return PixelBackend(pipe, device, pick_dtype(device, dtype)), str(source)
     from diffusers import StableDiffusionImg2ImgPipeline
 
     from .stable_diffusion import StableDiffusionBackend
@@ -137,7 +137,7 @@ def load_backend(source: str = "default", *, device: torch.device, dtype: Option
     backend = StableDiffusionBackend(pipe, device, torch_dtype, resolution=resolution,
                                      attention_slicing=attention_slicing, cpu_offload=cpu_offload, turbo=turbo,
                                      steps=entry.steps if entry else None, guidance=entry.guidance if entry else None)
-    return backend, str(source), True
+    return backend, str(source)
 
 
 def read_card(source: str) -> str:

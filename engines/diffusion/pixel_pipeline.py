@@ -14,9 +14,8 @@ scheduler's own (``set_timesteps``, ``add_noise``, ``scale_model_input``, ``step
 follow diffusers' img2img rule (`strength.plan_timesteps`). Core code: networks, schedulers and
 tensors only — the engine turns images and files into tensors and builds results.
 
-`DEFAULT_UNET_CONFIG` / `DEFAULT_SCHEDULER_CONFIG` are what "default" means and what the training
-issue trains; until trained weights exist in ``weights/ddpm-cats64`` the default is
-`untrained_default()`: that architecture with random weights from a fixed seed.
+`DEFAULT_UNET_CONFIG` / `DEFAULT_SCHEDULER_CONFIG` are the architecture a new training run builds (what
+``weights/ddpm-cats64`` was trained with).
 """
 from __future__ import annotations
 
@@ -338,7 +337,3 @@ def build_pixel_pipeline(unet_config: Optional[dict[str, Any]] = None,
     scheduler = DDPMScheduler(**(DEFAULT_SCHEDULER_CONFIG if scheduler_config is None else scheduler_config))
     return ClassConditionalPixelPipeline(unet=unet.eval(), scheduler=scheduler, class_names=list(class_names))
 
-
-def untrained_default(seed: int = 0) -> ClassConditionalPixelPipeline:
-    """What "default" is until trained weights land: the default architecture, random weights."""
-    return build_pixel_pipeline(seed=seed)

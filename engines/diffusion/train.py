@@ -158,7 +158,8 @@ class DiffusionTrainer:
         share[big] = sizes_t[big] / sizes_t[big].sum() * (1 - floor * int(small.sum()))
         return share
 
-    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One training batch: images [B, 3, R, R] in [-1, 1] (x-flipped at random) and their class ids [B]."""
         n = self.cfg.batch
         labels = torch.multinomial(self.class_weights, n, replacement=True)
         x = torch.empty(n, 3, self.resolution, self.resolution, dtype=torch.uint8)
@@ -183,7 +184,7 @@ class DiffusionTrainer:
 
     def step(self) -> dict[str, float]:
         """Noise a batch at random timesteps and regress v (or the noise), min-SNR weighted."""
-        x, labels = self._batch()
+        x, labels = self.batch()
         noise = torch.randn_like(x)
         t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (x.shape[0],), device=self.device)
         noisy = self.noise_scheduler.add_noise(x, noise, t)

@@ -159,7 +159,8 @@ class DiffusionTrainer:
         return share
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """One training batch: images [B, 3, R, R] in [-1, 1] (x-flipped at random) and their class ids [B]."""
+        """One training batch: images [B, 3, R, R] in [-1, 1] (x-flipped at random with ``xflip``) and class ids
+        [B] drawn by the class weights, the null id where a label is dropped (for classifier-free guidance)."""
         n = self.cfg.batch
         labels = torch.multinomial(self.class_weights, n, replacement=True)
         x = torch.empty(n, 3, self.resolution, self.resolution, dtype=torch.uint8)

@@ -31,6 +31,7 @@ DEFAULT_SOURCES = {
     "stylegan2": "weights/stylegan2-cats64",
     "dcgan": "weights/dcgan-cats64",
     "diffusion": "weights/ddpm-cats64",
+    "realism": "weights/realism-cats64.npz",  # patch statistics of real photos (evaluation.realism)
 }
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

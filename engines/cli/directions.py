@@ -78,6 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--invert-steps", type=positive_int, default=300,
                    help="optimisation steps when the source is an image (default: 300)")
     add_gan_flags(e)
+    e.add_argument("--face", action="store_true",
+                   help="IMAGE only: find the cat face (OpenCV), edit it framed like the training photos and paste "
+                        "each result back into the photo")
     e.add_argument("--out", type=Path, required=True, help="output folder")
     e.set_defaults(run=run_edit)
 
@@ -133,7 +136,7 @@ def run_edit(args: argparse.Namespace) -> int:
     if args.component is not None:  # a GANSpace component; --layers gives its rows, --strength its stdevs
         direction = editing.load_direction(args.direction, engine, component=args.component)
     result = editing.edit(engine, args.source, direction, strengths, layers=layers,
-                       condition=args.condition, invert_options={"steps": args.invert_steps})
+                       condition=args.condition, invert_options={"steps": args.invert_steps}, face=args.face)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     imaging.make_grid(result.images, nrow=len(result.images)).save(out / "strip.png")

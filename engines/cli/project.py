@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from .. import faces, imaging
 from ..options import add_flag
 from ..stylegan.engine import SCRIBBLE_DEFAULTS
 from ..stylegan.latents import save_latents
@@ -40,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("images", nargs="+", type=Path, help="photos (centre-cropped and resized to the model resolution)")
     _common(p, {})
     p.add_argument("--batch", type=positive_int, default=8, help="images optimised together (default: 8)")
+    p.add_argument("--face", action="store_true",
+                   help="find the cat face in each photo (OpenCV), invert it framed like the training photos and "
+                        "also write the reconstruction pasted back into the photo (<name>_in_photo.png)")
     p.set_defaults(run=run_invert)
 
     s = sub.add_parser("scribble", help="turn a colour scribble into a realistic image",
@@ -66,10 +70,14 @@ def run_invert(args: argparse.Namespace) -> int:
         chunk = args.images[start:start + args.batch]
         progress, bar = tqdm_progress(f"inverting {start + 1}-{start + len(chunk)}/{len(args.images)}")
         with bar:
-            result = engine.invert(chunk, seed=args.seed, progress=progress, **_projection_options(args))
+            result = engine.invert(chunk, seed=args.seed, face=args.face, progress=progress, **_projection_options(args))
         seconds = result.timings["total"] / len(chunk)
         for i, path in enumerate(chunk):
             result.images[i].save(args.out / f"{path.stem}_recon.png")
+            if args.face:
+                box = tuple(result.options["face_boxes"][i])
+                faces.paste_back(faces.FaceCrop(imaging.load_image(path), box, True), result.images[i]).save(
+                    args.out / f"{path.stem}_in_photo.png")
             record = {k: (v[i:i + 1] if k == "latent" else v) for k, v in result.latents.items()}
             save_latents(args.out / f"{path.stem}.npz", record)
             metrics[path.name] = {"psnr": result.metrics["psnr"][i], "ssim": result.metrics["ssim"][i],
@@ -83,7 +91,6 @@ def run_invert(args: argparse.Namespace) -> int:
 
 
 def run_scribble(args: argparse.Namespace) -> int:
-    from .. import imaging
     engine = gan_engine(args)
     options = _projection_options(args)
     if args.perceptual_weight is None and args.perceptual not in (None, "none"):

@@ -13,7 +13,8 @@ from typing import Any, Optional
 
 from PIL import Image
 
-from .. import catalog
+from .. import catalog, imaging
+from ..evaluation.realism import PatchRealism
 from ..base import (Engine, LatentStudioError, ModelDescription, ProgressCallback, Result, make_generator, pick_device,
                     pick_dtype)
 from .backend import Backend
@@ -180,6 +181,9 @@ class DiffusionEngine(Engine):
                 run_images, previews, info = run.images, run.previews, run.info
         done = time.perf_counter()
         metrics = faithfulness(run_images, guide_img, m)
+        realism = PatchRealism.default()
+        if realism is not None:
+            metrics["realism"] = realism.score(imaging.to_tensor(run_images)).tolist()
         if "nsfw_content_detected" in info:
             metrics["nsfw_content_detected"] = info.pop("nsfw_content_detected")
         frames_out = [guide_img, *previews, run_images[0]] if previews else []

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from ..base import LatentStudioError, ProgressCallback, Result, Timer, as_list, check_range
+from .. import faces
 from ..sources import safe_join
 from .directions import (DIRECTION_NAME, Direction, apply, as_direction_array, edit_space, example_points,
                          from_examples, latent_dim, normalise, own_rows, parse_layers)
@@ -367,7 +368,7 @@ def to_edit_latent(engine: Any, latent: torch.Tensor, space: str) -> tuple[torch
 
 
 def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float], layers: Any = None,
-         condition: Any = None, *, invert_options: Optional[dict] = None,
+         condition: Any = None, *, invert_options: Optional[dict] = None, face: bool = False,
          progress: Optional[ProgressCallback] = None) -> Result:
     """Images of the first latent of ``latent_src`` (latent file/record, or an image to invert) moved per strength.
 
@@ -375,6 +376,7 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
     (GANSpace named edits); None keeps them, or edits all rows. Strengths are multiples of the direction's
     unit step (``meta["scale"]``: GANSpace standard deviations).
     ``metrics["pixel_change"]`` is the mean absolute change (8-bit levels) against strength 0, per strength.
+    ``face`` (an image source): find the cat face, edit that crop and paste each result back into the photo.
     """
     timer = Timer()
     direction = load_direction(direction, engine)
@@ -392,6 +394,7 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
     else:                   # the direction's own rows (GANSpace named edits), else all
         span = own_rows(direction, engine.G.num_ws) if edit_space(engine.G) == "w" else None
         rows = span
+    crop = None
     with timer("load"):
         if isinstance(latent_src, dict) or (isinstance(latent_src, (str, Path))
                                             and Path(latent_src).suffix.lower() == ".npz"):
@@ -399,6 +402,9 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
             source = "latent"
         else:
             space = "w+" if edit_space(engine.G) == "w" else "z"
+            if face:
+                crop = faces.crop_face(latent_src)
+                latent_src = crop.image
             latent, space = _invert(engine, [latent_src], space, invert_options, progress)
             source = "image"
         latent, space = to_edit_latent(engine, latent[:1], space)
@@ -408,9 +414,12 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
         # one at a time, like the original: batched kernels may differ in the last bit, and strength 0 should not
         images = [engine.synthesize(e[None], space)[0] for e in edited]
     change = [float(np.abs(np.asarray(im, dtype=np.float32) - base).mean()) for im in images]
+    if crop is not None:  # the edited face back in the photo
+        images = [faces.paste_back(crop, im) for im in images]
     return Result(images=images, latents=engine.latent_record(edited, space),
                   metrics={"strengths": strengths, "pixel_change": change}, timings=timer.timings,
                   options={"direction": direction.name, "method": direction.method, "space": direction.space,
                            "strengths": strengths, "layers": list(span) if span else "all",
                            "condition": [c.name for c in conds] if conds else None, "source": source,
+                           "face_box": list(crop.box) if crop is not None else None,
                            "invert_options": invert_options or {}})

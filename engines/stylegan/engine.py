@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import asdict
 from typing import Any, Optional
 
 import numpy as np
@@ -17,16 +16,18 @@ from PIL import Image
 
 from ..base import (as_list, Engine, LatentStudioError, ModelDescription, ProgressCallback, Result, check_range,
                     make_generator, pick_device)
-from .. import imaging
+from .. import faces, imaging
 from ..evaluation.faithfulness import reconstruction
 from ..evaluation.features import FeatureDistance
+from ..evaluation.realism import PatchRealism
 from . import directions, editing, interpolation
 from .checkpoints import GanBundle, load_gan
 from .latents import latent_record, load_latents
 from .losses import DiscriminatorFeatures, make_perceptual
-from .projector import LossCallback, ProjectionConfig, Projector
+from .projector import LossCallback, ProjectionConfig, Projector, pick
 
 #: Scribble projection's defaults (over `ProjectionConfig`'s): no perceptual term, a pull toward the mean w.
+RESTART_LOSS_TOLERANCE = 0.25  # a scribble's restart may lose this much (relative) loss for more realism
 SCRIBBLE_DEFAULTS = {"perceptual": "none", "perceptual_weight": 0.0, "reg": 0.01, "reg_to": "mean"}
 
 
@@ -217,7 +218,17 @@ class GanEngine(Engine):
         w_avg = self.mean_w() if config.space != "z" else None
         proj = Projector(self.G, config, w_avg=w_avg, perceptual=perceptual).run(
             targets, mask, seed, _pil_progress(progress), on_loss)
+        realism = PatchRealism.default()
+        picked_by = "loss"
+        if mask is not None and realism is not None and len(proj.candidates) > 1:
+            # a scribble: of the restarts that match the strokes about as well, keep the most realistic
+            best = pick(proj.candidates, torch.stack([realism.score(c.images) for c in proj.candidates]),
+                        RESTART_LOSS_TOLERANCE)
+            proj.latent, proj.noise, proj.images, proj.loss = best.latent, best.noise, best.images, best.loss
+            picked_by = f"realism, among restarts within {RESTART_LOSS_TOLERANCE:.0%} of the lowest loss"
         metrics: dict[str, Any] = reconstruction(proj.images, targets, mask)
+        if realism is not None:
+            metrics["realism"] = realism.score(proj.images).tolist()
         if perceptual is not None:
             with torch.no_grad():
                 metrics["perceptual"] = perceptual(proj.images, targets, mask).tolist()
@@ -228,7 +239,7 @@ class GanEngine(Engine):
         return Result(images=imaging.to_pil(proj.images), frames=[imaging.to_pil(f)[0] for f in proj.frames],
                       latents=self.latent_record(proj.latent, config.space), metrics=metrics,
                       timings={"total": proj.seconds, "per_step_ms": 1000 * proj.seconds / max(1, proj.steps_run)},
-                      options={**asdict(config), "seed": seed, "masked": mask is not None})
+                      options={**config.as_dict(), "seed": seed, "masked": mask is not None, "restart_picked_by": picked_by})
 
     def feature_distance(self, resolution: Optional[int] = None) -> FeatureDistance:
         """The LPIPS-style yardstick in this model's discriminator features (RMS pixels when it has no
@@ -253,15 +264,36 @@ class GanEngine(Engine):
             raise LatentStudioError("No images to invert.")
         return imaging.to_tensor(imgs, device=self.device)
 
-    def invert(self, images: Any, *, seed: int = 0, progress: Optional[ProgressCallback] = None,
+    def scribble_target(self, sketch: Any, mask: Any = None, *, dilate: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """A sketch → (target [1, C, R, R], mask [1, 1, R, R]): ``mask`` (white = strokes) or, when None, the
+        sketch's own strokes (its alpha, or its non-background pixels, grown by ``dilate`` pixels)."""
+        res = self.resolution
+        if mask is None:
+            m = imaging.mask_from_scribble(sketch, dilate=dilate)
+            m = np.asarray(Image.fromarray((m * 255).astype(np.uint8)).resize((res, res), Image.BILINEAR)) / 255.0
+            m = (m > 0.5).astype(np.float32) if m.max() > 0 else m
+        else:
+            m = imaging.load_mask(mask, size=res)
+        imaging.check_mask(m)
+        target = imaging.to_tensor(imaging.load_image(sketch).resize((res, res), Image.LANCZOS), device=self.device)
+        return target, torch.as_tensor(np.asarray(m, dtype=np.float32), device=self.device)[None, None]
+
+    def invert(self, images: Any, *, seed: int = 0, face: bool = False, progress: Optional[ProgressCallback] = None,
                on_loss: Optional[LossCallback] = None, **options: Any) -> Result:
         """Project photos into a latent space; one optimisation for the whole batch, each image keeps its own best.
 
         ``options`` are `ProjectionConfig` fields (space w+, Adam, 300 steps, L2 + 0.1 · perceptual by
-        default); ``on_loss(step, loss)`` after every step feeds a live loss curve."""
+        default); ``on_loss(step, loss)`` after every step feeds a live loss curve. ``face``: find each
+        photo's cat face and invert it framed like the training photos (`faces.crop_face`; a photo without
+        one is an error); the crop boxes are in ``options["face_boxes"]`` for `faces.paste_back`."""
         self._require_class()
-        return self.project(self.targets(images), None, ProjectionConfig.from_options(**options), seed=seed,
-                            progress=progress, on_loss=on_loss)
+        config = ProjectionConfig.from_options(**options)
+        crops = [faces.crop_face(img) for img in as_list(images)] if face else None
+        result = self.project(self.targets([c.image for c in crops] if crops else images), None, config, seed=seed,
+                              progress=progress, on_loss=on_loss)
+        if crops:
+            result.options["face_boxes"] = [list(c.box) for c in crops]
+        return result
 
     def scribble(self, sketch: Any, mask: Any = None, *, seed: int = 0, dilate: int = 0,
                  progress: Optional[ProgressCallback] = None, on_loss: Optional[LossCallback] = None,
@@ -274,16 +306,7 @@ class GanEngine(Engine):
         """
         self._require_class()
         config = ProjectionConfig.from_options(**{**SCRIBBLE_DEFAULTS, **options})
-        res = self.resolution
-        if mask is None:
-            m = imaging.mask_from_scribble(sketch, dilate=dilate)
-            m = np.asarray(Image.fromarray((m * 255).astype(np.uint8)).resize((res, res), Image.BILINEAR)) / 255.0
-            m = (m > 0.5).astype(np.float32) if m.max() > 0 else m
-        else:
-            m = imaging.load_mask(mask, size=res)
-        imaging.check_mask(m)
-        target = imaging.to_tensor(imaging.load_image(sketch).resize((res, res), Image.LANCZOS), device=self.device)
-        mask_t = torch.as_tensor(np.asarray(m, dtype=np.float32), device=self.device)[None, None]
+        target, mask_t = self.scribble_target(sketch, mask, dilate=dilate)
         result = self.project(target, mask_t, config, seed=seed, progress=progress, on_loss=on_loss)
         result.options["dilate"] = dilate
         return result

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -105,6 +105,33 @@ def noise_regularisation(noises: list[torch.Tensor]) -> torch.Tensor:
 
 
 @dataclass
+class Candidate:
+    """One restart's result: per image its best latent, noise maps, loss [N] and image [N, C, R, R]."""
+    latent: torch.Tensor
+    noise: dict[str, torch.Tensor]
+    loss: torch.Tensor
+    images: Optional[torch.Tensor] = None
+
+
+def pick(candidates: list[Candidate], scores: Optional[torch.Tensor] = None, loss_tolerance: float = 0.25) -> Candidate:
+    """Per image, the restart with the lowest loss; with ``scores`` [R, N] (higher = better, e.g. realism), the
+    best-scoring restart among those within ``loss_tolerance`` (relative) of the lowest loss."""
+    losses = torch.stack([c.loss for c in candidates])                       # [R, N]
+    if scores is None:
+        choice = losses.argmin(dim=0)
+    else:
+        ok = losses <= losses.min(dim=0).values * (1 + loss_tolerance) + 1e-12
+        choice = torch.where(ok, scores.to(losses), torch.full_like(losses, -float("inf"))).argmax(dim=0)
+    idx = torch.arange(losses.shape[1], device=losses.device)
+
+    def gather(ts: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack(ts)[choice, idx]
+    noise = {k: gather([c.noise[k] for c in candidates]) for k in candidates[0].noise}
+    images = gather([c.images for c in candidates]) if all(c.images is not None for c in candidates) else None
+    return Candidate(gather([c.latent for c in candidates]), noise, losses[choice, idx], images)
+
+
+@dataclass
 class Projection:
     """What `project` found: per image the best latent (and noise maps), its image and loss; the curves.
 
@@ -120,6 +147,7 @@ class Projection:
     stopped_nonfinite: list[dict[str, int]]
     seconds: float
     steps_run: int
+    candidates: list["Candidate"] = field(default_factory=list)  # each restart's best, per image
 
     @property
     def best_curve(self) -> list[float]:
@@ -183,14 +211,15 @@ class Projector:
         if self.perceptual is not None and mask is None:
             with torch.no_grad():
                 y_feats = self.perceptual.features(target)
-        best_loss = torch.full([n], float("inf"), device=self.device)
-        best_latent = None
-        best_noise: dict[str, torch.Tensor] = {}
+        candidates: list[Candidate] = []
         curves, frames, stopped = [], [], []
         total_steps = cfg.steps * cfg.restarts
         preview_every = max(1, total_steps // cfg.frames) if cfg.frames else 0
         done = 0
         for r in range(cfg.restarts):
+            best_loss = torch.full([n], float("inf"), device=self.device)
+            best_latent = None
+            best_noise: dict[str, torch.Tensor] = {}
             latent = self._init_latent(n, seed + r, random=(cfg.init == "random" or r > 0)).requires_grad_(True)
             anchor = latent.detach().clone() if cfg.reg_to == "init" else self._mean_anchor(latent)
             noise = self._init_noise(n, seed + r) if cfg.optimize_noise else {}
@@ -262,13 +291,17 @@ class Projector:
                 if progress is not None:
                     progress(done, total_steps, preview)
             curves.append(curve)
-        if best_latent is None:
+            if best_latent is not None:
+                candidates.append(Candidate(best_latent, best_noise, best_loss))
+        if not candidates:
             raise LatentStudioError("The optimisation produced no finite loss; lower the learning rate or loss weights.")
         with torch.no_grad():
-            images = G.synthesize(best_latent, cfg.space, noise=best_noise or None)
-        return Projection(latent=best_latent, noise=best_noise, images=images, loss=best_loss, curves=curves,
+            for c in candidates:
+                c.images = G.synthesize(c.latent, cfg.space, noise=c.noise or None)
+        best = pick(candidates)
+        return Projection(latent=best.latent, noise=best.noise, images=best.images, loss=best.loss, curves=curves,
                           frames=frames, stopped_nonfinite=stopped, seconds=time.perf_counter() - start,
-                          steps_run=total_steps)
+                          steps_run=total_steps, candidates=candidates)
 
     def _init_noise(self, n: int, seed: int) -> dict[str, torch.Tensor]:
         if self.G.arch != "stylegan2":

@@ -42,6 +42,17 @@ def number(limit: Any, value: Any = None, *, label: Optional[str] = None) -> gr.
                      label=label or limit.label, info=limit.help or None)
 
 
+def face_checkbox() -> gr.Checkbox:
+    return gr.Checkbox(False, label="Find the cat's face", info="for photos that are not a tight face crop: crop the "
+                       "face like the training photos (and put edits back into the photo)")
+
+
+def realism_text(metrics: dict) -> str:
+    """"realism 0.47 (0.5 ≈ a real photo)" for a result's metrics, or "" when there is no realism figure."""
+    value = (metrics.get("realism") or [None])[0]
+    return f"realism {value:.2f} (0.5 ≈ a real photo, 0 = flat)" if value is not None else ""
+
+
 def seed_field() -> gr.Number:
     return gr.Number(value=0, precision=0, minimum=0, label="Seed")
 

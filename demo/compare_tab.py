@@ -17,7 +17,9 @@ from .registry import Registry
 def build(registry: Registry) -> gr.Dropdown:
     with gr.Tab("GAN vs Diffusion", id="compare"):
         gr.Markdown("Draw once; the GAN projects the strokes onto its manifold, SDEdit noises and denoises the "
-                    "sketch. Faithfulness = masked L2 to the strokes (lower = closer), plus the time each took.")
+                    "sketch. Faithfulness = masked L2 to the strokes (lower = closer); realism = how much the "
+                    "result's local statistics look like real photos (0.5 ≈ a real photo, a flat patch scores 0); "
+                    "and the time each took.")
         with gr.Row():
             with gr.Column(scale=1):
                 sketch = common.canvas("compare")

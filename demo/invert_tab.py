@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from engines import imaging
+from engines import faces, imaging
 from engines.stylegan.losses import PERCEPTUAL_CHOICES
 from engines.stylegan.projector import ProjectionConfig
 
@@ -37,6 +37,7 @@ def build(registry: Registry) -> InvertTab:
                                  elem_id="invert-photo")
                 model = common.gan_dropdown(registry)
                 model_class = common.class_dropdown(registry, model)
+                face = common.face_checkbox()
                 with gr.Row():
                     space = common.space_radio()
                     optimizer = gr.Radio(["adam", "lbfgs"], value="adam", label="Optimiser")
@@ -75,9 +76,10 @@ def build(registry: Registry) -> InvertTab:
         @gpu
         @user_errors
         def invert(photo_path, model_label, space_v, opt_v, steps_v, l2_v, l1_v, perc_v, perc_w, reg_v,
-                   restarts_v, seed_v, class_label=None):
+                   restarts_v, seed_v, class_label=None, face_v=False):
             engine = registry.gan(model_label, class_label)
-            target = imaging.center_crop_resize(inputs.load_photo(photo_path), engine.resolution)
+            photo = inputs.load_photo(photo_path)
+            target = imaging.center_crop_resize(faces.crop_face(photo).image if face_v else photo, engine.resolution)
             options = dict(space=space_v, optimizer=opt_v, steps=steps_v, l2=l2_v, l1=l1_v, perceptual=perc_v,
                            perceptual_weight=perc_w, reg=reg_v, restarts=restarts_v,
                            seed=inputs.whole(seed_v, "Seed", 0, 2**31))  # the engine checks every option once
@@ -86,11 +88,13 @@ def build(registry: Registry) -> InvertTab:
                 if ev.kind == "done":
                     res = ev.result
                     m = res.metrics
-                    summary = {"psnr_db": m["psnr"][0], "ssim": m["ssim"][0], "perceptual": m.get("perceptual", [None])[0],
+                    summary = {"psnr_db": m["psnr"][0], "ssim": m["ssim"][0], "realism": m.get("realism", [None])[0],
+                               "perceptual": m.get("perceptual", [None])[0],
                                "perceptual_net": m["perceptual_net"], "latent_distance": m["latent_distance"][0],
                                "seconds": res.timings["total"], "ms_per_step": res.timings["per_step_ms"],
                                "options": res.options}
-                    text = (f"**PSNR {m['psnr'][0]:.2f} dB · SSIM {m['ssim'][0]:.3f}** · {res.timings['total']:.1f} s "
+                    text = (f"**PSNR {m['psnr'][0]:.2f} dB · SSIM {m['ssim'][0]:.3f}** (faithfulness) · "
+                            f"{common.realism_text(m)} · {res.timings['total']:.1f} s "
                             f"({res.options['space']}, {res.options['optimizer']}, {res.options['steps']} steps)")
                     yield (common.big(target), common.big(res.images[0]), text, common.loss_frame(ev.losses), outputs.pretty(summary),
                            outputs.save_latent(res.latents, "invert"))
@@ -101,7 +105,7 @@ def build(registry: Registry) -> InvertTab:
                     yield common.skips(len(outs))
 
         event = run.click(invert, [photo, model, space, optimizer, steps, l2, l1, perceptual, perceptual_weight, reg,
-                                   restarts, seed, model_class], outs, api_name="invert", concurrency_id="engines")
+                                   restarts, seed, model_class, face], outs, api_name="invert", concurrency_id="engines")
         common.stop_wiring(stop, event)
 
         common.follow_model_spaces(registry, model, space)

@@ -57,9 +57,10 @@ def build(registry: Registry) -> gr.Dropdown:
                     res = ev.result
                     m = res.metrics
                     text = (f"**masked L2 {m['masked_l2'][0]:.4f}** (faithfulness, lower = closer to the strokes) · "
-                            f"latent distance {m['latent_distance'][0]:.2f} (1 ≈ typical sample) · "
+                            f"{common.realism_text(m)} · latent distance {m['latent_distance'][0]:.2f} (1 ≈ typical sample) · "
                             f"{res.timings['total']:.1f} s")
-                    summary = {"masked_l2": m["masked_l2"][0], "latent_distance": m["latent_distance"][0],
+                    summary = {"masked_l2": m["masked_l2"][0], "realism": m.get("realism", [None])[0],
+                               "latent_distance": m["latent_distance"][0],
                                "seconds": res.timings["total"], "options": res.options}
                     yield (common.big(res.images[0]), text, inputs.overlay(common.big(res.images[0]), drawing, mask),
                            inputs.mask_image(mask),

@@ -2,8 +2,8 @@
 
 The CLI's ``compare`` command and the app's "GAN vs Diffusion" tab both run `run_engine` once per
 engine and read the same figures: the masked L2 to the strokes (`evaluation.faithfulness`, the sketch and
-its mask resized to each result's resolution, so models of different sizes are measured alike) and the
-seconds it took.
+its mask resized to each result's resolution, so models of different sizes are measured alike), realism
+(`evaluation.realism`: a flat colour patch matches strokes well but scores 0 here) and the seconds it took.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from PIL import Image
 from . import imaging
 from .base import Engine, ProgressCallback, Result
 from .evaluation.faithfulness import masked_pixel_losses
+from .evaluation.realism import PatchRealism
 
 
 @dataclass
@@ -26,12 +27,13 @@ class EngineRun:
     name: str
     image: Image.Image
     masked_l2: float
+    realism: Optional[float]
     seconds: float
     options: dict[str, Any] = field(default_factory=dict)
     result: Optional[Result] = None
 
     def row(self) -> dict[str, Any]:
-        return {"masked_l2": self.masked_l2, "seconds": self.seconds, "options": self.options}
+        return {"masked_l2": self.masked_l2, "realism": self.realism, "seconds": self.seconds, "options": self.options}
 
 
 def square_sketch(sketch: Any, mask: Any = None, *, dilate: int = 0) -> tuple[Image.Image, np.ndarray]:
@@ -72,11 +74,15 @@ def run_engine(name: str, engine: Engine, sketch: Image.Image, mask: np.ndarray,
                                progress=progress, **options)
     seconds = time.perf_counter() - start
     image = result.images[0]
-    return EngineRun(name, image, stroke_l2(image, sketch, mask), seconds, result.options, result)
+    realism = PatchRealism.default()
+    score = float(realism.score(imaging.to_tensor(image))[0]) if realism is not None else None
+    return EngineRun(name, image, stroke_l2(image, sketch, mask), score, seconds, result.options, result)
 
 
 def table(runs: list[EngineRun]) -> str:
     """The comparison as a Markdown table (what the app shows and the CLI prints)."""
-    lines = ["| engine | masked L2 to the strokes | seconds |", "|---|---|---|"]
-    lines += [f"| {r.name} | {r.masked_l2:.4f} | {r.seconds:.1f} |" for r in runs]
+    lines = ["| engine | masked L2 to the strokes ↓ | realism ↑ (0.5 ≈ real photo, 0 = flat) | seconds |",
+             "|---|---|---|---|"]
+    lines += [f"| {r.name} | {r.masked_l2:.4f} | {'–' if r.realism is None else f'{r.realism:.2f}'} | {r.seconds:.1f} |"
+              for r in runs]
     return "\n".join(lines)

@@ -62,3 +62,18 @@ def test_fit_save_load_round_trip_and_calibration(tmp_path):
     assert 0.4 < held.mean() < 0.6 and held.min() < 0.1 and held.max() > 0.9
     with pytest.raises(LatentStudioError, match="not a realism statistics file"):
         PatchRealism.load(tmp_path / "missing.npz")
+
+
+def test_every_result_carries_realism_and_the_comparison_reports_it(tiny_engine, tmp_path):
+    from PIL import Image
+
+    from engines import compare
+    sketch = Image.new("RGB", (32, 32), "white")
+    sketch.paste((200, 90, 30), (4, 4, 28, 28))
+    res = tiny_engine.scribble(sketch, steps=2, restarts=2)
+    assert 0 <= res.metrics["realism"][0] <= 1 and res.options["restart_picked_by"].startswith("realism")
+    inv = tiny_engine.invert([sketch], steps=2, restarts=2)
+    assert inv.options["restart_picked_by"] == "loss"               # photos: the closest reconstruction wins
+    rgb, mask = compare.square_sketch(sketch)
+    run = compare.run_engine("GAN", tiny_engine, rgb, mask, steps=2)
+    assert 0 <= run.realism <= 1 and "realism" in compare.table([run])

@@ -81,6 +81,7 @@ def run_invert(args: argparse.Namespace) -> int:
             record = {k: (v[i:i + 1] if k == "latent" else v) for k, v in result.latents.items()}
             save_latents(args.out / f"{path.stem}.npz", record)
             metrics[path.name] = {"psnr": result.metrics["psnr"][i], "ssim": result.metrics["ssim"][i],
+                                  "realism": (result.metrics.get("realism") or [None] * len(chunk))[i],
                                   "perceptual": (result.metrics.get("perceptual") or [None] * len(chunk))[i],
                                   "perceptual_net": result.metrics["perceptual_net"], "seconds": seconds,
                                   "steps": result.options["steps"], "loss": result.metrics["loss"][i]}
@@ -103,9 +104,10 @@ def run_scribble(args: argparse.Namespace) -> int:
     save_latents(args.out / f"{args.sketch.stem}.npz", result.latents)
     if result.frames:
         imaging.save_animation(result.frames, args.out / f"{args.sketch.stem}_progress.gif", fps=6)
-    metrics = {"masked_l2": result.metrics["masked_l2"][0], "latent_distance": result.metrics["latent_distance"][0],
+    metrics = {"masked_l2": result.metrics["masked_l2"][0], "realism": (result.metrics.get("realism") or [None])[0],
+               "latent_distance": result.metrics["latent_distance"][0],
                "seconds": result.timings["total"], "steps": result.options["steps"],
                "restarts": result.options["restarts"]}
     write_json({**metrics, "options": result.options}, args.out / "metrics.json")
-    print(f"masked L2 {metrics['masked_l2']:.4f}, latent distance {metrics['latent_distance']:.2f}, {metrics['seconds']:.1f} s")
+    print(f"masked L2 {metrics['masked_l2']:.4f}, realism {metrics['realism']}, latent distance {metrics['latent_distance']:.2f}, {metrics['seconds']:.1f} s")
     return 0

@@ -47,6 +47,11 @@ def face_checkbox() -> gr.Checkbox:
                        "face like the training photos (and put edits back into the photo)")
 
 
+def pti_slider() -> gr.Slider:
+    return gr.Slider(0, 500, value=0, step=10, label="Pivotal tuning steps (0 = off)",
+                     info="photos: then tune a copy of the model to this photo (about 200 for fine detail, ~10 s on a CPU)")
+
+
 def realism_text(metrics: dict) -> str:
     """"realism 0.47 (0.5 ≈ a real photo)" for a result's metrics, or "" when there is no realism figure."""
     value = (metrics.get("realism") or [None])[0]

@@ -78,6 +78,7 @@ def build(registry: Registry) -> EditTab:
                 latent = gr.File(label="Latent (.npz, e.g. from Invert)", file_types=[".npz"], height=90)
                 photo = gr.Image(label="Photo", type="filepath", height=160)
                 face = common.face_checkbox()
+                pti = common.pti_slider()
                 direction = gr.Dropdown(initial, value=initial[0], label="Direction")
                 with gr.Row():
                     strength = gr.Slider(0.5, 20, value=5, step=0.5, label="Strength s (strip from −s to +s)")
@@ -102,7 +103,7 @@ def build(registry: Registry) -> EditTab:
         @gpu
         @user_errors
         def run_edit(model_label, start_v, seed_v, latent_v, photo_v, direction_v, strength_v, count_v, layers_v,
-                     pos_v, neg_v, class_label=None, face_v=False):
+                     pos_v, neg_v, class_label=None, face_v=False, pti_v=0):
             engine = registry.gan(model_label, class_label)
             s = inputs.real(strength_v, "Strength", 0, 100)
             n = inputs.whole(count_v, "Images in the strip", 2, 21)
@@ -126,6 +127,7 @@ def build(registry: Registry) -> EditTab:
                     d = load_direction(direction_v, engine)
                 return engine.edit(src, d, list(np.linspace(-s, s, n)), layers=layer_range,
                                    invert_options={"steps": 150}, face=bool(face_v) and start_v.startswith("Photo"),
+                                   pti_steps=int(pti_v or 0) if start_v.startswith("Photo") else 0,
                                    progress=job.progress)
 
             for ev in stream(work):
@@ -145,7 +147,7 @@ def build(registry: Registry) -> EditTab:
                     yield common.skips(len(outs))
 
         event = run.click(run_edit, [model, start, seed, latent, photo, direction, strength, count, layers, positives,
-                                     negatives, model_class, face], outs, api_name="edit", concurrency_id="engines")
+                                     negatives, model_class, face, pti], outs, api_name="edit", concurrency_id="engines")
         common.stop_wiring(stop, event)
 
         @user_errors

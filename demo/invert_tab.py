@@ -38,6 +38,7 @@ def build(registry: Registry) -> InvertTab:
                 model = common.gan_dropdown(registry)
                 model_class = common.class_dropdown(registry, model)
                 face = common.face_checkbox()
+                pti = common.pti_slider()
                 with gr.Row():
                     space = common.space_radio()
                     optimizer = gr.Radio(["adam", "lbfgs"], value="adam", label="Optimiser")
@@ -76,7 +77,7 @@ def build(registry: Registry) -> InvertTab:
         @gpu
         @user_errors
         def invert(photo_path, model_label, space_v, opt_v, steps_v, l2_v, l1_v, perc_v, perc_w, reg_v,
-                   restarts_v, seed_v, class_label=None, face_v=False):
+                   restarts_v, seed_v, class_label=None, face_v=False, pti_v=0):
             engine = registry.gan(model_label, class_label)
             photo = inputs.load_photo(photo_path)
             target = imaging.center_crop_resize(faces.crop_face(photo).image if face_v else photo, engine.resolution)
@@ -84,7 +85,8 @@ def build(registry: Registry) -> InvertTab:
                            perceptual_weight=perc_w, reg=reg_v, restarts=restarts_v,
                            seed=inputs.whole(seed_v, "Seed", 0, 2**31))  # the engine checks every option once
             yield common.big(target), None, "starting…", common.loss_frame([]), "", None
-            for ev in stream(lambda job: engine.invert([target], progress=job.progress, on_loss=job.on_loss, **options)):
+            for ev in stream(lambda job: engine.invert([target], pti_steps=pti_v, progress=job.progress,
+                                                       on_loss=job.on_loss, **options)):
                 if ev.kind == "done":
                     res = ev.result
                     m = res.metrics
@@ -105,7 +107,7 @@ def build(registry: Registry) -> InvertTab:
                     yield common.skips(len(outs))
 
         event = run.click(invert, [photo, model, space, optimizer, steps, l2, l1, perceptual, perceptual_weight, reg,
-                                   restarts, seed, model_class, face], outs, api_name="invert", concurrency_id="engines")
+                                   restarts, seed, model_class, face, pti], outs, api_name="invert", concurrency_id="engines")
         common.stop_wiring(stop, event)
 
         common.follow_model_spaces(registry, model, space)

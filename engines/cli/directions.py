@@ -78,6 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--invert-steps", type=positive_int, default=300,
                    help="optimisation steps when the source is an image (default: 300)")
     add_gan_flags(e)
+    e.add_argument("--pti", type=int, default=0, metavar="STEPS",
+                   help="IMAGE only: pivotal tuning, tune a copy of the generator to the photo for STEPS steps before "
+                        "editing (keeps its identity; about 200; 0 = off, the default)")
     e.add_argument("--face", action="store_true",
                    help="IMAGE only: find the cat face (OpenCV), edit it framed like the training photos and paste "
                         "each result back into the photo")
@@ -136,7 +139,8 @@ def run_edit(args: argparse.Namespace) -> int:
     if args.component is not None:  # a GANSpace component; --layers gives its rows, --strength its stdevs
         direction = editing.load_direction(args.direction, engine, component=args.component)
     result = editing.edit(engine, args.source, direction, strengths, layers=layers,
-                       condition=args.condition, invert_options={"steps": args.invert_steps}, face=args.face)
+                       condition=args.condition, invert_options={"steps": args.invert_steps}, face=args.face,
+                           pti_steps=args.pti)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     imaging.make_grid(result.images, nrow=len(result.images)).save(out / "strip.png")

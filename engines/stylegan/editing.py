@@ -368,7 +368,7 @@ def to_edit_latent(engine: Any, latent: torch.Tensor, space: str) -> tuple[torch
 
 
 def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float], layers: Any = None,
-         condition: Any = None, *, invert_options: Optional[dict] = None, face: bool = False,
+         condition: Any = None, *, invert_options: Optional[dict] = None, face: bool = False, pti_steps: int = 0,
          progress: Optional[ProgressCallback] = None) -> Result:
     """Images of the first latent of ``latent_src`` (latent file/record, or an image to invert) moved per strength.
 
@@ -377,6 +377,7 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
     unit step (``meta["scale"]``: GANSpace standard deviations).
     ``metrics["pixel_change"]`` is the mean absolute change (8-bit levels) against strength 0, per strength.
     ``face`` (an image source): find the cat face, edit that crop and paste each result back into the photo.
+    ``pti_steps`` (an image source): tune a copy of the generator to the photo first (pivotal tuning).
     """
     timer = Timer()
     direction = load_direction(direction, engine)
@@ -407,6 +408,8 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
                 latent_src = crop.image
             latent, space = _invert(engine, [latent_src], space, invert_options, progress)
             source = "image"
+            if pti_steps:  # edits then go through a generator tuned to this photo (keeps its identity)
+                engine = engine.tuned_for(latent_src, latent[:1], space, steps=pti_steps, progress=progress)
         latent, space = to_edit_latent(engine, latent[:1], space)
     with timer("render"):
         base = np.asarray(engine.synthesize(latent, space)[0], dtype=np.float32)
@@ -421,5 +424,5 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
                   options={"direction": direction.name, "method": direction.method, "space": direction.space,
                            "strengths": strengths, "layers": list(span) if span else "all",
                            "condition": [c.name for c in conds] if conds else None, "source": source,
-                           "face_box": list(crop.box) if crop is not None else None,
+                           "face_box": list(crop.box) if crop is not None else None, "pti_steps": pti_steps,
                            "invert_options": invert_options or {}})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from typing import Any, Optional
 
 import numpy as np
@@ -25,6 +26,7 @@ from .checkpoints import GanBundle, load_gan
 from .latents import latent_record, load_latents
 from .losses import DiscriminatorFeatures, make_perceptual
 from .projector import LossCallback, ProjectionConfig, Projector, pick
+from .pti import pivotal_tuning
 
 #: Scribble projection's defaults (over `ProjectionConfig`'s): no perceptual term, a pull toward the mean w.
 RESTART_LOSS_TOLERANCE = 0.25  # a scribble's restart may lose this much (relative) loss for more realism
@@ -278,21 +280,53 @@ class GanEngine(Engine):
         target = imaging.to_tensor(imaging.load_image(sketch).resize((res, res), Image.LANCZOS), device=self.device)
         return target, torch.as_tensor(np.asarray(m, dtype=np.float32), device=self.device)[None, None]
 
-    def invert(self, images: Any, *, seed: int = 0, face: bool = False, progress: Optional[ProgressCallback] = None,
-               on_loss: Optional[LossCallback] = None, **options: Any) -> Result:
+    def tuned_for(self, image: Any, pivot: torch.Tensor, space: str, *, steps: int = 200,
+                  progress: Optional[ProgressCallback] = None) -> "GanEngine":
+        """This engine with a generator pivotally tuned (`pti.pivotal_tuning`) so that ``pivot`` [1, …] renders
+        ``image``; for that image only (the loaded model is untouched). Latents keep their meaning."""
+        check_range("PTI steps", steps, 1, 2000, integer=True)
+        report = (lambda s, t: progress(s, t, None)) if progress is not None else None
+        tuned, curve = pivotal_tuning(self.G, pivot[:1].to(self.device), space, self.targets([image]), steps=steps,
+                                      progress=report)
+        view = copy.copy(self)
+        view.G, view.tuning_curve = tuned, curve
+        return view
+
+    def invert(self, images: Any, *, seed: int = 0, face: bool = False, pti_steps: int = 0,
+               progress: Optional[ProgressCallback] = None, on_loss: Optional[LossCallback] = None,
+               **options: Any) -> Result:
         """Project photos into a latent space; one optimisation for the whole batch, each image keeps its own best.
 
         ``options`` are `ProjectionConfig` fields (space w+, Adam, 300 steps, L2 + 0.1 · perceptual by
         default); ``on_loss(step, loss)`` after every step feeds a live loss curve. ``face``: find each
         photo's cat face and invert it framed like the training photos (`faces.crop_face`; a photo without
-        one is an error); the crop boxes are in ``options["face_boxes"]`` for `faces.paste_back`."""
+        one is an error); the crop boxes are in ``options["face_boxes"]`` for `faces.paste_back`.
+        ``pti_steps`` > 0: then tune a copy of the generator around each pivot (`tuned_for`) for that many
+        steps; the images and figures are the tuned ones (``metrics["psnr_pivot"]``: before tuning)."""
         self._require_class()
         config = ProjectionConfig.from_options(**options)
+        check_range("PTI steps", pti_steps, 0, 2000, integer=True)
         crops = [faces.crop_face(img) for img in as_list(images)] if face else None
-        result = self.project(self.targets([c.image for c in crops] if crops else images), None, config, seed=seed,
-                              progress=progress, on_loss=on_loss)
+        photos = [c.image for c in crops] if crops else as_list(images)
+        result = self.project(self.targets(photos), None, config, seed=seed, progress=progress, on_loss=on_loss)
         if crops:
             result.options["face_boxes"] = [list(c.box) for c in crops]
+        if pti_steps:
+            start = time.perf_counter()
+            latents = torch.as_tensor(np.asarray(result.latents["latent"]), device=self.device)
+            tuned = [self.tuned_for(photo, latents[i:i + 1], config.space, steps=pti_steps, progress=progress)
+                     for i, photo in enumerate(photos)]
+            with torch.no_grad():
+                images = torch.cat([t.G.synthesize(latents[i:i + 1], config.space) for i, t in enumerate(tuned)])
+            result.metrics["psnr_pivot"] = result.metrics["psnr"]
+            result.metrics.update(reconstruction(images, self.targets(photos)))
+            realism = PatchRealism.default()
+            if realism is not None:
+                result.metrics["realism"] = realism.score(images).tolist()
+            result.images = imaging.to_pil(images)
+            result.timings["pti"] = time.perf_counter() - start
+            result.timings["total"] += result.timings["pti"]
+            result.options["pti_steps"] = pti_steps
         return result
 
     def scribble(self, sketch: Any, mask: Any = None, *, seed: int = 0, dilate: int = 0,

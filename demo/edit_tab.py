@@ -81,7 +81,8 @@ def build(registry: Registry) -> EditTab:
                 pti = common.pti_slider()
                 direction = gr.Dropdown(initial, value=initial[0], label="Direction")
                 with gr.Row():
-                    strength = gr.Slider(0.5, 20, value=5, step=0.5, label="Strength s (strip from −s to +s)")
+                    strength = gr.Slider(0.5, 20, value=3, step=0.5, label="Strength s (strip from −s to +s)",
+                                         info="named directions set their own default")
                     count = gr.Slider(3, 11, value=5, step=2, label="Images in the strip")
                 layers = gr.Dropdown(["all", "coarse", "middle", "fine"], value="all", allow_custom_value=True,
                                      label="w+ layers (or a range like 0-5)")
@@ -156,4 +157,15 @@ def build(registry: Registry) -> EditTab:
             return gr.update(choices=options, value=options[0])
 
         model.change(choices_for, model, direction, api_visibility="private")
+
+        @user_errors
+        def strength_for(model_label, direction_v):
+            """A named direction's own default strength (one that keeps images realistic), else unchanged."""
+            if direction_v in named_directions(registry.model(model_label)):
+                s = load_direction(direction_v, registry.model(model_label)).meta.get("default_strength")
+                if isinstance(s, (int, float)):
+                    return gr.update(value=float(s))
+            return gr.skip()
+
+        direction.change(strength_for, [model, direction], strength, api_visibility="private")
     return EditTab(model=model, latent=latent, start=start)

@@ -26,10 +26,11 @@ def build(registry: Registry) -> gr.Dropdown:
                 model_class = common.class_dropdown(registry, model)
                 with gr.Row():
                     space = common.space_radio()
-                    steps = gr.Slider(**LIMITS["steps"].slider(200), label="Steps", elem_id="scribble-steps")
+                    steps = gr.Slider(**LIMITS["steps"].slider(150), label="Steps (per restart)", elem_id="scribble-steps")
                 with gr.Row():
                     reg = common.number(LIMITS["reg"], SCRIBBLE_DEFAULTS["reg"], label="Regulariser weight (pull to the mean latent)")
-                    restarts = gr.Slider(**LIMITS["restarts"].slider(), label="Restarts (best kept)")
+                    restarts = gr.Slider(**LIMITS["restarts"].slider(SCRIBBLE_DEFAULTS["restarts"]),
+                                         label="Restarts (the most realistic that matches the strokes is kept)")
                 seed = common.seed_field()
                 run, stop = common.run_stop("scribble", "Generate")
                 common.sketch_examples(sketch, "scribble")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -77,3 +78,16 @@ def test_every_result_carries_realism_and_the_comparison_reports_it(tiny_engine,
     rgb, mask = compare.square_sketch(sketch)
     run = compare.run_engine("GAN", tiny_engine, rgb, mask, steps=2)
     assert 0 <= run.realism <= 1 and "realism" in compare.table([run])
+
+
+def test_scribbles_differ_by_seed_under_the_default_restarts(tiny_g):
+    from PIL import Image
+
+    from conftest import make_engine, randomize
+    from engines.stylegan.networks import StyleGAN2Generator
+    # randomised weights at mapping lr multiplier 0.01 would make w ignore z (every start the same)
+    tiny_engine = make_engine(randomize(StyleGAN2Generator(**{**tiny_g.config.as_dict(), "mapping_lr_multiplier": 1.0}), 3))
+    sketch = Image.new("RGB", (32, 32), "white")
+    sketch.paste((40, 160, 60), (6, 6, 26, 20))
+    a, b = (np.asarray(tiny_engine.scribble(sketch, steps=3, seed=s).images[0], dtype=np.float32) for s in (0, 1))
+    assert np.abs(a - b).mean() > 0.5

@@ -60,7 +60,8 @@ class ProjectionConfig(Options):
     optimize_noise: bool = False
     noise_reg: float = option(1e5, "Noise regulariser", "weight of StyleGAN2's noise autocorrelation penalty",
                               min=0.0, max=1e9)
-    restarts: int = option(1, "Restarts", "independent runs with seeds seed, seed+1, …; each image keeps its best",
+    restarts: int = option(1, "Restarts", "independent runs, each with its own seed (`restart_seed`); each image keeps "
+                           "its best",
                            min=1, max=20, integer=True)
     frames: int = option(12, "Preview frames", "intermediate previews kept for progress and GIFs", min=0, max=500,
                          integer=True)
@@ -81,6 +82,12 @@ class ProjectionConfig(Options):
         if unknown:
             raise LatentStudioError(f"Unknown projection option(s) {unknown}; known: {sorted(names)}.")
         return cls(**options)
+
+
+def restart_seed(seed: int, restart: int) -> int:
+    """The seed of restart ``restart`` of a run seeded ``seed``: the seed itself first, then seeds no other run's
+    restarts share (``seed + r`` would give runs seeded 0 and 1 the same restarts, and the same best)."""
+    return int(seed) if restart == 0 else (int(seed) * 1_000_003 + restart * 7_919) % 2**62
 
 
 def adam_lr(step: int, total: int, base: float, rampdown: float = 0.25, rampup: float = 0.05) -> float:
@@ -220,9 +227,9 @@ class Projector:
             best_loss = torch.full([n], float("inf"), device=self.device)
             best_latent = None
             best_noise: dict[str, torch.Tensor] = {}
-            latent = self._init_latent(n, seed + r, random=(cfg.init == "random" or r > 0)).requires_grad_(True)
+            latent = self._init_latent(n, restart_seed(seed, r), random=(cfg.init == "random" or r > 0)).requires_grad_(True)
             anchor = latent.detach().clone() if cfg.reg_to == "init" else self._mean_anchor(latent)
-            noise = self._init_noise(n, seed + r) if cfg.optimize_noise else {}
+            noise = self._init_noise(n, restart_seed(seed, r)) if cfg.optimize_noise else {}
             params = [latent] + list(noise.values())
             lr = cfg.lr if cfg.lr is not None else (0.1 if cfg.optimizer == "adam" else 1.0)
             if cfg.optimizer == "adam":

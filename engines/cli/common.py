@@ -96,6 +96,15 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_photo_flags(p: argparse.ArgumentParser, *, then: str) -> None:
+    """--pti and --face for commands that invert photos; ``then``: what happens to the photo afterwards."""
+    p.add_argument("--pti", type=int, default=0, metavar="STEPS",
+                   help="photos: pivotal tuning, tune a copy of the generator to each photo for STEPS steps (about "
+                        "200 for ~30 dB with our 64 px model; 0 = off, the default)")
+    p.add_argument("--face", action="store_true",
+                   help=f"photos: find the cat face (OpenCV), use it framed like the training photos and {then}")
+
+
 def gan_engine(args: argparse.Namespace) -> Any:
     """The GAN the flags of `add_gan_flags` name, with its class fixed when ``--class`` was given."""
     from ..stylegan.engine import GanEngine

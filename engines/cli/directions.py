@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import imaging
 from ..base import LatentStudioError
-from .common import add_gan_flags, gan_engine, positive_int, write_json
+from .common import add_gan_flags, add_photo_flags, gan_engine, positive_int, write_json
 
 PREVIEW_STRENGTHS = [float(s) for s in np.linspace(-3, 3, 7)]
 MAX_STRIP = 64  # images in an edit strip
@@ -78,12 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--invert-steps", type=positive_int, default=300,
                    help="optimisation steps when the source is an image (default: 300)")
     add_gan_flags(e)
-    e.add_argument("--pti", type=int, default=0, metavar="STEPS",
-                   help="IMAGE only: pivotal tuning, tune a copy of the generator to the photo for STEPS steps before "
-                        "editing (keeps its identity; about 200; 0 = off, the default)")
-    e.add_argument("--face", action="store_true",
-                   help="IMAGE only: find the cat face (OpenCV), edit it framed like the training photos and paste "
-                        "each result back into the photo")
+    add_photo_flags(e, then="paste each edited result back into the photo")
     e.add_argument("--out", type=Path, required=True, help="output folder")
     e.set_defaults(run=run_edit)
 

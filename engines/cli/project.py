@@ -10,7 +10,7 @@ from ..options import add_flag
 from ..stylegan.engine import SCRIBBLE_DEFAULTS
 from ..stylegan.latents import save_latents
 from ..stylegan.projector import ProjectionConfig
-from .common import add_gan_flags, gan_engine, positive_int, tqdm_progress, write_json
+from .common import add_gan_flags, add_photo_flags, gan_engine, positive_int, tqdm_progress, write_json
 
 
 #: CLI flag → ProjectionConfig field, for the options a user sets on the command line.
@@ -41,12 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("images", nargs="+", type=Path, help="photos (centre-cropped and resized to the model resolution)")
     _common(p, {})
     p.add_argument("--batch", type=positive_int, default=8, help="images optimised together (default: 8)")
-    p.add_argument("--pti", type=int, default=0, metavar="STEPS",
-                   help="pivotal tuning: then tune a copy of the generator to each photo for STEPS steps (about 200 "
-                        "for ~30 dB with our 64 px model; 0 = off, the default)")
-    p.add_argument("--face", action="store_true",
-                   help="find the cat face in each photo (OpenCV), invert it framed like the training photos and "
-                        "also write the reconstruction pasted back into the photo (<name>_in_photo.png)")
+    add_photo_flags(p, then="also write the reconstruction pasted back into the photo (<name>_in_photo.png)")
     p.set_defaults(run=run_invert)
 
     s = sub.add_parser("scribble", help="turn a colour scribble into a realistic image",

@@ -58,8 +58,8 @@ def realism_text(metrics: dict) -> str:
     return f"realism {value:.2f} (0.5 ≈ a real photo, 0 = flat)" if value is not None else ""
 
 
-def seed_field() -> gr.Number:
-    return gr.Number(value=0, precision=0, minimum=0, label="Seed")
+def seed_field(value: int = 0) -> gr.Number:
+    return gr.Number(value=value, precision=0, minimum=0, label="Seed")
 
 
 def gan_dropdown(registry: Registry, label: str = "Model") -> gr.Dropdown:

@@ -104,3 +104,10 @@ def tiny_pixel_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sd_engine(tiny_sd_dir) -> DiffusionEngine:
     return DiffusionEngine(str(tiny_sd_dir), device="cpu")
+
+
+@pytest.fixture
+def cli():
+    """The CLI entry point, ``main(argv) -> exit status``."""
+    from engines.cli.main import main
+    return main

@@ -324,15 +324,6 @@ def test_other_non_tensor_files_are_refused_clearly(tiny_engine, tmp_path, w_dim
 
 # ---------------------------------------------------------------------------------------------- CLI
 
-@pytest.fixture
-def cli(monkeypatch):
-    import engines.cli.directions as module
-    import engines.cli.main as m
-    if module not in m.COMMANDS:
-        monkeypatch.setattr(m, "COMMANDS", m.COMMANDS + [module])
-    return m.main
-
-
 def test_cli_edit_with_pt_and_ganspace_component(cli, tiny_g, tiny_d, tmp_path, capsys):
     from engines.stylegan.checkpoints import save_gan
     from engines.stylegan.engine import GanEngine

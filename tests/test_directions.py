@@ -241,15 +241,6 @@ def test_edit_an_image_inverts_first_and_dcgan_edits_z(tiny_engine, tiny_dcgan_e
 
 # ---------------------------------------------------------------------------------------------- CLI
 
-@pytest.fixture
-def cli(monkeypatch):
-    import engines.cli.directions as module
-    import engines.cli.main as m
-    if module not in m.COMMANDS:
-        monkeypatch.setattr(m, "COMMANDS", m.COMMANDS + [module])
-    return m.main
-
-
 def test_cli_directions_and_edit(cli, tiny_g, tiny_d, tmp_path, capsys):
     from engines.stylegan.checkpoints import save_gan
     from engines.stylegan.engine import GanEngine

@@ -287,10 +287,12 @@ class GanEngine(Engine):
     def tuned_for(self, image: Any, pivot: torch.Tensor, space: str, *, steps: int = 200,
                   progress: Optional[ProgressCallback] = None) -> "GanEngine":
         """This engine with a generator pivotally tuned (`pti.pivotal_tuning`) so that ``pivot`` [1, …] renders
-        ``image``; for that image only (the loaded model is untouched). Latents keep their meaning."""
+        ``image`` (a photo, or its target tensor [1, C, R, R]); for that image only (the loaded model is
+        untouched). Latents keep their meaning."""
         check_range("PTI steps", steps, 1, 2000, integer=True)
+        target = image if isinstance(image, torch.Tensor) else self.targets([image])
         report = (lambda s, t: progress(s, t, None)) if progress is not None else None
-        tuned, curve = pivotal_tuning(self.G, pivot[:1].to(self.device), space, self.targets([image]), steps=steps,
+        tuned, curve = pivotal_tuning(self.G, pivot[:1].to(self.device), space, target[:1], steps=steps,
                                       progress=report)
         view = copy.copy(self)
         view.G, view.tuning_curve = tuned, curve
@@ -312,18 +314,19 @@ class GanEngine(Engine):
         check_range("PTI steps", pti_steps, 0, 2000, integer=True)
         crops = [faces.crop_face(img) for img in as_list(images)] if face else None
         photos = [c.image for c in crops] if crops else as_list(images)
-        result = self.project(self.targets(photos), None, config, seed=seed, progress=progress, on_loss=on_loss)
+        targets = self.targets(photos)
+        result = self.project(targets, None, config, seed=seed, progress=progress, on_loss=on_loss)
         if crops:
             result.options["face_boxes"] = [list(c.box) for c in crops]
         if pti_steps:
             start = time.perf_counter()
             latents = torch.as_tensor(np.asarray(result.latents["latent"]), device=self.device)
-            tuned = [self.tuned_for(photo, latents[i:i + 1], config.space, steps=pti_steps, progress=progress)
-                     for i, photo in enumerate(photos)]
+            tuned = [self.tuned_for(targets[i:i + 1], latents[i:i + 1], config.space, steps=pti_steps, progress=progress)
+                     for i in range(len(photos))]
             with torch.no_grad():
                 images = torch.cat([t.G.synthesize(latents[i:i + 1], config.space) for i, t in enumerate(tuned)])
             result.metrics["psnr_pivot"] = result.metrics["psnr"]
-            result.metrics.update(reconstruction(images, self.targets(photos)))
+            result.metrics.update(reconstruction(images, targets))
             realism = PatchRealism.default()
             if realism is not None:
                 result.metrics["realism"] = realism.score(images).tolist()

@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    metavar="NAME=FOLDER", help="a class and its image folder (repeat; order = class ids)")
     p.add_argument("--out", required=True, help="run folder for snapshots")
     p.add_argument("--resume", help="a run folder of train-diffusion to continue exactly")
+    p.add_argument("--init", help="a saved pipeline folder (weights/ddpm-cats64, a run's latest/) to fine-tune: "
+                                  "its UNet, fresh optimiser, EMA and counters")
     p.add_argument("--minutes", type=_float, help="wall-clock budget")
     p.add_argument("--kimg", type=_float, help="budget in thousands of training images shown")
     p.add_argument("--batch", type=positive_int, default=32)
@@ -57,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     names = [n for n, _ in args.classes]
     if len(set(names)) != len(names):
         raise LatentStudioError(f"Class names must be unique, got {names}.")
-    config = DiffusionTrainConfig(classes=dict(args.classes), out=args.out, resume=args.resume, batch=args.batch,
+    config = DiffusionTrainConfig(classes=dict(args.classes), out=args.out, resume=args.resume, init=args.init,
+                                  batch=args.batch,
                                   minutes=args.minutes, kimg=args.kimg, lr=args.lr, warmup_steps=args.warmup_steps,
                                   ema_decay=args.ema_decay, label_dropout=args.label_dropout,
                                   min_class_share=args.min_class_share, xflip=not args.no_xflip, seed=args.seed,

@@ -6,9 +6,9 @@ import sys
 from typing import Optional, Sequence
 
 from ..base import LatentStudioError
-from . import diffusion, directions, interpolate, models, project, sample, train, train_diffusion
+from . import diffusion, directions, interpolate, models, project, sample, train, train_diffusion, train_encoder
 
-COMMANDS = [sample, project, interpolate, directions, diffusion, train, train_diffusion, models]
+COMMANDS = [sample, project, interpolate, directions, diffusion, train, train_diffusion, train_encoder, models]
 
 
 def build_parser() -> argparse.ArgumentParser:

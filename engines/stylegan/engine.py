@@ -23,6 +23,7 @@ from ..evaluation.features import FeatureDistance
 from ..evaluation.realism import PatchRealism
 from . import directions, editing, interpolation
 from .checkpoints import GanBundle, load_gan
+from .encoder import Encoder, load_encoder
 from .latents import latent_record, load_latents
 from .losses import DiscriminatorFeatures, make_perceptual
 from .projector import LossCallback, ProjectionConfig, Projector, pick
@@ -209,6 +210,21 @@ class GanEngine(Engine):
             self._typical_w = float((self.G.mapping(z)[:, 0] - self.mean_w()).norm(dim=-1).mean())
         return self._typical_w
 
+    @property
+    def encoder(self) -> Optional[Encoder]:
+        """The model folder's ``encoder/`` (trained for exactly this generator), or None (loaded once)."""
+        if not hasattr(self, "_encoder"):
+            folder = self.bundle.folder / "encoder" if self.bundle.folder is not None else None
+            enc = None
+            if folder is not None and folder.is_dir() and self.arch == "stylegan2" and self.G.c_dim == 0:
+                enc = load_encoder(folder, fingerprint=self.fingerprint, device=self.device)
+            self._encoder = enc
+        return self._encoder
+
+    def default_init(self, space: str) -> str:
+        """How an inversion starts unless told: from the encoder's output where the model has one (w / w+)."""
+        return "encoder" if space in ("w", "w+") and self.encoder is not None else "mean"
+
     # ------------------------------------------------------------------------------------------
     # Projection: photos and sketches in, `Result` out (the algorithm is `projector.project`)
     def project(self, targets: torch.Tensor, mask: Optional[torch.Tensor], config: ProjectionConfig, *,
@@ -222,8 +238,17 @@ class GanEngine(Engine):
         if config.perceptual != "none" and config.perceptual_weight > 0:
             perceptual = make_perceptual(config.perceptual, self.bundle.D).to(self.device)
         w_avg = self.mean_w() if config.space != "z" else None
+        start, encode_seconds = None, 0.0
+        if config.init == "encoder":
+            if self.encoder is None:
+                raise LatentStudioError("This model has no encoder (no encoder/ in its folder): train one with "
+                                        "`python -m engines train-encoder`, or start from 'mean'.")
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                start = self.encoder.encode(targets, config.space)
+            encode_seconds = time.perf_counter() - t0
         proj = Projector(self.G, config, w_avg=w_avg, perceptual=perceptual).run(
-            targets, mask, seed, _pil_progress(progress), on_loss)
+            targets, mask, seed, _pil_progress(progress), on_loss, start)
         realism = PatchRealism.default()
         picked_by = "loss"
         if mask is not None and realism is not None and len(proj.candidates) > 1:
@@ -244,7 +269,8 @@ class GanEngine(Engine):
                        steps=config.steps, restarts=config.restarts, stopped_nonfinite=proj.stopped_nonfinite)
         return Result(images=imaging.to_pil(proj.images), frames=[imaging.to_pil(f)[0] for f in proj.frames],
                       latents=self.latent_record(proj.latent, config.space), metrics=metrics,
-                      timings={"total": proj.seconds, "per_step_ms": 1000 * proj.seconds / max(1, proj.steps_run)},
+                      timings={"total": proj.seconds + encode_seconds, "encoder": encode_seconds,
+                               "per_step_ms": 1000 * proj.seconds / max(1, proj.steps_run)},
                       options={**config.as_dict(), "seed": seed, "masked": mask is not None, "restart_picked_by": picked_by})
 
     def feature_distance(self, resolution: Optional[int] = None) -> FeatureDistance:
@@ -304,12 +330,15 @@ class GanEngine(Engine):
         """Project photos into a latent space; one optimisation for the whole batch, each image keeps its own best.
 
         ``options`` are `ProjectionConfig` fields (space w+, Adam, 300 steps, L2 + 0.1 · perceptual by
-        default); ``on_loss(step, loss)`` after every step feeds a live loss curve. ``face``: find each
+        default; the start is the model's encoder output where it has one, `default_init`); ``on_loss(step,
+        loss)`` after every step feeds a live loss curve. ``face``: find each
         photo's cat face and invert it framed like the training photos (`faces.crop_face`; a photo without
         one is an error); the crop boxes are in ``options["face_boxes"]`` for `faces.paste_back`.
         ``pti_steps`` > 0: then tune a copy of the generator around each pivot (`tuned_for`) for that many
         steps; the images and figures are the tuned ones (``metrics["psnr_pivot"]``: before tuning)."""
         self._require_class()
+        if options.get("init") is None:
+            options["init"] = self.default_init(options.get("space") or ProjectionConfig.space)
         config = ProjectionConfig.from_options(**options)
         check_range("PTI steps", pti_steps, 0, 2000, integer=True)
         crops = [faces.crop_face(img) for img in as_list(images)] if face else None

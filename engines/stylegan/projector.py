@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..base import LatentStudioError, make_generator
+from ..base import Cancelled, LatentStudioError, make_generator
 from ..options import Options, option
 from ..evaluation.faithfulness import masked_pixel_losses
 from .losses import PERCEPTUAL_CHOICES, make_perceptual
@@ -33,7 +33,7 @@ OPTIMIZERS = ("adam", "lbfgs")
 
 #: ``(step, loss)`` after every optimisation step (restarts count on), for live loss curves.
 LossCallback = Callable[[int, float], None]
-INITS = ("mean", "random")
+INITS = ("mean", "random", "encoder")
 LBFGS_LINE_SEARCH_EVALS = 20   # most steps use 1-3; a cap keeps one step from running away
 
 
@@ -48,8 +48,9 @@ class ProjectionConfig(Options):
     steps: int = option(300, "Steps", "optimisation steps per restart", min=1, max=5000, integer=True)
     lr: Optional[float] = option(None, "Learning rate", "step size", min=1e-6, max=100.0,
                                  default_text="0.1 for Adam, 1.0 for L-BFGS")
-    init: str = option("mean", "Start", "start from the mean latent or a random one (z has no mean start for "
-                       "StyleGAN2: it starts random)", choices=INITS)
+    init: str = option("mean", "Start", "start from the mean latent, a random one (z has no mean start for "
+                       "StyleGAN2: it starts random) or the model's encoder (w / w+; one forward pass)",
+                       choices=INITS)
     l1: float = option(0.0, "Pixel L1 weight", "weight of the L1 pixel term", min=0.0, max=1e4)
     l2: float = option(1.0, "Pixel L2 weight", "weight of the L2 pixel term", min=0.0, max=1e4)
     perceptual: str = option("disc", "Perceptual network", "disc (our discriminator's features, offline), vgg16 "
@@ -71,6 +72,8 @@ class ProjectionConfig(Options):
         cfg = self.check()
         if cfg.space not in spaces:
             raise LatentStudioError(f"This model has no {cfg.space!r} space; it supports {', '.join(spaces)}.")
+        if cfg.init == "encoder" and cfg.space == "z":
+            raise LatentStudioError("The encoder start gives w or w+ latents: use space w or w+ with init 'encoder'.")
         if cfg.l1 == cfg.l2 == cfg.reg == 0 and (cfg.perceptual == "none" or cfg.perceptual_weight == 0):
             raise LatentStudioError("Every loss weight is 0: set at least one of l1, l2, perceptual_weight.")
         return cfg
@@ -208,12 +211,20 @@ class Projector:
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self, target: torch.Tensor, mask: Optional[torch.Tensor], seed: int,
-            progress: Optional[TensorProgress] = None, on_loss: Optional[LossCallback] = None) -> Projection:
-        """``target`` [N, C, R, R] in [-1, 1]; ``mask`` [1 or N, 1, R, R] in [0, 1] or None (whole image)."""
+            progress: Optional[TensorProgress] = None, on_loss: Optional[LossCallback] = None,
+            start: Optional[torch.Tensor] = None) -> Projection:
+        """``target`` [N, C, R, R] in [-1, 1]; ``mask`` [1 or N, 1, R, R] in [0, 1] or None (whole image);
+        ``start`` [N, …] in the config's space: the first restart's start point (init "encoder" needs it)."""
         cfg, G = self.cfg, self.G
         check_target(G, target, mask)
         n = target.shape[0]
-        start = time.perf_counter()
+        if cfg.init == "encoder" and start is None:
+            raise LatentStudioError("init 'encoder' needs a start latent from an encoder; this call gave none.")
+        if start is not None:
+            shape = [n] + ([G.num_ws] if cfg.space == "w+" else []) + [G.z_dim if cfg.space == "z" else G.w_dim]
+            if list(start.shape) != shape:
+                raise LatentStudioError(f"The start latent must be {shape} for space {cfg.space}, got {list(start.shape)}.")
+        began = time.perf_counter()
         y_feats = None
         if self.perceptual is not None and mask is None:
             with torch.no_grad():
@@ -227,7 +238,10 @@ class Projector:
             best_loss = torch.full([n], float("inf"), device=self.device)
             best_latent = None
             best_noise: dict[str, torch.Tensor] = {}
-            latent = self._init_latent(n, restart_seed(seed, r), random=(cfg.init == "random" or r > 0)).requires_grad_(True)
+            if r == 0 and start is not None:
+                latent = start.detach().to(self.device, torch.float32).clone().requires_grad_(True)
+            else:
+                latent = self._init_latent(n, restart_seed(seed, r), random=(cfg.init == "random" or r > 0)).requires_grad_(True)
             anchor = latent.detach().clone() if cfg.reg_to == "init" else self._mean_anchor(latent)
             noise = self._init_noise(n, restart_seed(seed, r)) if cfg.optimize_noise else {}
             params = [latent] + list(noise.values())
@@ -289,14 +303,19 @@ class Projector:
                             v.sub_(v.mean(dim=[1, 2, 3], keepdim=True)).div_(v.std(dim=[1, 2, 3], keepdim=True) + 1e-8)
                 curve.append(float(loss.detach()) / n)
                 done = r * cfg.steps + step + 1
-                if on_loss is not None:
-                    on_loss(done, curve[-1])
                 preview = None
                 if preview_every and (done % preview_every == 0 or done == total_steps):
                     preview = state["img"][:1].clone()
                     frames.append(preview)
-                if progress is not None:
-                    progress(done, total_steps, preview)
+                try:
+                    if on_loss is not None:
+                        on_loss(done, curve[-1])
+                    if progress is not None:
+                        progress(done, total_steps, preview)
+                except Cancelled as exc:  # stopped: hand the best latent so far to the caller
+                    kept = best_latent if best_latent is not None else latent.detach()
+                    exc.partial.update(latent=kept.clone(), space=cfg.space, step=done, total=total_steps)
+                    raise
             curves.append(curve)
             if best_latent is not None:
                 candidates.append(Candidate(best_latent, best_noise, best_loss))
@@ -307,7 +326,7 @@ class Projector:
                 c.images = G.synthesize(c.latent, cfg.space, noise=c.noise or None)
         best = pick(candidates)
         return Projection(latent=best.latent, noise=best.noise, images=best.images, loss=best.loss, curves=curves,
-                          frames=frames, stopped_nonfinite=stopped, seconds=time.perf_counter() - start,
+                          frames=frames, stopped_nonfinite=stopped, seconds=time.perf_counter() - began,
                           steps_run=total_steps, candidates=candidates)
 
     def _init_noise(self, n: int, seed: int) -> dict[str, torch.Tensor]:
@@ -334,14 +353,15 @@ class Projector:
 def project(G: Any, target: torch.Tensor, mask: Optional[torch.Tensor] = None, *,
             config: Optional[ProjectionConfig] = None, seed: int = 0, w_avg: Optional[torch.Tensor] = None,
             D: Optional[nn.Module] = None, progress: Optional[TensorProgress] = None,
-            on_loss: Optional[LossCallback] = None) -> Projection:
+            on_loss: Optional[LossCallback] = None, start: Optional[torch.Tensor] = None) -> Projection:
     """Find the latent whose image matches ``target`` [N, C, R, R] (under ``mask`` [1|N, 1, R, R] if given).
 
     ``config`` holds every knob (default: w+ from the mean, Adam, 300 steps, L2 + 0.1 · D-feature
-    perceptual); ``w_avg`` [w_dim] is needed for w / w+; ``D`` supplies the "disc" perceptual features.
+    perceptual); ``w_avg`` [w_dim] is needed for w / w+; ``D`` supplies the "disc" perceptual features;
+    ``start`` [N, …] is the first restart's start latent (e.g. an encoder's output, with init "encoder").
     """
     config = config or ProjectionConfig()
     perceptual = None
     if config.perceptual != "none" and config.perceptual_weight > 0:
         perceptual = make_perceptual(config.perceptual, D).to(next(G.parameters()).device)
-    return Projector(G, config, w_avg=w_avg, perceptual=perceptual).run(target, mask, seed, progress, on_loss)
+    return Projector(G, config, w_avg=w_avg, perceptual=perceptual).run(target, mask, seed, progress, on_loss, start)

@@ -53,6 +53,16 @@ def add_gan_flags(p: argparse.ArgumentParser) -> None:
     add_device_flag(p)
 
 
+def add_scale_flags(p: argparse.ArgumentParser) -> None:
+    """The trainers' accelerate flags: precision and gradient accumulation (--batch stays the global batch)."""
+    p.add_argument("--mixed-precision", choices=["no", "bf16"], default=None,
+                   help="autocast precision (default: accelerate's config / `accelerate launch --mixed_precision`, "
+                        "else bf16 on CUDA and none on the CPU)")
+    p.add_argument("--accumulate", type=positive_int, default=1,
+                   help="micro-batches per step and process (gradient accumulation); --batch is the global batch of "
+                        "one step, split over the processes of `accelerate launch` / `torchrun` and these (default: 1)")
+
+
 def tqdm_progress(desc: str) -> tuple[ProgressCallback, tqdm]:
     """A progress callback that drives a tqdm bar (the engines' ``(step, total, preview)`` protocol)."""
     bar = tqdm(desc=desc, unit="step", leave=False)

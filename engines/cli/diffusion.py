@@ -47,7 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "scheduler under classifier-free guidance. Writes one PNG per sample, the prepared "
                                    "guide, a denoising GIF and metrics.json (L2 to the guide, masked L2 with a mask, "
                                    "timings, every option used).")
-    p.add_argument("guide", type=Path, help="guide image: a photo or a colour sketch (centre-cropped to a square)")
+    p.add_argument("guide", nargs="+", type=Path,
+                   help="guide image: a photo or a colour sketch (centre-cropped to a square); or several, folders of "
+                        "them or .txt lists (one path a line), each edited with the same --seed: a batch job, "
+                        "resumable (records/ per guide; a rerun skips finished ones), with manifest.json and one "
+                        "merged metrics.json, sharded across processes under `accelerate launch` or `torchrun`")
     _model_flags(p, "--model")
     _noise_flags(p)
     add_flag(p, "--steps", SDEditOptions.limit("steps"), default=None)  # None: the model's default (turbo: 4)
@@ -107,31 +111,55 @@ def _sdedit_options(args: argparse.Namespace) -> dict:
 
 
 def run_sdedit(args: argparse.Namespace) -> int:
-    from .. import imaging
+    from .. import batch, imaging
     from ..base import check_range
     check_range("--fps", args.fps, 0.1, 60)  # a CLI-only option; the SDEdit options are checked by the engine
+    inputs, expanded = batch.expand_inputs(args.guide)
+    state = batch.process_state(args.device)
+    options = _sdedit_options(args)
+    job = batch.BatchJob("sdedit", inputs, args.out, {**options, "model": args.model, "dtype": args.dtype,
+                                                     "resolution": args.resolution, "mask": args.mask, "n": args.n,
+                                                     "seed": args.seed, "frames": args.frames},
+                         chunk=1, resumable=expanded or len(inputs) > 1 or state.num_processes > 1, state=state)
+    args.device = batch.process_device(args.device, state)
     engine = _engine(args, args.model)
-    progress, bar = tqdm_progress("sdedit")
-    with bar:
-        result = engine.from_guide(args.guide, args.mask, seed=args.seed, progress=progress, n=args.n,
-                                   frames=args.frames, **_sdedit_options(args))
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    stem = args.guide.stem
-    for i, img in enumerate(result.images):
-        img.save(out / f"{stem}_sdedit_{i:02d}.png")
-    files = [f"{stem}_sdedit_{i:02d}.png" for i in range(len(result.images))]
-    if result.frames:
-        result.frames[0].save(out / f"{stem}_guide.png")
-        imaging.save_animation(result.frames, out / f"{stem}_denoising.gif", fps=args.fps)
-        files += [f"{stem}_guide.png", f"{stem}_denoising.gif"]
-    write_json({"metrics": result.metrics, "timings": result.timings, "options": result.options,
-                "model": engine.describe().as_dict(), "files": files}, out / "metrics.json")
-    key = "masked_l2" if "masked_l2" in result.metrics else "l2"
-    values = ", ".join(f"{v:.4f}" for v in result.metrics[key])
-    print(f"wrote {len(result.images)} image(s) to {out}: {key} {values}, {result.timings['total']:.1f} s "
-          f"({result.options['denoise_steps']} of {result.options['steps']} steps of {result.options['scheduler']} "
-          f"from t={result.options['t_start']})")
+
+    def work(chunk: list[Path], todo: list[Path], desc: str) -> dict[Path, dict]:
+        guide = chunk[0]
+        progress, bar = tqdm_progress(desc if job.resumable else "sdedit")
+        with bar:
+            result = engine.from_guide(guide, args.mask, seed=args.seed, progress=progress, n=args.n,
+                                       frames=args.frames, **options)
+        stem = guide.stem
+        files = [f"{stem}_sdedit_{i:02d}.png" for i in range(len(result.images))]
+        for name, img in zip(files, result.images):
+            img.save(out / name)
+        if result.frames:
+            result.frames[0].save(out / f"{stem}_guide.png")
+            imaging.save_animation(result.frames, out / f"{stem}_denoising.gif", fps=args.fps)
+            files += [f"{stem}_guide.png", f"{stem}_denoising.gif"]
+        return {guide: {"files": files, "metrics": result.metrics, "timings": result.timings,
+                        "options": result.options}}
+
+    records = job.run(work)
+    if not state.is_main_process:
+        return 0
+    model = engine.describe().as_dict()
+    if not job.resumable:  # one guide in one process: the metrics.json of old
+        r = records[0]
+        write_json({"metrics": r["metrics"], "timings": r["timings"], "options": r["options"], "model": model,
+                    "files": r["files"]}, out / "metrics.json")
+    else:
+        write_json({"guides": {r["name"]: {k: r[k] for k in ("metrics", "timings", "files")} for r in records},
+                    "options": records[-1]["options"], "model": model}, out / "metrics.json")
+    for r in records:
+        metrics, opts = r["metrics"], r["options"]
+        key = "masked_l2" if "masked_l2" in metrics else "l2"
+        values = ", ".join(f"{v:.4f}" for v in metrics[key])
+        print(f"wrote {len(metrics[key])} image(s) of {r['name']} to {out}: {key} {values}, {r['timings']['total']:.1f} s "
+              f"({opts['denoise_steps']} of {opts['steps']} steps of {opts['scheduler']} from t={opts['t_start']})")
     return 0
 
 

@@ -5,13 +5,17 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from .. import faces, imaging
+from .. import batch, faces, imaging
 from ..options import add_flag
 from ..stylegan.engine import SCRIBBLE_DEFAULTS
 from ..stylegan.latents import save_latents
 from ..stylegan.projector import ProjectionConfig
 from .common import add_gan_flags, add_photo_flags, gan_engine, positive_int, tqdm_progress, write_json
 
+
+#: What a batch job does, for --help texts.
+BATCH_HELP = ("resumable (records/ per input; a rerun skips finished ones), manifest.json, one merged metrics.json, and "
+              "sharded across processes under `accelerate launch` or `torchrun`")
 
 #: CLI flag → ProjectionConfig field, for the options a user sets on the command line.
 FLAGS = {"--space": "space", "--optimizer": "optimizer", "--steps": "steps", "--lr": "lr", "--init": "init",
@@ -38,7 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("invert", help="project photos into the GAN's latent space",
                        description="Invert photos into z / w / w+ by optimisation. Writes a reconstruction PNG and a "
                                    "latent .npz per image and metrics.json (psnr, ssim, perceptual, seconds, steps).")
-    p.add_argument("images", nargs="+", type=Path, help="photos (centre-cropped and resized to the model resolution)")
+    p.add_argument("images", nargs="+", type=Path,
+                   help="photos (centre-cropped and resized to the model resolution), folders of them or .txt lists "
+                        "(one path a line); a folder or list is a batch job: " + BATCH_HELP)
     _common(p, {})
     p.add_argument("--batch", type=positive_int, default=8, help="images optimised together (default: 8)")
     add_photo_flags(p, then="also write the reconstruction pasted back into the photo (<name>_in_photo.png)")
@@ -47,7 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("scribble", help="turn a colour scribble into a realistic image",
                        description="Masked projection: an image from the GAN that matches the sketch's strokes. The mask "
                                    "comes from --mask (white = strokes) or from the sketch (alpha, or non-background pixels).")
-    s.add_argument("sketch", type=Path, help="colour sketch (PNG; alpha or a plain background marks what is not drawn)")
+    s.add_argument("sketch", nargs="+", type=Path,
+                   help="colour sketch (PNG; alpha or a plain background marks what is not drawn), or folders / .txt "
+                        "lists of them, each scribbled on its own with --seed (a batch job: " + BATCH_HELP + ")")
     s.add_argument("--mask", type=Path, default=None, help="mask image: white = strokes to match (default: from the sketch)")
     s.add_argument("--dilate", type=int, default=0, help="grow the derived mask by this many pixels, 0-256 (default: 0)")
     _common(s, SCRIBBLE_DEFAULTS)
@@ -60,53 +68,100 @@ def _projection_options(args: argparse.Namespace) -> dict:
     return {**opts, "optimize_noise": args.optimize_noise}
 
 
+def _job(args: argparse.Namespace, command: str, inputs: list, expanded: bool, chunk: int, options: dict):
+    """The batch job of a command: resumable (records, manifest) for a folder / list, or under several processes."""
+    state = batch.process_state(args.device)
+    return batch.BatchJob(command, inputs, args.out, {**options, "model": args.model, "arch": args.arch,
+                                                     "class": args.class_label, "seed": args.seed},
+                          chunk=chunk, resumable=expanded or state.num_processes > 1, state=state)
+
+
 def run_invert(args: argparse.Namespace) -> int:
+    inputs, expanded = batch.expand_inputs(args.images)
+    options = _projection_options(args)
+    job = _job(args, "invert", inputs, expanded, args.batch,
+               {**options, "batch": args.batch, "face": args.face, "pti": args.pti})
+    args.device = batch.process_device(args.device, job.state)
     engine = gan_engine(args)
     args.out.mkdir(parents=True, exist_ok=True)
-    metrics = {}
-    for start in range(0, len(args.images), args.batch):
-        chunk = args.images[start:start + args.batch]
-        progress, bar = tqdm_progress(f"inverting {start + 1}-{start + len(chunk)}/{len(args.images)}")
+
+    def work(chunk: list[Path], todo: list[Path], desc: str) -> dict[Path, dict]:
+        progress, bar = tqdm_progress(desc)
         with bar:
             result = engine.invert(chunk, seed=args.seed, face=args.face, pti_steps=args.pti, progress=progress,
-                                   **_projection_options(args))
+                                   **options)
         seconds = result.timings["total"] / len(chunk)
+        records = {}
         for i, path in enumerate(chunk):
-            result.images[i].save(args.out / f"{path.stem}_recon.png")
+            if path not in todo:
+                continue  # finished by an earlier run: written once, never again
+            files = [f"{path.stem}_recon.png", f"{path.stem}.npz"]
+            result.images[i].save(args.out / files[0])
             if args.face:
                 box = tuple(result.options["face_boxes"][i])
                 faces.paste_back(faces.FaceCrop(imaging.load_image(path), box, True), result.images[i]).save(
                     args.out / f"{path.stem}_in_photo.png")
+                files.append(f"{path.stem}_in_photo.png")
             record = {k: (v[i:i + 1] if k == "latent" else v) for k, v in result.latents.items()}
-            save_latents(args.out / f"{path.stem}.npz", record)
-            metrics[path.name] = {"psnr": result.metrics["psnr"][i], "ssim": result.metrics["ssim"][i],
-                                  "realism": (result.metrics.get("realism") or [None] * len(chunk))[i],
-                                  "perceptual": (result.metrics.get("perceptual") or [None] * len(chunk))[i],
-                                  "perceptual_net": result.metrics["perceptual_net"], "seconds": seconds,
-                                  "steps": result.options["steps"], "loss": result.metrics["loss"][i]}
-    write_json({"images": metrics, "options": result.options}, args.out / "metrics.json")
+            save_latents(args.out / files[1], record)
+            metrics = {"psnr": result.metrics["psnr"][i], "ssim": result.metrics["ssim"][i],
+                       "realism": (result.metrics.get("realism") or [None] * len(chunk))[i],
+                       "perceptual": (result.metrics.get("perceptual") or [None] * len(chunk))[i],
+                       "perceptual_net": result.metrics["perceptual_net"], "seconds": seconds,
+                       "steps": result.options["steps"], "loss": result.metrics["loss"][i]}
+            records[path] = {"files": files, "metrics": metrics, "options": result.options}
+        return records
+
+    records = job.run(work)
+    if not job.state.is_main_process:
+        return 0
+    metrics = {r["name"]: r["metrics"] for r in records}
+    write_json({"images": metrics, "options": records[-1]["options"]}, args.out / "metrics.json")
     for name, m in metrics.items():
         print(f"{name}: psnr {m['psnr']:.2f} dB, ssim {m['ssim']:.3f}, {m['seconds']:.1f} s")
     return 0
 
 
 def run_scribble(args: argparse.Namespace) -> int:
-    engine = gan_engine(args)
+    inputs, expanded = batch.expand_inputs(args.sketch)
     options = _projection_options(args)
     if args.perceptual_weight is None and args.perceptual not in (None, "none"):
         options["perceptual_weight"] = ProjectionConfig.limit("perceptual_weight").default
-    progress, bar = tqdm_progress("scribble")
-    with bar:
-        result = engine.scribble(args.sketch, args.mask, seed=args.seed, dilate=args.dilate, progress=progress, **options)
+    job = _job(args, "scribble", inputs, expanded or len(inputs) > 1, 1,  # several sketches: a batch job
+               {**options, "mask": str(args.mask) if args.mask else None, "dilate": args.dilate})
+    args.device = batch.process_device(args.device, job.state)
+    engine = gan_engine(args)
     args.out.mkdir(parents=True, exist_ok=True)
-    result.images[0].save(args.out / f"{args.sketch.stem}_result.png")
-    save_latents(args.out / f"{args.sketch.stem}.npz", result.latents)
-    if result.frames:
-        imaging.save_animation(result.frames, args.out / f"{args.sketch.stem}_progress.gif", fps=6)
-    metrics = {"masked_l2": result.metrics["masked_l2"][0], "realism": (result.metrics.get("realism") or [None])[0],
-               "latent_distance": result.metrics["latent_distance"][0],
-               "seconds": result.timings["total"], "steps": result.options["steps"],
-               "restarts": result.options["restarts"]}
-    write_json({**metrics, "options": result.options}, args.out / "metrics.json")
-    print(f"masked L2 {metrics['masked_l2']:.4f}, realism {metrics['realism']}, latent distance {metrics['latent_distance']:.2f}, {metrics['seconds']:.1f} s")
+
+    def work(chunk: list[Path], todo: list[Path], desc: str) -> dict[Path, dict]:
+        sketch = chunk[0]
+        progress, bar = tqdm_progress(desc if job.resumable else "scribble")
+        with bar:
+            result = engine.scribble(sketch, args.mask, seed=args.seed, dilate=args.dilate, progress=progress,
+                                     **options)
+        files = [f"{sketch.stem}_result.png", f"{sketch.stem}.npz"]
+        result.images[0].save(args.out / files[0])
+        save_latents(args.out / files[1], result.latents)
+        if result.frames:
+            imaging.save_animation(result.frames, args.out / f"{sketch.stem}_progress.gif", fps=6)
+            files.append(f"{sketch.stem}_progress.gif")
+        metrics = {"masked_l2": result.metrics["masked_l2"][0], "realism": (result.metrics.get("realism") or [None])[0],
+                   "latent_distance": result.metrics["latent_distance"][0],
+                   "seconds": result.timings["total"], "steps": result.options["steps"],
+                   "restarts": result.options["restarts"]}
+        return {sketch: {"files": files, "metrics": metrics, "options": result.options}}
+
+    records = job.run(work)
+    if not job.state.is_main_process:
+        return 0
+    if not job.resumable:  # one sketch in one process: the flat metrics.json of old
+        metrics = records[-1]["metrics"]
+        write_json({**metrics, "options": records[-1]["options"]}, args.out / "metrics.json")
+    else:
+        write_json({"sketches": {r["name"]: r["metrics"] for r in records}, "options": records[-1]["options"]},
+                   args.out / "metrics.json")
+    for r in records:
+        m = r["metrics"]
+        print(f"{r['name']}: masked L2 {m['masked_l2']:.4f}, realism {m['realism']}, "
+              f"latent distance {m['latent_distance']:.2f}, {m['seconds']:.1f} s")
     return 0

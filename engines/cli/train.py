@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import positive_int
+from .common import add_scale_flags, positive_int
 
 
 def _float(text: str) -> float:
@@ -14,12 +14,18 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
 
 
+def _main_process() -> bool:
+    from accelerate import PartialState
+    return PartialState().is_main_process
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train-gan", help="train or fine-tune a GAN on a folder of images",
         description="Train our StyleGAN2 (or the DCGAN baseline) on a folder of images, or fine-tune a trained "
                     "model with --resume. Snapshots (sample grid, log.jsonl, state.pt, latest/) go to --out; "
-                    "--resume OUT continues a run exactly, --resume MODEL_FOLDER fine-tunes shipped weights.")
+                    "--resume OUT continues a run exactly, --resume MODEL_FOLDER fine-tunes shipped weights. Several GPUs: "
+                    "`torchrun --nproc_per_node N -m engines train-gan …` (or accelerate launch), --batch is the global batch.")
     p.add_argument("--data", required=True, help="folder of training images (a validation share is held out)")
     p.add_argument("--out", required=True, help="run folder for snapshots")
     p.add_argument("--arch", choices=["stylegan2", "dcgan"], default="stylegan2")
@@ -39,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--snapshot-minutes", type=_float, default=5.0)
+    add_scale_flags(p)
     p.add_argument("--model-json", default="{}",
                    help='architecture overrides as JSON, e.g. \'{"channel_base": 2048}\' (new runs only)')
     p.set_defaults(run=run)
@@ -55,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
                          batch=args.batch, minutes=args.minutes, kimg=args.kimg, lr=args.lr, r1_gamma=args.r1_gamma,
                          mixing=args.mixing, augment=args.augment, xflip=not args.no_xflip, ema_kimg=args.ema_kimg,
                          val_fraction=args.val_fraction, seed=args.seed, device=args.device,
-                         snapshot_minutes=args.snapshot_minutes, model=model)
+                         snapshot_minutes=args.snapshot_minutes,
+                         mixed_precision=args.mixed_precision, accumulate=args.accumulate, model=model)
     summary = train(config)
-    print(json.dumps(summary))
+    if _main_process():  # under torchrun / accelerate launch every process trains; one reports
+        print(json.dumps(summary))
     return 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import positive_int
-from .train import _float
+from .common import add_scale_flags, positive_int
+from .train import _float, _main_process
 
 
 def _class_folder(text: str) -> tuple[str, str]:
@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train-diffusion", help="train the class-conditional pixel diffusion model",
         description="Train our class-conditional pixel-space DDPM (diffusers UNet2DModel + DDPMScheduler) with "
                     "label dropout for classifier-free guidance. One --class per class, in id order. Snapshots "
-                    "(grids per class × guidance scale, log.jsonl, state.pt, latest/ in diffusers layout) go to --out.")
+                    "(grids per class × guidance scale, log.jsonl, state.pt, latest/ in diffusers layout) go to --out. "
+                    "Several GPUs: `torchrun --nproc_per_node N -m engines train-diffusion …` (or accelerate launch), "
+                    "--batch is the global batch.")
     p.add_argument("--class", dest="classes", type=_class_folder, action="append", required=True,
                    metavar="NAME=FOLDER", help="a class and its image folder (repeat; order = class ids)")
     p.add_argument("--out", required=True, help="run folder for snapshots")
@@ -45,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--snapshot-minutes", type=_float, default=10.0)
+    add_scale_flags(p)
     p.add_argument("--unet-json", default="{}", help="UNet2DModel config overrides as JSON (new runs only)")
     p.set_defaults(run=run)
 
@@ -65,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
                                   ema_decay=args.ema_decay, label_dropout=args.label_dropout,
                                   min_class_share=args.min_class_share, xflip=not args.no_xflip, seed=args.seed,
                                   device=args.device, snapshot_minutes=args.snapshot_minutes, unet=unet,
+                                  mixed_precision=args.mixed_precision, accumulate=args.accumulate,
                                   prediction_type=args.prediction_type, snr_gamma=args.snr_gamma or None,
                                   resolution=args.resolution)
-    print(json.dumps(train(config)))
+    summary = train(config)
+    if _main_process():  # under torchrun / accelerate launch every process trains; one reports
+        print(json.dumps(summary))
     return 0

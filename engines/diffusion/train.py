@@ -8,6 +8,8 @@ ends at ᾱ ≈ 0, where an epsilon model's x0 estimate divides by ≈ 0, while 
 ends and gives better few-step DDIM samples (Salimans & Ho 2022). The loss is weighted by min-SNR-γ
 (Hang et al. 2023; diffusers' ``compute_snr``), which speeds up convergence on a small budget. AdamW with linear warm-up, diffusers' ``EMAModel`` (the EMA weights are what gets saved),
 horizontal flips, bf16 autocast on CUDA, a ``minutes`` / ``kimg`` budget, resumable ``state.pt``,
+accelerate (one process as always, or DDP over ``accelerate launch`` / ``torchrun`` processes, each taking its
+share of the same global batch; ``accumulate`` micro-batches per step under ``no_sync``),
 optional training at a lower ``resolution`` than the model's (progressive training: the UNet is fully
 convolutional, so a run can learn layout cheaply at 32 px and be resumed at 64 px),
 and per snapshot a DDIM-50 sample grid per class and guidance scale plus ``latest/`` saved with
@@ -15,6 +17,7 @@ and per snapshot a DDIM-50 sample grid per class and guidance scale plus ``lates
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -30,8 +33,8 @@ from diffusers.training_utils import EMAModel, compute_snr
 
 from .. import data as datasets
 from .. import imaging
-from ..base import LatentStudioError, pick_device
-from ..training import run_budgeted, save_atomic
+from ..base import LatentStudioError
+from ..training import make_accelerator, run_budgeted, save_atomic, split_batch
 from .pixel_pipeline import DEFAULT_SCHEDULER_CONFIG, DEFAULT_UNET_CONFIG, ClassConditionalPixelPipeline
 
 STATE_NAME = "state.pt"
@@ -64,6 +67,8 @@ class DiffusionTrainConfig:
     resolution: Optional[int] = None                     # training image size (default: the UNet's sample_size)
     prediction_type: str = "v_prediction"                # or "epsilon"
     snr_gamma: Optional[float] = 5.0                     # min-SNR-γ loss weights; None = plain MSE
+    mixed_precision: Optional[str] = None                # "no" / "bf16"; None: accelerate's config, else bf16 on CUDA
+    accumulate: int = 1                                  # micro-batches per step and process (batch is global)
 
     def __post_init__(self) -> None:
         if not self.classes:
@@ -78,6 +83,8 @@ class DiffusionTrainConfig:
             raise LatentStudioError(f"snr_gamma must be positive (or None for plain MSE), got {self.snr_gamma}.")
         if self.batch < 1:
             raise LatentStudioError("batch must be at least 1.")
+        if self.accumulate < 1:
+            raise LatentStudioError(f"accumulate must be at least 1, got {self.accumulate}.")
         if self.init and self.resume:
             raise LatentStudioError("Give resume (a run folder) or init (a saved pipeline to fine-tune), not both.")
 
@@ -92,7 +99,9 @@ class DiffusionTrainer:
     def __init__(self, config: DiffusionTrainConfig,
                  images: Optional[dict[str, torch.Tensor]] = None) -> None:
         self.cfg = cfg = config
-        self.device = pick_device(cfg.device)
+        self.accelerator, self.device = make_accelerator(cfg.device, cfg.mixed_precision)
+        self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
+        self.micro = split_batch(cfg.batch, self.world, cfg.accumulate)
         self.out = Path(cfg.out)
         self.class_names = list(cfg.classes)
         torch.manual_seed(cfg.seed)
@@ -121,9 +130,10 @@ class DiffusionTrainer:
         self.opt = torch.optim.AdamW(self.unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.lr_schedule = get_scheduler("constant_with_warmup", self.opt, num_warmup_steps=cfg.warmup_steps)
         self.nimg, self.steps, self.elapsed = 0, 0, 0.0
-        self.amp = self.device.type == "cuda"
         if cfg.resume:
             self._load_state(Path(cfg.resume) / STATE_NAME)
+        # DDP over the processes (one process: the UNet itself); self.unet stays the plain module (EMA, saving)
+        self.model = self.accelerator.prepare(self.unet) if self.world > 1 else self.unet
 
     def _init_unet(self, folder: Path) -> UNet2DModel:
         """Fine-tuning: the fp32 UNet of a saved pipeline (``latest/``, ``weights/ddpm-cats64``); the
@@ -184,25 +194,36 @@ class DiffusionTrainer:
         return clipped / (snr + 1) if self.cfg.prediction_type == "v_prediction" else clipped / snr.clamp_min(1e-8)
 
     def step(self) -> dict[str, float]:
-        """Noise a batch at random timesteps and regress v (or the noise), min-SNR weighted."""
+        """Noise a batch at random timesteps and regress v (or the noise), min-SNR weighted. Every process draws
+        the whole global batch (images, labels, noise, timesteps, in the order one process always did) and trains
+        on its rows, ``accumulate`` micro-batches with the gradient all-reduce only after the last (DDP averages
+        the processes' gradients): the step of one process on the same global batch."""
+        acc, m = self.accelerator, self.cfg.accumulate
         x, labels = self.batch()
         noise = torch.randn_like(x)
         t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (x.shape[0],), device=self.device)
-        noisy = self.noise_scheduler.add_noise(x, noise, t)
-        target = noise if self.cfg.prediction_type == "epsilon" else self.noise_scheduler.get_velocity(x, noise, t)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
-            pred = self.unet(noisy, t, class_labels=labels).sample
-        per_sample = F.mse_loss(pred.float(), target, reduction="none").mean(dim=(1, 2, 3))
-        loss = (per_sample * self.loss_weights(t)).mean()
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.unet.parameters(), 1.0)
+        total = 0.0
+        for part in range(m):
+            rows = slice((self.rank * m + part) * self.micro, (self.rank * m + part + 1) * self.micro)
+            xs, ns, ts = x[rows], noise[rows], t[rows]
+            noisy = self.noise_scheduler.add_noise(xs, ns, ts)
+            target = ns if self.cfg.prediction_type == "epsilon" else self.noise_scheduler.get_velocity(xs, ns, ts)
+            sync = contextlib.nullcontext() if part == m - 1 else acc.no_sync(self.model)
+            with sync:
+                with acc.autocast():
+                    pred = self.model(noisy, ts, class_labels=labels[rows]).sample
+                per_sample = F.mse_loss(pred.float(), target, reduction="none").mean(dim=(1, 2, 3))
+                loss = (per_sample * self.loss_weights(ts)).mean()
+                acc.backward(loss / m)
+            total += float(loss.detach()) / m
+        grad_norm = acc.clip_grad_norm_(self.unet.parameters(), 1.0)
         self.opt.step()
         self.lr_schedule.step()
         self.ema.step(self.unet.parameters())
         self.nimg += x.shape[0]
         self.steps += 1
-        stats = {"loss": float(loss.detach()), "grad_norm": float(grad_norm), "lr": self.lr_schedule.get_last_lr()[0]}
+        stats = {"loss": total, "grad_norm": float(grad_norm), "lr": self.lr_schedule.get_last_lr()[0]}
         if not math.isfinite(stats["loss"]):
             raise LatentStudioError(f"Training diverged at step {self.steps} (loss {stats['loss']}). Lower lr.")
         return stats
@@ -233,6 +254,7 @@ class DiffusionTrainer:
                 "resolution_now": self.resolution,
                 "train_images": {n: len(x) for n, x in zip(self.class_names, self.images)},
                 "class_weights": [round(float(w), 3) for w in self.class_weights],
+                "processes": self.world, "mixed_precision": self.accelerator.mixed_precision,
                 "hardware": torch.cuda.get_device_name(self.device) if self.device.type == "cuda"
                 else f"CPU ({torch.get_num_threads()} threads)",
                 "config": {k: v for k, v in asdict(self.cfg).items() if k != "device"}}

@@ -11,6 +11,7 @@ from typing import Any, Optional
 import gradio as gr
 import pandas as pd
 
+from .jobs import LIVE, Job
 from .registry import Registry
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -33,13 +34,56 @@ def run_stop(slug: str, label: str = "Run") -> tuple[gr.Button, gr.Button]:
 
 
 def status(slug: str) -> gr.Markdown:
-    return gr.Markdown("", elem_id=f"{slug}-status")
+    """The tab's status line: progress, "stopped at step k / n", the result summary; errors show here too."""
+    return gr.Markdown("", elem_id=f"{slug}-status", elem_classes=["status-line"])
+
+
+def run_event(button: gr.Button, fn: Any, inputs: list, outputs: list, status_md: gr.Markdown, api_name: str) -> Any:
+    """``button.click`` for an engine job: one shared engine slot, and progress and errors shown on the status
+    line only, so a failed run keeps the previous results on the page (no error badge over each output)."""
+    return button.click(fn, inputs, outputs, api_name=api_name, concurrency_id="engines", show_progress_on=[status_md])
+
+
+def session(request: Optional[gr.Request]) -> Optional[str]:
+    return getattr(request, "session_hash", None)
+
+
+def start_job(request: Optional[gr.Request], tab: str) -> Job:
+    """The job a run streams through, registered under this browser session so Stop can report on it."""
+    return LIVE.start(session(request), tab)
 
 
 def number(limit: Any, value: Any = None, *, label: Optional[str] = None) -> gr.Number:
-    """A number field over an option's `engines.options.Limit` (its range, default and label)."""
-    return gr.Number(value=limit.default if value is None else value, minimum=limit.min, maximum=limit.max,
-                     label=label or limit.label, info=limit.help or None)
+    """A number field over an option's `engines.options.Limit` (default, label, range in the help line).
+
+    No ``minimum``/``maximum`` on the field: Gradio would refuse a bad value with "Value -3 is less than
+    minimum value 0." before the engine's check, whose message names the field and its range."""
+    info = "; ".join(x for x in (limit.help, f"{limit.min:g} to {limit.max:g}") if x)
+    return gr.Number(value=limit.default if value is None else value, label=label or limit.label, info=info)
+
+
+def range_note(slider: gr.Slider, label: str, low: float, high: float) -> None:
+    """A typed value outside a slider's range is clamped by the browser; say so (field, range, new value)
+    instead of changing it silently."""
+    def note(value: Any) -> None:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return
+        if not low <= number <= high:
+            kept = min(max(number, low), high)
+            gr.Warning(f"{label} must be between {low:g} and {high:g}: {number:g} was set to {kept:g}.",
+                       duration=6)
+
+    slider.release(note, slider, None, preprocess=False, show_progress="hidden", api_visibility="private")
+
+
+def limited_slider(limit: Any, value: Any = None, *, label: Optional[str] = None, **kwargs: Any) -> gr.Slider:
+    """A slider over an option's `Limit` that warns when a typed value is out of range (see `range_note`)."""
+    label = label or limit.label
+    slider = gr.Slider(**limit.slider(value), label=label, **kwargs)
+    range_note(slider, label.split(" (")[0], limit.min, limit.max)
+    return slider
 
 
 def face_checkbox() -> gr.Checkbox:
@@ -59,11 +103,17 @@ def realism_text(metrics: dict) -> str:
 
 
 def seed_field(value: int = 0) -> gr.Number:
-    return gr.Number(value=value, precision=0, minimum=0, label="Seed")
+    """The seed (checked by the tab, whose message names the field and its range: no Gradio minimum)."""
+    return gr.Number(value=value, precision=0, label="Seed", info=f"0 to {SEED_MAX}", min_width=120)
+
+
+#: The largest seed the UI takes (the tabs check it with `inputs.whole`).
+SEED_MAX = 2**31
 
 
 def gan_dropdown(registry: Registry, label: str = "Model") -> gr.Dropdown:
-    return gr.Dropdown(registry.gan_labels(), value=registry.first_gan, label=label)
+    return gr.Dropdown(registry.gan_labels(), value=registry.first_gan, label=label, min_width=260,
+                       elem_classes=["gan-picker"])
 
 
 def space_radio(label: str = "Latent space") -> gr.Radio:
@@ -79,18 +129,27 @@ def sketch_examples(component: Any, slug: str) -> gr.Examples:
 
 def canvas(slug: str, label: str = "Sketch") -> gr.ImageEditor:
     """A drawing canvas with the cat palette and an eraser; an uploaded image becomes the background."""
+    # fixed_canvas: an upload (a 64 px photo too) is scaled into the 256 px canvas, so the brush keeps its size
     return gr.ImageEditor(label=label, type="pil", image_mode="RGBA", sources=("upload", "clipboard"),
-                          brush=gr.Brush(colors=PALETTE, default_color="#808080", default_size=8),
-                          eraser=gr.Eraser(default_size=12), canvas_size=(256, 256), height=360,
-                          elem_id=f"{slug}-canvas")
+                          brush=gr.Brush(colors=PALETTE, default_color="#808080", default_size=BRUSH_SIZE),
+                          eraser=gr.Eraser(default_size=2 * BRUSH_SIZE), canvas_size=(256, 256), fixed_canvas=True,
+                          height=360, elem_id=f"{slug}-canvas")
+
+
+#: Default brush width in canvas pixels (the canvas is 256 px: about 2 px of a 64 px model image).
+BRUSH_SIZE = 6
 
 
 def big(image: Any, size: int = 256) -> Any:
-    """A display copy of a small model image at ``size`` px (downloads keep the native resolution);
-    None stays None and Gradio's ``skip`` passes through."""
+    """A display copy of a small model image at ``size`` px (downloads keep the native resolution): whole
+    multiples are scaled with nearest neighbour, so a 64 px image shows crisp pixels, not blur; None stays
+    None and Gradio's ``skip`` passes through."""
     from PIL import Image
     if isinstance(image, Image.Image) and max(image.size) < size:
-        return image.resize((size, size), Image.LANCZOS)
+        w, h = image.size
+        factor = size / max(w, h)
+        how = Image.NEAREST if factor == int(factor) else Image.LANCZOS
+        return image.resize((round(w * factor), round(h * factor)), how)
     return image
 
 
@@ -108,13 +167,55 @@ def progress_text(step: int, total: int, what: str = "step") -> str:
     return f"{what} {step} / {total}" if total else "working…"
 
 
+def stopped_text(job: Job, what: str = "step", kept: str = "") -> str:
+    """The status after Stop: where the job got to and what of it the page keeps."""
+    where = f" at {what} {job.step} / {job.total}" if job.total else " before the first step"
+    return f"**Stopped{where}.**" + (f" {kept}" if kept else "")
+
+
+def track(event: Any, tab: str, image: Any, status_md: Any) -> None:
+    """Add each finished run's result to this visit's history (see `demo.history`)."""
+    from . import history
+    history.track(event, tab, image, status_md)
+
+
+def shown(value: Any) -> Any:
+    """Set an output that stays hidden until there is a result (file slots, details) and show it (for the
+    Stop follow-up; run events return plain values, so API clients get values, and use `reveal`)."""
+    return gr.update(value=value, visible=True)
+
+
+def reveal_on_run(button: gr.Button, components: list) -> None:
+    """Show ``components`` as soon as a run starts (an image slider laid out while hidden shows its pictures
+    cropped, so it must be visible before its first value arrives)."""
+    button.click(lambda: tuple(gr.update(visible=True) for _ in components) if len(components) > 1
+                 else gr.update(visible=True), None, components, queue=False, show_progress="hidden",
+                 api_visibility="private")
+
+
+def reveal(event: Any, components: list) -> None:
+    """Show ``components`` (hidden until there is a result: file slots look like upload boxes when empty) once
+    ``event`` has succeeded."""
+    event.success(lambda: tuple(gr.update(visible=True) for _ in components) if len(components) > 1
+                  else gr.update(visible=True), None, components, queue=False, show_progress="hidden",
+                  api_visibility="private")
+
+
 def loss_frame(losses: list[tuple[int, float]]) -> pd.DataFrame:
     return pd.DataFrame(losses or [(0, float("nan"))], columns=["step", "loss"])
 
 
-def stop_wiring(stop: gr.Button, event: Any) -> None:
-    """The Stop button cancels the running job (its generator is closed; the engine stops at its next step)."""
-    stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
+def stop_wiring(stop: gr.Button, event: Any, tab: str, outputs: list, on_stop: Any) -> None:
+    """The Stop button cancels the running job (its generator is closed; the engine stops at its next step);
+    then ``on_stop(job)`` gives ``outputs``' values: the status says where it stopped, the partial result stays.
+    Nothing changes when the job had already finished."""
+    cancel = stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
+
+    def after_stop(request: gr.Request):
+        job = LIVE.stopped(session(request), tab)
+        return skips(len(outputs)) if job is None else on_stop(job)
+
+    cancel.then(after_stop, None, outputs, queue=False, show_progress="hidden", api_visibility="private")
 
 
 def _class_update(engine: Any, keep: Any = None) -> dict:

@@ -9,7 +9,7 @@ from engines.stylegan.projector import ProjectionConfig
 
 from . import common, inputs, outputs
 from .errors import user_errors
-from .gpu import gpu
+from .gpu import durations, gpu
 from .jobs import stream
 from .registry import Registry
 
@@ -26,11 +26,12 @@ def build(registry: Registry) -> gr.Dropdown:
                 with gr.Row():
                     model = common.gan_dropdown(registry, "GAN")
                     model_class = common.class_dropdown(registry, model)
-                    gan_steps = gr.Slider(**ProjectionConfig.limit("steps").slider(200), label="GAN steps",
-                                          elem_id="compare-gan-steps")
+                    gan_steps = common.limited_slider(ProjectionConfig.limit("steps"), 200, label="GAN steps",
+                                                      elem_id="compare-gan-steps")
                 with gr.Row():
-                    strength = gr.Slider(**SDEditOptions.limit("strength").slider(), label="SDEdit strength")
-                    steps = gr.Slider(**SDEditOptions.limit("steps").slider(), label="SDEdit DDIM steps")
+                    strength = common.limited_slider(SDEditOptions.limit("strength"), label="SDEdit strength")
+                    steps = common.limited_slider(SDEditOptions.limit("steps"), label="SDEdit DDIM steps",
+                                                  info="about strength × steps run")
                 seed = common.seed_field()
                 run, stop = common.run_stop("compare", "Run both")
                 common.sketch_examples(sketch, "compare")
@@ -42,28 +43,48 @@ def build(registry: Registry) -> gr.Dropdown:
                                         elem_id="compare-result")
                 status = common.status("compare")
                 table = gr.Markdown()
-                metrics = gr.Code(label="Details", language="json")
+                with gr.Accordion("Details (JSON)", open=False, visible=False) as details:
+                    metrics = gr.Code(label="Details", language="json")
 
         outs = [gan_img, diff_img, status, table, metrics]
 
-        @gpu
-        @user_errors
-        def compare(canvas_value, model_label, gan_steps_v, strength_v, steps_v, seed_v, class_label=None):
+        @gpu(durations.compare)
+        @user_errors(status=(2, 5))
+        def compare(canvas_value, model_label, gan_steps_v, strength_v, steps_v, seed_v, class_label=None,
+                    request: gr.Request = None):
+            """Run the same sketch through GAN scribble projection and SDEdit, and compare them.
+
+            Args:
+                canvas_value: the sketch: an image editor value {"background", "layers", "composite"}.
+                model_label: which GAN, e.g. "StyleGAN2 · cats (default)".
+                gan_steps_v: GAN optimisation steps per restart (1-5000).
+                strength_v: SDEdit noise level 0-1.
+                steps_v: SDEdit DDIM steps of the full schedule (about strength × steps run).
+                seed_v: random seed for both (0-2147483648).
+                class_label: class of a class-conditional GAN (None otherwise).
+            Returns:
+                the GAN result, the SDEdit result, a status line, a markdown table (faithfulness, realism, time) and
+                the details as JSON.
+            """
             gan, diff = registry.gan(model_label, class_label), registry.diffusion()
             drawing, mask = inputs.canvas_to_sketch(canvas_value)
-            seed_n = inputs.whole(seed_v, "Seed", 0, 2**31)
+            seed_n = inputs.whole(seed_v, "Seed", 0, common.SEED_MAX)
             d_opts = dict(strength=strength_v, steps=steps_v, scheduler="ddim", frames=8)  # engines check options
             sketch_rgb, stroke_mask = comparison.square_sketch(drawing, mask)
             runs = []
             for name, engine, opts in (("GAN", gan, dict(steps=gan_steps_v)), ("Diffusion", diff, d_opts)):
                 what = "GAN step" if name == "GAN" else "SDEdit step"
                 guide_mask = "strokes" if name == "GAN" else None
+                job = common.start_job(request, "compare")
+                job.context.update(engine=name)
                 for ev in stream(lambda job: comparison.run_engine(name, engine, sketch_rgb, stroke_mask, seed=seed_n,
-                                                                   guide_mask=guide_mask, progress=job.progress, **opts)):
+                                                                   guide_mask=guide_mask, progress=job.progress, **opts),
+                                 job=job):
                     if ev.kind == "done":
                         runs.append(ev.result)
                         if name == "GAN":
-                            yield common.big(ev.result.image), gr.skip(), "GAN done; running SDEdit…", gr.skip(), gr.skip()
+                            gan_shown = outputs.save_image(common.big(ev.result.image), "compare", "gan.png")
+                            yield gan_shown, gr.skip(), "GAN done; running SDEdit…", gr.skip(), gr.skip()
                     elif ev.kind == "progress":
                         preview = common.preview(ev.preview)
                         yield ((preview, gr.skip()) if name == "GAN" else (gr.skip(), preview)) + \
@@ -71,10 +92,20 @@ def build(registry: Registry) -> gr.Dropdown:
                     else:
                         yield common.skips(len(outs))
             details = {r.name: r.row() for r in runs}
-            yield (common.big(runs[0].image), common.big(runs[1].image), "done", comparison.table(runs),
+            yield (gan_shown, common.big(runs[1].image), "done", comparison.table(runs),
                    outputs.pretty(details))
 
-        event = run.click(compare, [sketch, model, gan_steps, strength, steps, seed, model_class], outs, api_name="compare",
-                          concurrency_id="engines")
-        common.stop_wiring(stop, event)
+        def stopped(job):
+            name = job.context.get("engine", "GAN")
+            what = "GAN step" if name == "GAN" else "SDEdit step"
+            kept = f"Showing the {name} run's last preview." if job.preview is not None else ""
+            preview = common.big(job.preview) if job.preview is not None else gr.skip()
+            pair = (preview, gr.skip()) if name == "GAN" else (gr.skip(), preview)
+            return pair + (common.stopped_text(job, what, kept), gr.skip(), gr.skip())
+
+        event = common.run_event(run, compare, [sketch, model, gan_steps, strength, steps, seed, model_class], outs,
+                                 status, "compare")
+        common.stop_wiring(stop, event, "compare", outs, stopped)
+        common.reveal(event, [details])
+        common.track(event, "GAN vs Diffusion", diff_img, status)
     return model

@@ -14,7 +14,7 @@ from engines.stylegan.editing import load_direction, named_directions
 
 from . import common, inputs, outputs
 from .errors import user_errors
-from .gpu import gpu
+from .gpu import durations, gpu
 from .jobs import stream
 from .registry import Registry
 
@@ -54,11 +54,30 @@ def direction_choices(engine) -> list[str]:
 def _start_latent(engine, start: str, latent_file, photo, seed: int):
     if start == "Latent file":
         if not latent_file:
-            raise LatentStudioError("Upload a latent .npz (or press 'Send to Edit' in the Invert tab).")
+            raise LatentStudioError("Upload a latent .npz (or press 'Send to Edit' in the Invert tab, or pick an image "
+                                    "in the Sample tab and send it here).")
         return latent_file if isinstance(latent_file, str) else latent_file.name
     if start == "Photo (inverted first)":
+        if photo is None:
+            raise LatentStudioError("Upload a photo to start from (or set 'Start from' to Random sample: the "
+                                    "examples below are random samples of the model).")
         return inputs.load_photo(photo)
     return engine.random_latent(seed, truncation=0.7)
+
+
+def layers_text(layers) -> str:
+    """"all" or "w+ rows 0 to 5" for a result's layer option (a [start, stop) pair)."""
+    return f"w+ rows {layers[0]} to {layers[1] - 1}" if isinstance(layers, (list, tuple)) else str(layers)
+
+
+def edit_table(res) -> str:
+    """The edit's numbers as a readable table: each strength and how much the image changed."""
+    o = res.options
+    layers = layers_text(o["layers"])
+    head = outputs.table([("direction", f"{o['direction']} ({o['method']}, {o['space']})"), ("layers", layers),
+                          ("time", f"{sum(res.timings.values()):.1f} s")], ("edit", ""))
+    rows = [(f"{float(v):+.1f}", f"{float(c):.1f}") for v, c in zip(res.metrics["strengths"], res.metrics["pixel_change"])]
+    return head + "\n\n" + outputs.table(rows, ("strength", "mean pixel change (0-255 levels)"))
 
 
 def build(registry: Registry) -> EditTab:
@@ -79,13 +98,16 @@ def build(registry: Registry) -> EditTab:
                 photo = gr.Image(label="Photo", type="filepath", height=160)
                 face = common.face_checkbox()
                 pti = common.pti_slider()
-                direction = gr.Dropdown(initial, value=initial[0], label="Direction")
+                direction = gr.Dropdown(initial, value=initial[0], label="Direction", min_width=260)
                 with gr.Row():
                     strength = gr.Slider(0.5, 20, value=3, step=0.5, label="Strength s (strip from −s to +s)",
                                          info="named directions set their own default")
                     count = gr.Slider(3, 11, value=5, step=2, label="Images in the strip")
-                layers = gr.Dropdown(["all", "coarse", "middle", "fine"], value="all", allow_custom_value=True,
-                                     label="w+ layers (or a range like 0-5)")
+                common.range_note(strength, "Strength", 0.5, 20)
+                common.range_note(count, "Images in the strip", 3, 11)
+                layers = gr.Dropdown(["all", "coarse", "middle", "fine", "0-5"], value="all", allow_custom_value=True,
+                                     label="w+ layers", elem_id="edit-layers",
+                                     info="all, coarse, middle, fine, or rows: 0-5 (rows 0 to 5) or 0:6 (the same)")
                 with gr.Accordion("Direction from examples", open=False):
                     positives = gr.File(label="Images WITH the attribute", file_count="multiple", file_types=["image"])
                     negatives = gr.File(label="Images WITHOUT it", file_count="multiple", file_types=["image"])
@@ -93,25 +115,55 @@ def build(registry: Registry) -> EditTab:
                 gr.Examples([["Random sample", 3], ["Random sample", 11]], inputs=[start, seed],
                             label="Examples (random samples of our model)", elem_id="edit-examples")
             with gr.Column(scale=2):
-                gallery = gr.Gallery(format="png", label="−s … +s", columns=5, height=240, elem_id="edit-result")
+                gallery = gr.Gallery(format="png", interactive=False, label="−s … +s", columns=5, height=240, elem_id="edit-result")
                 status = common.status("edit")
+                before_after = gr.ImageSlider(label="Before / after (drag: start ↔ +s)", type="pil", format="png",
+                                              interactive=False, height=300, max_height=300, visible=False, elem_id="edit-before-after")
                 strip = gr.Image(label="Strip", type="pil", interactive=False, format="png")
-                metrics = gr.Code(label="Metrics", language="json")
-                edited = gr.File(label="Edited latents (.npz)")
+                table = gr.Markdown(elem_id="edit-metrics")
+                with gr.Accordion("All numbers (JSON)", open=False):
+                    metrics = gr.Code(label="Metrics", language="json")
+                edited = gr.File(label="Edited latents (.npz)", visible=False)
 
-        outs = [gallery, status, strip, metrics, edited]
+        outs = [gallery, status, strip, metrics, edited, table, before_after]
 
-        @gpu
-        @user_errors
+        @gpu(durations.edit)
+        @user_errors(status=(1, 7))
         def run_edit(model_label, start_v, seed_v, latent_v, photo_v, direction_v, strength_v, count_v, layers_v,
-                     pos_v, neg_v, class_label=None, face_v=False, pti_v=0):
+                     pos_v, neg_v, class_label=None, face_v=False, pti_v=0, request: gr.Request = None):
+            """Move an image along a latent direction and return the strip of images from −s to +s.
+
+            Args:
+                model_label: which GAN, e.g. "StyleGAN2 · cats (default)".
+                start_v: "Random sample", "Latent file" or "Photo (inverted first)".
+                seed_v: seed of the random sample (0-2147483648).
+                latent_v: a latent .npz (from Invert or Sample), when starting from a latent file.
+                photo_v: a photo, when starting from a photo (it is inverted first).
+                direction_v: a named direction (e.g. "dark_fur"), "SeFa 0".."SeFa 7", "GANSpace 0".."GANSpace 7", or
+                    "From examples (below)".
+                strength_v: strength s (0-100): the strip runs from −s to +s.
+                count_v: images in the strip (2-21).
+                layers_v: w+ layers to edit: all, coarse, middle, fine, "a-b" (rows a to b) or "a:b".
+                pos_v: images with the attribute (for a direction from examples).
+                neg_v: images without it.
+                class_label: class of a class-conditional model (None otherwise).
+                face_v: find and crop the cat's face first (photo start).
+                pti_v: pivotal-tuning steps after inverting the photo (0 = off).
+            Returns:
+                the strip as a gallery, a status line, the strip as one image, all numbers as JSON, the edited
+                latents (.npz), a readable table of the numbers and the (start, +s) pair.
+            """
             engine = registry.gan(model_label, class_label)
             s = inputs.real(strength_v, "Strength", 0, 100)
             n = inputs.whole(count_v, "Images in the strip", 2, 21)
-            src = _start_latent(engine, start_v, latent_v, photo_v, inputs.whole(seed_v, "Seed", 0, 2**31))
+            src = _start_latent(engine, start_v, latent_v, photo_v, inputs.whole(seed_v, "Seed", 0, common.SEED_MAX))
             if not direction_v:
                 raise LatentStudioError("Choose a direction.")
-            layer_range = None if not engine.has_layers or layers_v in (None, "", "all") else layers_v
+            layers_v = str(layers_v).strip() if layers_v is not None else ""
+            layer_range = None if not engine.has_layers or layers_v in ("", "all") else layers_v
+            if layer_range is not None:
+                engine.layer_range(layer_range)  # a bad range fails now, with the forms it takes
+            job = common.start_job(request, "edit")
 
             def work(job):
                 if direction_v == FROM_EXAMPLES:
@@ -131,25 +183,34 @@ def build(registry: Registry) -> EditTab:
                                    pti_steps=int(pti_v or 0) if start_v.startswith("Photo") else 0,
                                    progress=job.progress)
 
-            for ev in stream(work):
+            for ev in stream(work, job=job):
                 if ev.kind == "done":
                     res = ev.result
-                    text = (f"**{res.options['direction']}** ({res.options['method']}) on layers {res.options['layers']}"
+                    text = (f"**{res.options['direction']}** ({res.options['method']}) on layers {layers_text(res.options['layers'])}"
                             f" · mean pixel change at ±s: {res.metrics['pixel_change'][0]:.1f} / "
                             f"{res.metrics['pixel_change'][-1]:.1f} levels")
                     captions = [f"{v:+.1f}" for v in res.metrics["strengths"]]
-                    yield (list(zip([common.big(im) for im in res.images], captions)), text, imaging.make_grid(res.images, nrow=len(res.images)),
+                    images = [common.big(im) for im in res.images]
+                    middle = min(range(len(images)), key=lambda i: abs(float(res.metrics["strengths"][i])))
+                    yield (list(zip(images, captions)), text, imaging.make_grid(res.images, nrow=len(res.images)),
                            outputs.pretty({"metrics": res.metrics, "options": res.options, "timings": res.timings}),
-                           outputs.save_latent(res.latents, "edit", "edited.npz"))
+                           outputs.save_latent(res.latents, "edit", "edited.npz"),
+                           edit_table(res), outputs.save_pair(images[middle], images[-1], "edit"))
                 elif ev.kind == "progress":
-                    yield (gr.skip(), common.progress_text(ev.step, ev.total, "inverting: step"), gr.skip(), gr.skip(),
-                           gr.skip())
+                    yield (gr.skip(), common.progress_text(ev.step, ev.total, "inverting: step")) + common.skips(5)
                 else:
                     yield common.skips(len(outs))
 
-        event = run.click(run_edit, [model, start, seed, latent, photo, direction, strength, count, layers, positives,
-                                     negatives, model_class, face, pti], outs, api_name="edit", concurrency_id="engines")
-        common.stop_wiring(stop, event)
+        def stopped(job):
+            return (gr.skip(), common.stopped_text(job, "inverting: step", "The edit needs the whole inversion: "
+                                                   "nothing to keep; run again to edit.")) + common.skips(5)
+
+        event = common.run_event(run, run_edit, [model, start, seed, latent, photo, direction, strength, count, layers,
+                                                 positives, negatives, model_class, face, pti], outs, status, "edit")
+        common.stop_wiring(stop, event, "edit", outs, stopped)
+        common.reveal(event, [edited])
+        common.reveal_on_run(run, [before_after])
+        common.track(event, "Edit", strip, status)
 
         @user_errors
         def choices_for(model_label):

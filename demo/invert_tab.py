@@ -11,7 +11,7 @@ from engines.stylegan.projector import ProjectionConfig
 
 from . import common, inputs, outputs
 from .errors import user_errors
-from .gpu import gpu
+from .gpu import durations, gpu
 from .jobs import stream
 from .registry import Registry
 
@@ -42,7 +42,7 @@ def build(registry: Registry) -> InvertTab:
                 with gr.Row():
                     space = common.space_radio()
                     optimizer = gr.Radio(["adam", "lbfgs"], value="adam", label="Optimiser")
-                steps = gr.Slider(**LIMITS["steps"].slider(200), label="Steps", elem_id="invert-steps")
+                steps = common.limited_slider(LIMITS["steps"], 200, label="Steps", elem_id="invert-steps")
                 with gr.Accordion("Loss weights and more", open=False):
                     with gr.Row():
                         l2 = common.number(LIMITS["l2"])
@@ -53,7 +53,7 @@ def build(registry: Registry) -> InvertTab:
                         perceptual_weight = common.number(LIMITS["perceptual_weight"])
                     with gr.Row():
                         reg = common.number(LIMITS["reg"])
-                        restarts = gr.Slider(**LIMITS["restarts"].slider(), label="Restarts")
+                        restarts = common.limited_slider(LIMITS["restarts"], label="Restarts")
                     seed = common.seed_field()
                 run, stop = common.run_stop("invert", "Invert")
                 gr.Examples(common.examples("photos"), inputs=[photo], label="Examples (samples of our models)", elem_id="invert-examples")
@@ -64,29 +64,60 @@ def build(registry: Registry) -> InvertTab:
                     result_img = gr.Image(label="Reconstruction", type="pil", interactive=False, format="png", height=256,
                                           elem_id="invert-result")
                 status = common.status("invert")
+                before_after = gr.ImageSlider(label="Before / after (drag: target ↔ reconstruction)", type="pil",
+                                              format="png", interactive=False, height=300, max_height=300, visible=False,
+                                              elem_id="invert-before-after")
                 curve = gr.LinePlot(common.loss_frame([]), x="step", y="loss", title="Loss", height=220)
-                metrics = gr.Code(label="Metrics", language="json")
-                latent = gr.File(label="Latent (.npz)", elem_id="invert-latent")
+                with gr.Accordion("All numbers (JSON)", open=False):
+                    metrics = gr.Code(label="Metrics", language="json")
+                latent = gr.File(label="Latent (.npz)", elem_id="invert-latent", visible=False)
                 with gr.Row():
                     to_a = gr.Button("Use as A in Interpolate", size="sm")
                     to_b = gr.Button("Use as B in Interpolate", size="sm")
                     to_edit = gr.Button("Send to Edit", size="sm")
 
-        outs = [target_img, result_img, status, curve, metrics, latent]
+        outs = [target_img, result_img, status, curve, metrics, latent, before_after]
 
-        @gpu
-        @user_errors
+        @gpu(durations.invert)
+        @user_errors(status=(2, 7))
         def invert(photo_path, model_label, space_v, opt_v, steps_v, l2_v, l1_v, perc_v, perc_w, reg_v,
-                   restarts_v, seed_v, class_label=None, face_v=False, pti_v=0):
+                   restarts_v, seed_v, class_label=None, face_v=False, pti_v=0, request: gr.Request = None):
+            """Invert a photo into a GAN's latent space (z, w or w+) by optimisation and return the reconstruction.
+
+            Args:
+                photo_path: the photo to invert (a cat face works best; it is centre-cropped to the model's size).
+                model_label: which GAN, e.g. "StyleGAN2 · cats (default)".
+                space_v: latent space: "w+" (most faithful), "w" or "z".
+                opt_v: optimiser: "adam" or "lbfgs".
+                steps_v: optimisation steps per restart (1-5000).
+                l2_v: weight of the pixel L2 loss.
+                l1_v: weight of the pixel L1 loss.
+                perc_v: perceptual network: "disc", "vgg16", "lpips" or "none".
+                perc_w: weight of the perceptual loss.
+                reg_v: weight of the pull towards the start latent.
+                restarts_v: independent runs; the best is kept (1-20).
+                seed_v: random seed (0-2147483648).
+                class_label: class of a class-conditional model (None otherwise).
+                face_v: find and crop the cat's face first.
+                pti_v: pivotal-tuning steps after the inversion (0 = off).
+            Returns:
+                the target as the model sees it, the reconstruction, a status line (PSNR, SSIM, time), the loss
+                curve, all metrics as JSON, the latent as .npz, and the (target, reconstruction) pair.
+            """
             engine = registry.gan(model_label, class_label)
             photo = inputs.load_photo(photo_path)
             target = imaging.center_crop_resize(faces.crop_face(photo).image if face_v else photo, engine.resolution)
             options = dict(space=space_v, optimizer=opt_v, steps=steps_v, l2=l2_v, l1=l1_v, perceptual=perc_v,
                            perceptual_weight=perc_w, reg=reg_v, restarts=restarts_v,
-                           seed=inputs.whole(seed_v, "Seed", 0, 2**31))  # the engine checks every option once
-            yield common.big(target), None, "starting…", common.loss_frame([]), "", None
+                           seed=inputs.whole(seed_v, "Seed", 0, common.SEED_MAX))  # the engine checks every option once
+            # a bad value fails before the page changes (the engine checks again, the same way)
+            ProjectionConfig.from_options(**{k: v for k, v in options.items() if k != "seed"}).validate(engine.spaces)
+            job = common.start_job(request, "invert")
+            job.context.update(engine=engine, target=common.big(target))
+            shown_target = outputs.save_image(common.big(target), "invert", "target.png")  # sent twice: a file (see save_image)
+            yield shown_target, gr.skip(), "starting…", common.loss_frame([]), gr.skip(), gr.skip(), gr.skip()
             for ev in stream(lambda job: engine.invert([target], pti_steps=pti_v, progress=job.progress,
-                                                       on_loss=job.on_loss, **options)):
+                                                       on_loss=job.on_loss, **options), job=job):
                 if ev.kind == "done":
                     res = ev.result
                     m = res.metrics
@@ -98,17 +129,38 @@ def build(registry: Registry) -> InvertTab:
                     text = (f"**PSNR {m['psnr'][0]:.2f} dB · SSIM {m['ssim'][0]:.3f}** (faithfulness) · "
                             f"{common.realism_text(m)} · {res.timings['total']:.1f} s "
                             f"({res.options['space']}, {res.options['optimizer']}, {res.options['steps']} steps)")
-                    yield (common.big(target), common.big(res.images[0]), text, common.loss_frame(ev.losses), outputs.pretty(summary),
-                           outputs.save_latent(res.latents, "invert"))
+                    recon = common.big(res.images[0])
+                    yield (shown_target, recon, text, common.loss_frame(ev.losses), outputs.pretty(summary),
+                           outputs.save_latent(res.latents, "invert"), outputs.save_pair(common.big(target), recon, "invert"))
                 elif ev.kind == "progress":
                     yield (gr.skip(), common.preview(ev.preview),
-                           common.progress_text(ev.step, ev.total), common.loss_frame(ev.losses), gr.skip(), gr.skip())
+                           common.progress_text(ev.step, ev.total), common.loss_frame(ev.losses), gr.skip(), gr.skip(),
+                           gr.skip())
                 else:
                     yield common.skips(len(outs))
 
-        event = run.click(invert, [photo, model, space, optimizer, steps, l2, l1, perceptual, perceptual_weight, reg,
-                                   restarts, seed, model_class, face, pti], outs, api_name="invert", concurrency_id="engines")
-        common.stop_wiring(stop, event)
+        def stopped(job):
+            """After Stop: the best latent so far (the engine hands it over) and its image; else the last preview."""
+            partial, engine, target = job.partial, job.context.get("engine"), job.context.get("target")
+            image, latent_file, kept = common.big(job.preview) if job.preview else None, gr.skip(), "Nothing to keep yet."
+            if "latent" in partial and engine is not None:
+                image = common.big(engine.synthesize(partial["latent"], partial["space"])[0])
+                latent_file = common.shown(outputs.save_latent(engine.latent_record(partial["latent"], partial["space"]),
+                                                               "invert", "latent_stopped.npz"))
+                kept = "Showing the best latent so far (downloadable below)."
+            elif image is not None:
+                kept = "Showing the last preview."
+            return (gr.skip(), image if image is not None else gr.skip(), common.stopped_text(job, kept=kept),
+                    common.loss_frame(job.loss_curve()), gr.skip(), latent_file,
+                    common.shown(outputs.save_pair(target, image, "invert")) if image is not None and target is not None else gr.skip())
+
+        event = common.run_event(run, invert, [photo, model, space, optimizer, steps, l2, l1, perceptual,
+                                               perceptual_weight, reg, restarts, seed, model_class, face, pti], outs,
+                                 status, "invert")
+        common.stop_wiring(stop, event, "invert", outs, stopped)
+        common.reveal(event, [latent])
+        common.reveal_on_run(run, [before_after])
+        common.track(event, "Invert", result_img, status)
 
         common.follow_model_spaces(registry, model, space)
     return InvertTab(model=model, latent=latent, to_a=to_a, to_b=to_b, to_edit=to_edit)

@@ -90,21 +90,46 @@ def build(registry: Registry, gan_dropdowns: list[gr.Dropdown], diffusion_output
 
         @user_errors
         def add_gan(source, arch_v):
+            """Load a GAN and select it in every tab.
+
+            Args:
+                source: a local folder / .safetensors / official .pkl / rosinality .pt, "hf:org/repo[:file]", an URL
+                    or a known name (ffhq, afhqcat, …). Loading the same model twice keeps one entry.
+                arch_v: "stylegan2" or "dcgan" (which architecture "default" means).
+            Returns:
+                a status line, the table of loaded models and the model cards.
+            """
+            before = set(registry.loaded_gans())
             label = registry.add_gan(source, arch_v)
             picks = [gr.update(choices=registry.gan_labels(), value=label)] * len(gan_dropdowns)
-            return (f"Loaded **{label}**; it is now selected in every tab.", summary(registry), cards(registry),
+            said = "was already loaded" if label in before else "is loaded"
+            return (f"**{label}** {said}; it is now selected in every tab.", summary(registry), cards(registry),
                     *picks)
 
         load_gan.click(add_gan, [gan_source, arch], [status, table, card_md, *gan_dropdowns], api_name="load_gan",
-                       concurrency_id="engines")
+                       concurrency_id="engines", show_progress_on=[status])
 
         @user_errors
         def set_diffusion(source):
+            """Load a diffusion model for SDEdit (it replaces the current one; the old one stays on failure).
+
+            Args:
+                source: "default", a local diffusers folder (our pixel model or a Stable Diffusion checkpoint), a
+                    known name (e.g. sd-turbo) or "hf:org/repo".
+            Returns:
+                a status line, the table of loaded models, the model cards and the SDEdit controls' new values.
+            """
             engine = registry.set_diffusion(source)
             return (f"Loaded **{engine.describe().name}** from `{source}`.", summary(registry), cards(registry),
                     *diffusion_update())
 
         load_diff.click(set_diffusion, [diff_source], [status, table, card_md, *diffusion_outputs],
-                        api_name="load_diffusion", concurrency_id="engines")
-        refresh.click(lambda: (summary(registry), cards(registry)), None, [table, card_md], api_name="models")
+                        api_name="load_diffusion", concurrency_id="engines", show_progress_on=[status])
+
+        def models():
+            """The loaded models (network, source, resolution, device, dtype, parameters, conditioning) and their
+            model cards, as markdown."""
+            return summary(registry), cards(registry)
+
+        refresh.click(models, None, [table, card_md], api_name="models")
         refresh.click(known_models, None, [known_md], api_visibility="private")  # "on this machine" after downloads

@@ -30,6 +30,13 @@ def default_gan_loaders(device: str) -> dict[str, Callable[[], GanEngine]]:
     return loaders
 
 
+def default_gan_folders() -> dict[str, Path]:
+    """Where the shipped GANs live (so loading one of those folders by path picks the entry that is there)."""
+    folders = {DEFAULT_GAN: default_path("stylegan2"), "DCGAN · cats": default_path("dcgan"),
+               "StyleGAN2 · grumpy cat": default_path("stylegan2").parent / "stylegan2-grumpy64"}
+    return {label: Path(p).resolve() for label, p in folders.items()}
+
+
 class Registry:
     """GAN engines by label and one diffusion engine; ``device`` is what new loads use."""
 
@@ -77,9 +84,20 @@ class Registry:
         source = (source or "").strip()
         if not source:
             raise LatentStudioError("Give a model source: a local path, hf:org/repo[:file] or an URL.")
+        local = Path(source).expanduser()
+        if local.exists():  # one of the shipped models, by its folder: the entry that is already there
+            shipped = {path: label for label, path in default_gan_folders().items() if label in self._loaders}
+            for candidate in (local.resolve(), local.resolve().parent):
+                if candidate in shipped and (candidate == local.resolve() or local.suffix == ".safetensors"):
+                    label = shipped[candidate]
+                    self.model(label)
+                    return label
         engine = GanEngine(source, arch=arch, device=self.device)
-        label = f"{engine.describe().name} · {Path(source).name or source}"
         with self._lock:
+            for label, loaded in self._gans.items():  # the same weights loaded twice: one entry
+                if loaded.fingerprint == engine.fingerprint and loaded.arch == engine.arch:
+                    return label
+            label = f"{engine.describe().name} · {Path(source).name or source}"
             self._loaders[label] = lambda: engine
             self._gans[label] = engine
         return label

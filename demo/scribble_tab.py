@@ -8,7 +8,7 @@ from engines.stylegan.projector import ProjectionConfig
 
 from . import common, inputs, outputs
 from .errors import user_errors
-from .gpu import gpu
+from .gpu import durations, gpu
 from .jobs import stream
 from .registry import Registry
 
@@ -26,11 +26,11 @@ def build(registry: Registry) -> gr.Dropdown:
                 model_class = common.class_dropdown(registry, model)
                 with gr.Row():
                     space = common.space_radio()
-                    steps = gr.Slider(**LIMITS["steps"].slider(150), label="Steps (per restart)", elem_id="scribble-steps")
+                    steps = common.limited_slider(LIMITS["steps"], 150, label="Steps (per restart)", elem_id="scribble-steps")
                 with gr.Row():
                     reg = common.number(LIMITS["reg"], SCRIBBLE_DEFAULTS["reg"], label="Regulariser weight (pull to the mean latent)")
-                    restarts = gr.Slider(**LIMITS["restarts"].slider(SCRIBBLE_DEFAULTS["restarts"]),
-                                         label="Restarts (the most realistic that matches the strokes is kept)")
+                    restarts = common.limited_slider(LIMITS["restarts"], SCRIBBLE_DEFAULTS["restarts"],
+                                                     label="Restarts (the most realistic that matches the strokes is kept)")
                 seed = common.seed_field()
                 run, stop = common.run_stop("scribble", "Generate")
                 common.sketch_examples(sketch, "scribble")
@@ -38,22 +38,44 @@ def build(registry: Registry) -> gr.Dropdown:
                 result = gr.Image(label="Result", type="pil", interactive=False, format="png", height=256, elem_id="scribble-result")
                 status = common.status("scribble")
                 with gr.Row():
-                    over = gr.Image(label="Strokes over the result", type="pil", interactive=False, format="png", height=160)
-                    mask_img = gr.Image(label="Mask (from the strokes)", type="pil", interactive=False, format="png", height=160)
-                metrics = gr.Code(label="Metrics", language="json")
-                latent = gr.File(label="Latent (.npz)")
+                    over = gr.Image(label="Strokes over the result", type="pil", interactive=False, format="png", height=160,
+                                    elem_classes=["pixelated"])
+                    mask_img = gr.Image(label="Mask (from the strokes)", type="pil", interactive=False, format="png", height=160,
+                                        elem_classes=["pixelated"])
+                with gr.Accordion("All numbers (JSON)", open=False):
+                    metrics = gr.Code(label="Metrics", language="json")
+                latent = gr.File(label="Latent (.npz)", visible=False)
 
         outs = [result, status, over, mask_img, metrics, latent]
 
-        @gpu
-        @user_errors
-        def generate(canvas_value, model_label, space_v, steps_v, reg_v, restarts_v, seed_v, class_label=None):
+        @gpu(durations.scribble)
+        @user_errors(status=(1, 6))
+        def generate(canvas_value, model_label, space_v, steps_v, reg_v, restarts_v, seed_v, class_label=None,
+                     request: gr.Request = None):
+            """Generate a realistic image that agrees with a colour sketch under its strokes (GAN projection).
+
+            Args:
+                canvas_value: the sketch: an image editor value {"background", "layers", "composite"}; strokes on
+                    layers are the mask, else the sketch's own non-white pixels.
+                model_label: which GAN, e.g. "StyleGAN2 · cats (default)".
+                space_v: latent space: "w+", "w" or "z".
+                steps_v: optimisation steps per restart (1-5000).
+                reg_v: weight of the pull to the mean latent (keeps the result plausible).
+                restarts_v: independent runs (1-20); the most realistic that matches the strokes is kept.
+                seed_v: random seed (0-2147483648).
+                class_label: class of a class-conditional model (None otherwise).
+            Returns:
+                the result, a status line (masked L2, realism), the strokes over the result, the mask, all numbers as
+                JSON and the latent (.npz).
+            """
             engine = registry.gan(model_label, class_label)
             drawing, mask = inputs.canvas_to_sketch(canvas_value)
             options = dict(space=space_v, steps=steps_v, reg=reg_v, restarts=restarts_v,
-                           seed=inputs.whole(seed_v, "Seed", 0, 2**31))  # the engine checks every option once
+                           seed=inputs.whole(seed_v, "Seed", 0, common.SEED_MAX))  # the engine checks every option once
+            job = common.start_job(request, "scribble")
+            job.context.update(engine=engine)
             for ev in stream(lambda job: engine.scribble(drawing, mask, progress=job.progress, on_loss=job.on_loss,
-                                                         **options)):
+                                                         **options), job=job):
                 if ev.kind == "done":
                     res = ev.result
                     m = res.metrics
@@ -64,7 +86,7 @@ def build(registry: Registry) -> gr.Dropdown:
                                "latent_distance": m["latent_distance"][0],
                                "seconds": res.timings["total"], "options": res.options}
                     yield (common.big(res.images[0]), text, inputs.overlay(common.big(res.images[0]), drawing, mask),
-                           inputs.mask_image(mask),
+                           common.big(inputs.mask_image(mask)),
                            outputs.pretty(summary), outputs.save_latent(res.latents, "scribble"))
                 elif ev.kind == "progress":
                     yield (common.preview(ev.preview), common.progress_text(ev.step, ev.total), gr.skip(), gr.skip(),
@@ -72,9 +94,24 @@ def build(registry: Registry) -> gr.Dropdown:
                 else:
                     yield common.skips(len(outs))
 
-        event = run.click(generate, [sketch, model, space, steps, reg, restarts, seed, model_class], outs, api_name="scribble",
-                          concurrency_id="engines")
-        common.stop_wiring(stop, event)
+        def stopped(job):
+            """After Stop: the best latent so far (from the engine) and its image, else the last preview."""
+            partial, engine = job.partial, job.context.get("engine")
+            if "latent" in partial and engine is not None:
+                image = common.big(engine.synthesize(partial["latent"], partial["space"])[0])
+                record = engine.latent_record(partial["latent"], partial["space"])
+                return (image, common.stopped_text(job, kept="Showing the best latent so far (downloadable below)."),
+                        gr.skip(), gr.skip(), gr.skip(),
+                        common.shown(outputs.save_latent(record, "scribble", "latent_stopped.npz")))
+            kept = "Showing the last preview." if job.preview is not None else ""
+            return (common.big(job.preview) if job.preview is not None else gr.skip(), common.stopped_text(job, kept=kept),
+                    gr.skip(), gr.skip(), gr.skip(), gr.skip())
+
+        event = common.run_event(run, generate, [sketch, model, space, steps, reg, restarts, seed, model_class], outs,
+                                 status, "scribble")
+        common.stop_wiring(stop, event, "scribble", outs, stopped)
+        common.reveal(event, [latent])
+        common.track(event, "Scribble", result, status)
 
         common.follow_model_spaces(registry, model, space)
     return model

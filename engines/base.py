@@ -29,7 +29,15 @@ class LatentStudioError(Exception):
 
 
 class Cancelled(LatentStudioError):
-    """Raised (usually from a progress callback) to stop a long job early."""
+    """Raised (usually from a progress callback) to stop a long job early.
+
+    ``partial``: what the job had when it stopped, filled in by the loop it passes through (e.g. a projection
+    adds ``latent`` (tensor), ``space`` and ``step``), so a UI can keep the partial result.
+    """
+
+    def __init__(self, *args: Any, partial: Optional[dict] = None) -> None:
+        super().__init__(*args)
+        self.partial: dict[str, Any] = dict(partial or {})
 
 
 def report(progress: Optional[ProgressCallback], step: int, total: int, preview: Optional[Image.Image] = None) -> None:

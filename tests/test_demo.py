@@ -45,19 +45,23 @@ def test_every_tab_has_a_named_endpoint(client):
 
 
 def test_invert_reconstructs_and_its_latent_feeds_interpolate(client):
-    target, recon, status, curve, metrics, latent = client.predict(
+    target, recon, status, curve, metrics, latent, pair = client.predict(
         handle_file(str(PHOTO)), DEFAULT_GAN, "w+", "adam", 30, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0, api_name="/invert")
     assert Image.open(recon).size == (256, 256) and Image.open(target).size == (256, 256)  # display copies
+    before, after = pair                                             # the before/after slider: target, reconstruction
+    assert np.array_equal(np.asarray(Image.open(before)), np.asarray(Image.open(target)))
     assert json.loads(metrics)["psnr_db"] > 18 and "PSNR" in status
     losses = [row[1] for row in curve["data"]]
     assert len(losses) == 30 and min(losses[-5:]) < losses[0]       # the live curve is the optimisation's
     with np.load(latent) as npz:
         assert npz["latent"].shape[0] == 1 and str(npz["space"]) == "w+"
-    gif, text, strip, fade, files, _ = client.predict(
+    gif, text, strip, fade, files, summary = client.predict(
         None, handle_file(str(PHOTO_B)), handle_file(latent), None, DEFAULT_GAN, "w+", 5, 8, 20, 0,
         api_name="/interpolate")
-    assert Image.open(gif).n_frames == 5 and "5 frames" in text
-    assert sorted(Path(f).suffix for f in files) == [".gif", ".mp4", ".npz"]
+    assert Image.open(gif).n_frames == 5 and Image.open(gif).size == (256, 256) and "5 frames" in text
+    assert sorted(Path(f).suffix for f in files) == [".gif", ".json", ".mp4", ".npz"]
+    assert "inversion of" in summary and "PSNR" in summary and len(summary) < 1500  # a summary, not the loss curve
+    assert "loss_curve" in json.loads(Path(next(f for f in files if f.endswith(".json"))).read_text())["metrics"]["inversion"][0]
 
 
 def test_scribble_follows_the_strokes(client):
@@ -70,16 +74,28 @@ def test_scribble_follows_the_strokes(client):
 
 
 def test_edit_strip_runs_from_minus_to_plus_s(client):
-    gallery, status, strip, metrics, latent = client.predict(
+    gallery, status, strip, metrics, latent, table, pair = client.predict(
         DEFAULT_GAN, "Random sample", 3, None, None, "dark_fur", 4, 5, "all", None, None, api_name="/edit")
     assert [item["caption"] for item in gallery] == ["-4.0", "-2.0", "+0.0", "+2.0", "+4.0"]
     change = json.loads(metrics)["metrics"]["pixel_change"]
     assert change[2] == 0 and change[0] > 1 and change[4] > 1
+    assert "| +4.0 |" in table and "np." not in table and "np." not in metrics   # readable, no Python reprs
+    assert np.array_equal(np.asarray(Image.open(pair[0])), np.asarray(Image.open(gallery[2]["image"])))
+
+
+def test_edit_takes_the_layer_range_example_of_its_label(client):
+    *_, metrics, latent, table, pair = client.predict(
+        DEFAULT_GAN, "Random sample", 3, None, None, "dark_fur", 4, 3, "0-5", None, None, api_name="/edit")
+    assert json.loads(metrics)["options"]["layers"] == [0, 6] and "rows 0 to 5" in table
+    with pytest.raises(Exception, match="Unknown layer range 'eyes'"):
+        client.predict(DEFAULT_GAN, "Random sample", 3, None, None, "dark_fur", 4, 3, "eyes", None, None,
+                       api_name="/edit")
 
 
 def test_sdedit_gives_n_samples_and_is_reproducible(client):
     args = (canvas(), 0.6, "ddim", 10, 3.0, 0.0, "grumpy cat", "", "", 2, 7, False)
-    gallery, status, preview, metrics, download = client.predict(*args, api_name="/sdedit")
+    gallery, status, preview, metrics, download, pair = client.predict(*args, api_name="/sdedit")
+    assert "6 ddim steps (strength 0.6 × 10" in status                # says why 6 of the 10 steps ran
     again = client.predict(*args, api_name="/sdedit")[0]
     assert len(gallery) == 2 and Path(download).suffix == ".zip"
     first = [np.asarray(Image.open(item["image"])) for item in gallery]
@@ -97,7 +113,9 @@ def test_compare_runs_both_engines_on_one_sketch(client):
 def test_models_lists_what_is_loaded_and_loads_more(client):
     assert "StyleGAN2 · cats (default)" in client.predict(api_name="/models")[0]
     status, table, *_ = client.predict("weights/stylegan2-grumpy64", "stylegan2", api_name="/load_gan")
-    assert "Loaded" in status and "stylegan2-grumpy64" in table
+    assert "StyleGAN2 · grumpy cat" in status and "stylegan2-grumpy64" in table  # the shipped entry, not a new one
+    again, table_again, *_ = client.predict("weights/stylegan2-grumpy64/", "stylegan2", api_name="/load_gan")
+    assert "already loaded" in again and table_again.count("stylegan2-grumpy64") == table.count("stylegan2-grumpy64")
     with pytest.raises(Exception, match="No such file or folder"):
         client.predict("/no/such/model", "stylegan2", api_name="/load_gan")
 
@@ -108,6 +126,9 @@ def test_models_lists_what_is_loaded_and_loads_more(client):
     ("/invert", (None, DEFAULT_GAN, "w+", "adam", 20, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0), "Upload a photo"),
     ("/sdedit", (canvas(), 0.6, "ddim", 5000, 3.0, 0.0, "grumpy cat", "", "", 1, 0, False), "Steps must be|greater than maximum value 1000"),
     ("/sample", ("No such model", 4, 0, 0.7), "Unknown model|not in the list of choices"),
+    ("/sample", (DEFAULT_GAN, 4, -3, 0.7), "Seed must be a whole number between 0 and"),
+    ("/invert", (handle_file(str(PHOTO)), DEFAULT_GAN, "w+", "adam", 20, -1.0, 0.0, "disc", 0.1, 0.0, 1, 0),
+     "Pixel L2 weight must be between 0.0 and 10000.0"),
 ])
 def test_user_errors_are_clear_and_the_app_keeps_serving(client, endpoint, args, message):
     with pytest.raises(Exception, match=message):

@@ -107,3 +107,86 @@ def test_errors_in_the_job_reach_the_ui_as_gr_error():
 def test_out_of_memory_gets_a_hint_and_surprises_are_named():
     assert "--device cpu" in as_gr_error(RuntimeError("CUDA out of memory. Tried to allocate")).message
     assert "ZeroDivisionError" in as_gr_error(ZeroDivisionError("x")).message
+
+
+def test_stop_reports_where_it_stopped_and_keeps_the_best_latent(tiny_engine):
+    """What the Stop button's follow-up sees: the step reached and the engine's partial latent (not lost)."""
+    from demo import common
+    live = jobs.Live()
+    job = live.start("visit-1", "invert")
+    photo = tiny_engine.sample(1, 3)[0]
+    gen = jobs.stream(lambda j: tiny_engine.invert([photo], steps=1000, progress=j.progress, on_loss=j.on_loss), job=job,
+                      heartbeat=0.05)
+    for ev in gen:
+        if ev.kind == "progress" and ev.step >= 3:
+            break
+    gen.close()  # what Gradio does when the user presses Stop
+    stopped = live.stopped("visit-1", "invert")
+    assert stopped is job and 3 <= job.step < 1000 and job.total == 1000
+    assert f"Stopped at step {job.step} / 1000" in common.stopped_text(job)
+    latent, space = job.partial["latent"], job.partial["space"]
+    assert space == "w+" and tuple(latent.shape) == (1, tiny_engine.G.num_ws, tiny_engine.G.w_dim)
+    assert tiny_engine.synthesize(latent, space)[0].size == photo.size
+    assert live.stopped("visit-2", "invert") is None  # another visitor's Stop sees nothing of it
+
+
+def test_stop_after_the_result_changes_nothing():
+    live = jobs.Live()
+    job = live.start("v", "sdedit")
+    assert [e.kind for e in jobs.stream(lambda j: "done", job=job)] == ["done"]
+    assert live.stopped("v", "sdedit") is None
+
+
+def test_picked_sample_latent_renders_that_sample(tiny_engine):
+    from demo.sample_tab import sample_latent
+    images = tiny_engine.sample(4, 5, truncation=0.7)
+    record = sample_latent(tiny_engine, 4, 5, 2, 0.7)
+    again = tiny_engine.synthesize(record["latent"], str(record["space"]))[0]
+    assert np.abs(np.asarray(again, np.int16) - np.asarray(images[2], np.int16)).max() <= 2
+    with pytest.raises(LatentStudioError, match="Pick one of the 4"):
+        sample_latent(tiny_engine, 4, 5, 4, 0.7)
+
+
+def test_metrics_tables_are_readable():
+    from demo import outputs
+    text = outputs.table({"strengths": [np.float64(-4.0), np.float32(0.5)], "psnr": np.float32(23.456789),
+                          "space": "w+", "none": None})
+    assert "np." not in text and "| strengths | -4, 0.5 |" in text and "| psnr | 23.46 |" in text and "—" in text
+    assert "np." not in outputs.pretty({"x": np.float32(1.5), "v": np.arange(3)})
+
+
+def test_gpu_durations_grow_with_the_work_and_stay_bounded():
+    from demo.gpu import MAX_SECONDS, MIN_SECONDS, durations
+    args = [None, "m", "w+", "adam", 100, 1, 0, "disc", 0.1, 0, 1, 0, None, False, 0]
+    short, long = durations.invert(*args), durations.invert(*args[:4], 2000, *args[5:])
+    assert MIN_SECONDS <= short < long <= MAX_SECONDS
+    assert durations.invert(*args[:4], 10**9, *args[5:]) == MAX_SECONDS and durations.sdedit() >= MIN_SECONDS
+
+
+def test_history_keeps_this_visits_results_newest_first():
+    from demo import history
+    first, _ = history.add([], "Invert", Image.new("RGB", (8, 8)), "**PSNR 24.1 dB** · SSIM 0.8")
+    items, shown = history.add(first, "Edit", [(Image.new("RGB", (8, 8), "red"), "+4.0")], "done")
+    assert [c.split(" · ")[0] for _, c in items] == ["Edit", "Invert"] and "PSNR 24.1 dB" in items[1][1]
+    assert history.add(items, "SDEdit", [], "x")[0] == items  # nothing to add
+
+
+def test_mcp_server_flag_needs_gradio_mcp(monkeypatch, capsys):
+    import app
+    assert app.parse_args(["--mcp-server"]).mcp_server and not app.parse_args([]).mcp_server
+    monkeypatch.setattr(app, "mcp_available", lambda: False)
+    assert app.main(["--mcp-server"]) == 2
+    assert 'pip install "gradio[mcp]"' in capsys.readouterr().err
+
+
+def test_the_api_functions_describe_their_arguments_for_mcp_tools():
+    import inspect
+    from demo import build_demo
+    from demo.registry import Registry
+    from engines.diffusion.engine import DiffusionEngine
+    from engines.diffusion.tiny import tiny_pixel_pipeline
+    demo = build_demo(Registry(None, DiffusionEngine.from_pipeline(tiny_pixel_pipeline(), device="cpu"), device="cpu"))
+    named = {fn.api_name: fn.fn for fn in demo.fns.values() if fn.api_name and fn.api_visibility == "public"}
+    for name in ("invert", "interpolate", "scribble", "edit", "sdedit", "compare", "sample", "load_gan"):
+        doc = inspect.getdoc(named[name]) or ""
+        assert "Args:" in doc and "Returns:" in doc, name

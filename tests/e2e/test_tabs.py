@@ -28,7 +28,13 @@ TABS = [
 
 def click_first_example(page, slug: str) -> None:
     """gr.Examples shows one-input examples as a gallery of buttons and several inputs as a table."""
-    page.locator(f"#{slug}-examples").locator("button.gallery-item, tbody tr").first.click()
+    example = page.locator(f"#{slug}-examples").locator("button.gallery-item, tbody tr").first
+    if page.locator(f"#{slug}-canvas").count():  # the sketch lands on the canvas once its file is fetched
+        with page.expect_response(lambda r: "gradio_api/file=" in r.url and r.ok, timeout=30_000):
+            example.click()
+        page.wait_for_timeout(1_000)  # and drawn
+        return
+    example.click()
     photo = page.locator(f"#{slug}-photo")
     if photo.count():  # the example loads through the server: Run before it lands would send no photo
         expect(photo.locator("img").first).to_be_visible(timeout=30_000)

@@ -1,0 +1,76 @@
+"""`python app.py` in a real browser, beyond the happy path: what the page shows after Stop, after an error,
+for a before/after comparison and for the Edit tab's own layer-range example (picked from the Sample tab)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import open_tab, wait_for_image
+from .test_tabs import RUN_TIMEOUT, click_first_example, set_slider
+
+pytest.importorskip("playwright")
+from playwright.sync_api import expect  # noqa: E402
+
+
+def test_stop_says_where_it_stopped_and_keeps_the_partial_result(page, app_server, screenshot):
+    page.goto(app_server)
+    open_tab(page, "Invert")
+    click_first_example(page, "invert")
+    set_slider(page, "invert-steps", 1000)
+    page.locator("#invert-run").click()
+    status = page.locator("#invert-status")
+    expect(status).to_contain_text(re.compile(r"step \d+ / 1000"), timeout=RUN_TIMEOUT)
+    page.locator("#invert-stop").click()
+    expect(status).to_contain_text(re.compile(r"Stopped at step \d+ / 1000"), timeout=30_000)
+    step = int(re.search(r"Stopped at step (\d+)", status.inner_text()).group(1))
+    assert 0 < step < 1000
+    page.wait_for_timeout(1500)  # nothing from the cancelled job may overwrite the final state
+    expect(status).to_contain_text(f"Stopped at step {step} / 1000")
+    wait_for_image(page.locator("#invert-result"))                              # the best image so far
+    expect(page.locator("#invert-latent")).to_contain_text("latent_stopped")  # and its latent
+    screenshot(page, "invert-stopped")
+
+
+def test_before_after_and_an_error_that_names_its_field(page, app_server, screenshot):
+    page.goto(app_server)
+    open_tab(page, "Invert")
+    click_first_example(page, "invert")
+    set_slider(page, "invert-steps", 20)
+    page.locator("#invert-run").click()
+    expect(page.locator("#invert-status")).to_contain_text("PSNR", timeout=RUN_TIMEOUT)
+    slider = page.locator("#invert-before-after")
+    expect(slider.locator("img")).to_have_count(2, timeout=30_000)  # target and reconstruction, one over the other
+    wait_for_image(slider)
+    screenshot(page, "invert-before-after")
+
+    page.get_by_text("Loss weights and more").click()
+    weight = page.get_by_label("Pixel L2 weight")
+    weight.fill("-3")
+    weight.press("Tab")
+    page.locator("#invert-run").click()
+    message = "Pixel L2 weight must be between 0.0 and 10000.0, got -3"
+    expect(page.locator(".toast-body").filter(has_text=message)).to_have_count(1, timeout=30_000)
+    expect(page.locator("#invert-status")).to_contain_text(message)
+    wait_for_image(page.locator("#invert-result"))          # the previous result is still on the page
+    expect(page.locator("#invert-latent")).to_contain_text(re.compile(r"latent\s*\.npz"))
+    screenshot(page, "invert-error")
+
+
+def test_a_sample_goes_to_edit_with_the_layer_range_example(page, app_server, screenshot):
+    page.goto(app_server)
+    open_tab(page, "Sample")
+    page.locator("#sample-run").click()
+    expect(page.locator("#sample-result img")).to_have_count(9, timeout=RUN_TIMEOUT)
+    page.locator("#sample-result img").nth(4).click()
+    expect(page.locator("#sample-picked")).to_contain_text("Picked image 5", timeout=30_000)
+    page.locator("#sample-to-edit").click()
+    expect(page.get_by_role("tab", name="Edit", exact=True)).to_have_attribute("aria-selected", "true")
+    layers = page.locator("#edit-layers input")
+    layers.fill("0-5")  # the example the field's own help gives
+    layers.press("Enter")
+    page.locator("#edit-run").click()
+    expect(page.locator("#edit-status")).to_contain_text("on layers w+ rows 0 to 5", timeout=RUN_TIMEOUT)
+    expect(page.locator("#edit-metrics")).to_contain_text("+3.0")
+    expect(page.locator("#edit-before-after img")).to_have_count(2)
+    screenshot(page, "edit-from-sample")

@@ -199,7 +199,7 @@ class GanEngine(Engine):
             else:
                 self._require_class()
                 self._mean_w = w_avg.clone() if bool(w_avg.abs().sum() > 0) else self.G.mean_w(n=4096)
-        return self._mean_w
+        return self._mean_w.float()  # fp32 even when first computed under autocast
 
     @torch.no_grad()
     def typical_w_distance(self) -> float:

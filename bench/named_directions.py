@@ -1,20 +1,34 @@
 """Directions that mean something, from labelled photos (InterFaceGAN), checked on held-out photos.
 
-    python -m bench.named_directions --model weights/stylegan2-cats64 [--per-class 160] [--steps 100]
+    python -m bench.named_directions --direction age --orthogonal-to pale_coat dark_fur ginger white_muzzle --strength 3
+    python -m bench.named_directions --direction grumpy --per-class 80 --steps 60 --strength 4
+    python -m bench.named_directions --direction eyes_open --strength 4
 
-``grumpy``: Grumpy-Cat photos (``../shared/data/grumpy``) against other cats (``../shared/data/cats``),
-both from the training split, inverted into w, separated by a linear boundary
-(`directions.from_examples`). The held-out split of both sets is inverted too and the boundary's
-accuracy on it is reported, so the direction is known to mean "grumpy" beyond its training examples.
-The default strength is the largest of 1…6 whose edited samples keep realism ≥ 0.3 (a flat patch scores
-0, real photos 0.5) on average. Writes ``<model>/directions/grumpy.npz`` (with that default strength in
-its meta), a figure of samples edited from −s to +s, and a JSON record.
+Every direction is built the same way: photos with the attribute (pos) and without it (neg) from the
+training split are inverted into w, separated by a linear boundary (`directions.from_examples`), and the
+held-out (validation-split) photos of both classes are inverted too and classified by the boundary
+(threshold midway between the training classes), so the direction is known to mean the attribute beyond
+its training examples. The default strength is the largest of 1…6 whose edited samples keep realism ≥ 0.3
+(a flat patch scores 0, real photos 0.5) on average, unless ``--strength`` sets it after looking at the
+figure (recorded as such). Writes ``<model>/directions/NAME.npz`` (default strength and held-out accuracy
+in its meta), a figure of samples edited from −s to +s, and ``bench/results/named_directions_NAME.json``.
+
+The photo sets:
+
+``grumpy``: Grumpy-Cat photos (``../shared/data/grumpy``) against other cats (``../shared/data/cats``).
+``age``: adult cats (``bench/labels/age_adult.txt``) against kittens (``bench/labels/age_kitten.txt``).
+``eyes_open``: wide-open eyes (``bench/labels/eyes_open.txt``) against squinting or closed eyes
+(``bench/labels/eyes_closed.txt``): a change of shape, not colour. The label files were written by
+looking at contact sheets of ``../shared/data/cats``; each line names its split, checked here.
+``--orthogonal-to NAME ...`` removes the named shipped directions' components from the boundary's normal
+before saving (InterFaceGAN's conditional edit), so an edit cannot move those attributes (e.g. coat colour).
 """
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -24,8 +38,32 @@ from engines import imaging
 from engines.evaluation.realism import PatchRealism
 from engines.evaluation.swd import subset
 from engines.stylegan import editing
-from engines.stylegan.directions import apply, from_examples
+from engines.stylegan.directions import Direction, apply, from_examples
 from engines.stylegan.engine import GanEngine
+
+LABELS = Path(__file__).resolve().parent / "labels"
+STRENGTHS = (1.0, 2.0, 3.0, 4.0, 6.0)
+DESCRIPTIONS = {
+    "grumpy": "towards Grumpy Cat's face: down-turned mouth, pale face with a dark mask",
+    "age": "older: from a kitten's face (round, big eyes and ears, blue-grey eyes) towards an adult cat's (negative: younger)",
+    "eyes_open": "opens the eyes wide (negative: squints, then closes them)",
+}
+LABELLED = {"age": ("age_adult", "age_kitten"), "eyes_open": ("eyes_open", "eyes_closed")}
+
+
+def read_labels(path: Path) -> dict[str, list[str]]:
+    """A label file (``FILE SPLIT [EXTRA]`` per line, ``#`` comments) → {"train": [...], "val": [...]} file names."""
+    out: dict[str, list[str]] = {"train": [], "val": []}
+    for line in path.read_text().splitlines():
+        fields = line.split("#", 1)[0].split()
+        if fields:
+            out[fields[1]].append(fields[0])
+    return out
+
+
+def load_named(folder: Path, names: list[str], res: int) -> torch.Tensor:
+    """The named photos of ``folder`` as float [-1, 1]; each name must be in the split its label file says."""
+    return datasets.to_float(datasets.load_images([folder / n for n in names], res))
 
 
 def invert_w(engine: GanEngine, photos: torch.Tensor, steps: int) -> torch.Tensor:
@@ -33,52 +71,135 @@ def invert_w(engine: GanEngine, photos: torch.Tensor, steps: int) -> torch.Tenso
     return torch.as_tensor(np.asarray(result.latents["latent"]))
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="weights/stylegan2-cats64")
-    p.add_argument("--cats", type=Path, default=Path("../shared/data/cats"))
-    p.add_argument("--grumpy", type=Path, default=Path("../shared/data/grumpy"))
-    p.add_argument("--per-class", type=int, default=160)
-    p.add_argument("--steps", type=int, default=100)
-    p.add_argument("--results", type=Path, default=Path("bench/results"))
-    args = p.parse_args(argv)
-    engine = GanEngine(args.model, device="cpu")
-    res = engine.resolution
-    load = lambda folder, frac, split: datasets.to_float(datasets.load_split(folder, res, frac, split))  # noqa: E731
-    grumpy_train, grumpy_val = load(args.grumpy, 0.1, "train"), load(args.grumpy, 0.1, "val")
-    cat_train = subset(load(args.cats, 0.05, "train"), args.per_class, seed=0)
-    cat_val = subset(load(args.cats, 0.05, "val"), len(grumpy_val) * 2, seed=0)
-    pos, neg = invert_w(engine, grumpy_train[:args.per_class], args.steps), invert_w(engine, cat_train, args.steps)
-    d = from_examples(pos, neg, "grumpy", space="w", fingerprint=engine.fingerprint)
-    vpos, vneg = invert_w(engine, grumpy_val, args.steps), invert_w(engine, cat_val, args.steps)
+def photo_sets(name: str, args: argparse.Namespace, res: int) -> tuple[torch.Tensor, ...]:
+    """(pos train, neg train, pos held-out, neg held-out) photos for direction ``name``."""
+    if name == "grumpy":
+        load = lambda folder, frac, split: datasets.to_float(datasets.load_split(folder, res, frac, split))  # noqa: E731
+        grumpy_train, grumpy_val = load(args.grumpy, 0.1, "train"), load(args.grumpy, 0.1, "val")
+        cat_train = subset(load(args.cats, 0.05, "train"), args.per_class, seed=0)
+        cat_val = subset(load(args.cats, 0.05, "val"), len(grumpy_val) * 2, seed=0)
+        return grumpy_train[:args.per_class], cat_train, grumpy_val, cat_val
+    if name in LABELLED:  # label files: the first set is the positive one
+        sets = [read_labels(args.labels / f"{stem}.txt") for stem in LABELLED[name]]
+        for split in ("train", "val"):
+            wrong = [n for labels in sets for n in labels[split] if datasets.is_validation(n, 0.05) != (split == "val")]
+            if wrong:
+                raise SystemExit(f"{name} labels: {wrong[:5]} are not in the {split} split of engines.data.split")
+        return tuple(load_named(args.cats, labels[split], res) for split in ("train", "val") for labels in sets)
+    raise SystemExit(f"unknown direction {name!r}")
+
+
+def without(vector: np.ndarray, conditions: list[Direction]) -> np.ndarray:
+    """``vector`` with the components along ``conditions`` removed (Gram–Schmidt), back to unit length."""
+    v = np.asarray(vector, dtype=np.float64)
+    basis: list[np.ndarray] = []
+    for c in conditions:
+        u = np.asarray(c.vector, dtype=np.float64).reshape(-1)
+        for q in basis:
+            u = u - (u @ q) * q
+        basis.append(u / np.linalg.norm(u))
+    for q in basis:
+        v = v - (v @ q) * q
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+@torch.no_grad()
+def choose_strength(engine: GanEngine, d: Direction, w: torch.Tensor) -> tuple[float, list[dict]]:
+    """The largest strength in `STRENGTHS` whose edited samples keep mean realism ≥ 0.3, and the table."""
+    realism = PatchRealism.default()
+    chosen, table = 1.0, []
+    for s in STRENGTHS:
+        imgs = engine.G.synthesize(apply(w, d, s), "w")
+        score = float(realism.score(imgs).mean()) if realism is not None else 1.0
+        table.append({"strength": s, "realism": round(score, 3)})
+        if score >= 0.3:
+            chosen = s
+    return chosen, table
+
+
+def inverted_sets(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: int,
+                  cache: Optional[Path]) -> list[torch.Tensor]:
+    """The four photo sets inverted into w; with ``cache``, kept in ``cache/NAME_STEPS.pt`` (a rerun with
+    another ``--strength`` then skips the inversions)."""
+    path = cache / f"{name}_{steps}.pt" if cache is not None else None
+    if path is not None and path.is_file():
+        saved = torch.load(path)
+        if [len(x) for x in saved] == [len(x) for x in sets]:
+            return saved
+    latents = [invert_w(engine, photos, steps) for photos in sets]
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(latents, path)
+    return latents
+
+
+def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: int,
+          strength: Optional[float], model: str, results: Path, figures: Path, cache: Optional[Path] = None,
+          orthogonal_to: tuple[str, ...] = ()) -> dict:
+    pos, neg, vpos, vneg = inverted_sets(engine, name, sets, steps, cache)
+    d = from_examples(pos, neg, name, space="w", fingerprint=engine.fingerprint)
+    cosines = {n: round(float(np.dot(d.vector, editing.load_direction(n, engine).vector)), 3)
+               for n in editing.named_directions(engine) if n != name}  # colour leaks show up here
+    if orthogonal_to:
+        d.vector = without(d.vector, [editing.load_direction(n, engine) for n in orthogonal_to])
+        d.meta["orthogonal_to"] = list(orthogonal_to)
     v = torch.as_tensor(d.vector, dtype=torch.float32)
     centre = ((pos @ v).mean() + (neg @ v).mean()) / 2  # midway between the two training classes
-    held_acc = float(torch.cat([(vpos @ v) > centre, (vneg @ v) <= centre]).float().mean())
-
-    realism = PatchRealism.default()
+    held = torch.cat([(vpos @ v) > centre, (vneg @ v) <= centre]).float()
+    held_acc = float(held.mean())
+    train_acc = float(torch.cat([(pos @ v) > centre, (neg @ v) <= centre]).float().mean())
     gen = torch.Generator().manual_seed(5)
     with torch.no_grad():
         w = engine.G.mapping(torch.randn(8, engine.G.z_dim, generator=gen), truncation_psi=0.7)[:, 0]
-        chosen, table = 1.0, []
-        for s in (1.0, 2.0, 3.0, 4.0, 6.0):
-            imgs = engine.G.synthesize(apply(w, d, s), "w")
-            score = float(realism.score(imgs).mean()) if realism is not None else 1.0
-            table.append({"strength": s, "realism": round(score, 3)})
-            if score >= 0.3:
-                chosen = s
+    by_rule, table = choose_strength(engine, d, w)
+    chosen = by_rule if strength is None else float(strength)
+    with torch.no_grad():
         strip = [engine.G.synthesize(apply(w[:4], d, s), "w") for s in (-chosen, -chosen / 2, 0.0, chosen / 2, chosen)]
-    d.meta.update(default_strength=chosen, heldout_accuracy=round(held_acc, 3), n_pos=len(pos), n_neg=len(neg),
-                  heldout=[len(vpos), len(vneg)], inversion_steps=args.steps,
-                  description="towards Grumpy Cat's face: down-turned mouth, pale face with a dark mask")
-    folder = Path(args.model) / "directions"
-    path = editing.save_direction(d, folder)
+    d.meta.update(train_accuracy=round(train_acc, 3), default_strength=chosen, heldout_accuracy=round(held_acc, 3), n_pos=len(pos), n_neg=len(neg),
+                  heldout=[len(vpos), len(vneg)], inversion_steps=steps, description=DESCRIPTIONS[name])
+    if strength is not None:
+        d.meta["default_strength_note"] = (f"chosen by looking at the figure; the realism rule (largest of "
+                                           f"{list(STRENGTHS)} with realism >= 0.3) gives {by_rule}")
+    path = editing.save_direction(d, Path(model) / "directions")
     figure = imaging.make_grid([im for t in zip(*[imaging.to_pil(x) for x in strip]) for im in t], nrow=5)
-    name = Path(args.model).name
-    args.results.mkdir(parents=True, exist_ok=True)
-    figure.save(args.results / f"directions_{name}_grumpy.png")
-    record = {"model": args.model, "direction": str(path), "train_accuracy": d.meta["train_accuracy"],
-              "heldout_accuracy": held_acc, "default_strength": chosen, "realism_by_strength": table}
-    (args.results / f"directions_{name}_grumpy.json").write_text(json.dumps(record, indent=2))
+    figures.mkdir(parents=True, exist_ok=True)
+    figure_path = figures / f"{Path(model).name}-directions-{name}.png"
+    figure.save(figure_path)
+    record = {"model": model, "direction": str(path), "figure": str(figure_path),
+              "figure_rows": "4 samples (psi 0.7, seed 5); columns: strength -s, -s/2, 0, +s/2, +s",
+              "train_accuracy": round(train_acc, 3), "heldout_accuracy": round(held_acc, 3),
+              "heldout_accuracy_pos": round(float(held[:len(vpos)].mean()), 3),
+              "heldout_accuracy_neg": round(float(held[len(vpos):].mean()), 3),
+              "n_train": [len(pos), len(neg)], "n_heldout": [len(vpos), len(vneg)], "inversion_steps": steps,
+              "cosine_before_orthogonalising": cosines,
+              "orthogonal_to": list(orthogonal_to), "default_strength": chosen, "default_strength_by_realism_rule": by_rule, "realism_by_strength": table}
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"named_directions_{name}.json").write_text(json.dumps(record, indent=2))
+    return record
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="weights/stylegan2-cats64")
+    p.add_argument("--direction", choices=sorted(DESCRIPTIONS), required=True)
+    p.add_argument("--cats", type=Path, default=Path("../shared/data/cats"))
+    p.add_argument("--grumpy", type=Path, default=Path("../shared/data/grumpy"))
+    p.add_argument("--labels", type=Path, default=LABELS)
+    p.add_argument("--per-class", type=int, default=160, help="grumpy: photos per class")
+    p.add_argument("--steps", type=int, default=100, help="inversion steps")
+    p.add_argument("--strength", type=float, default=None,
+                   help="default strength chosen by looking at the figure (default: the realism rule)")
+    p.add_argument("--results", type=Path, default=Path("bench/results"))
+    p.add_argument("--figures", type=Path, default=Path("assets/samples"))
+    p.add_argument("--orthogonal-to", nargs="*", default=[], metavar="NAME",
+                   help="shipped directions whose components are removed from the new one (conditional edit)")
+    p.add_argument("--cache", type=Path, default=None, help="folder to keep the inverted latents in (reruns skip inverting)")
+    args = p.parse_args(argv)
+    torch.manual_seed(0)
+    engine = GanEngine(args.model, device="cpu")
+    sets = photo_sets(args.direction, args, engine.resolution)
+    record = build(engine, args.direction, sets, args.steps, args.strength, args.model, args.results,
+                   args.figures, args.cache, tuple(args.orthogonal_to))
     print(json.dumps(record, indent=2))
     return record
 

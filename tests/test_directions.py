@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -286,3 +287,53 @@ def test_progress_is_reported_but_never_stored_in_the_options(tiny_engine):
                        invert_options={"steps": 3}, progress=lambda s, t, p: seen.append(s))
     assert seen and seen[-1] == 3
     assert "progress" not in json.dumps(res.options) and "bound method" not in json.dumps(res.options, default=repr)
+
+
+# ---------------------------------------------------------------------------------------------- shipped
+SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "stylegan2-cats64"
+LABELS = SHIPPED.parents[1] / "bench" / "labels"
+LABELLED_DIRECTIONS = ("grumpy", "age", "eyes_open")
+
+
+@pytest.fixture(scope="module")
+def shipped_engine():
+    from engines.stylegan.engine import GanEngine
+    return GanEngine(str(SHIPPED), device="cpu")
+
+
+@pytest.mark.parametrize("name", LABELLED_DIRECTIONS)
+def test_shipped_named_direction_is_well_formed_and_edits_at_its_default_strength(shipped_engine, name):
+    with np.load(SHIPPED / "directions" / f"{name}.npz", allow_pickle=False) as f:
+        assert {"vector", "name", "space", "method", "fingerprint", "meta"} <= set(f.files)
+        vector, meta = f["vector"], json.loads(str(f["meta"]))
+        assert (str(f["name"]), str(f["space"]), str(f["method"])) == (name, "w", "examples")
+    assert vector.shape == (shipped_engine.G.w_dim,) and np.isfinite(vector).all()
+    assert abs(float(np.linalg.norm(vector)) - 1) < 1e-4
+    assert meta["heldout_accuracy"] > 0.55 and 1 <= meta["default_strength"] <= 6 and meta["description"]
+    assert name in editing.named_directions(shipped_engine)
+    d = editing.load_direction(name, shipped_engine)  # checks the fingerprint against the shipped model
+    strength = d.meta["default_strength"]
+    w = shipped_engine.G.mapping(shipped_engine.random_z(2, 3), truncation_psi=0.7)
+    with torch.no_grad():
+        before, after = shipped_engine.G.synthesis(w), shipped_engine.G.synthesis(dirs.apply(w, d, strength))
+    assert torch.isfinite(after).all() and after.abs().max() <= 1.5
+    assert 0.01 < (after - before).abs().mean() < 0.5  # it edits, and does not replace the image
+
+
+def test_label_files_name_each_photo_once_in_the_split_they_say():
+    from engines import data as datasets
+    files = sorted(LABELS.glob("*.txt"))
+    assert {f.stem for f in files} >= {"age_kitten", "age_adult", "eyes_open", "eyes_closed"}
+    rows = {}
+    for path in files:
+        lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        assert all(len(fields) == 2 and fields[1] in ("train", "val") for fields in lines), path.name
+        assert all(datasets.is_validation(name, 0.05) == (split == "val") for name, split in lines), path.name
+        names = [name for name, _ in lines]
+        assert len(names) == len(set(names)), path.name
+        rows[path.stem] = lines
+    for a, b in (("age_kitten", "age_adult"), ("eyes_open", "eyes_closed")):
+        assert not {n for n, _ in rows[a]} & {n for n, _ in rows[b]}
+    for stem in ("age_kitten", "age_adult"):
+        assert sum(split == "train" for _, split in rows[stem]) >= 60
+        assert sum(split == "val" for _, split in rows[stem]) >= 15

@@ -128,7 +128,8 @@ def build(registry: Registry) -> InvertTab:
                                "options": res.options}
                     text = (f"**PSNR {m['psnr'][0]:.2f} dB · SSIM {m['ssim'][0]:.3f}** (faithfulness) · "
                             f"{common.realism_text(m)} · {res.timings['total']:.1f} s "
-                            f"({res.options['space']}, {res.options['optimizer']}, {res.options['steps']} steps)")
+                            f"({res.options['space']}, {res.options['optimizer']}, {res.options['steps']} steps"
+                            f"{' from the encoder' if res.options.get('init') == 'encoder' else ''})")
                     recon = common.big(res.images[0])
                     yield (shown_target, recon, text, common.loss_frame(ev.losses), outputs.pretty(summary),
                            outputs.save_latent(res.latents, "invert"), outputs.save_pair(common.big(target), recon, "invert"))

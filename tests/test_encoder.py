@@ -135,3 +135,14 @@ def test_cli_trains_an_encoder(tmp_path, tiny_model_dir, cli, monkeypatch):
     assert code == 0
     assert (tmp_path / "run" / "latest" / "config.json").is_file()
     assert "held_out_psnr" in (tmp_path / "run" / "log.jsonl").read_text()
+
+
+def test_an_encoder_fine_tunes_for_a_generator_that_changed(tmp_path, tiny_model_dir, tiny_g, tiny_d):
+    old = randomize(Encoder.for_generator(tiny_g, tiny_d), 7)
+    save_encoder(tmp_path / "old", old, fingerprint="an earlier generator", fp16=False)
+    cfg = EncoderTrainConfig(model=str(tiny_model_dir), data="unused", out=str(tmp_path / "run"), batch=4, kimg=0.01,
+                             device="cpu", resume=str(tmp_path / "old"))
+    trainer = EncoderTrainer(cfg, images=photos(8), val_images=photos(4, seed=1))
+    assert torch.equal(trainer.encoder.offsets.weight, old.offsets.weight)       # starts from the old weights
+    assert torch.allclose(trainer.encoder.w_avg, trainer.G.w_avg)                # around this generator's mean w
+    load_encoder(trainer.snapshot(), fingerprint=trainer.bundle.fingerprint)     # and ships bound to it

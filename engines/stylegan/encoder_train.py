@@ -38,7 +38,8 @@ class EncoderTrainConfig:
     model: str                       # a GAN source (its G and D): "default", a folder, …
     data: str                        # real photos the model was trained on (its training split is used)
     out: str
-    resume: Optional[str] = None     # a run folder (exact resume) or an encoder folder (fine-tune)
+    resume: Optional[str] = None     # a run folder (exact resume) or an encoder folder (fine-tune, e.g. for
+                                     # a generator that has trained further)
     batch: int = 16                  # half generated samples, half photos
     minutes: Optional[float] = None
     kimg: Optional[float] = None
@@ -91,7 +92,11 @@ class EncoderTrainer:
         self.images, self.val = images, datasets.to_float(val_images).to(self.device)
         resume = Path(cfg.resume) if cfg.resume else None
         if resume is not None and not (resume / STATE_NAME).is_file():
-            self.encoder = load_encoder(resume, fingerprint=bundle.fingerprint).train().requires_grad_(True)
+            # fine-tune an encoder folder, also one made for an earlier version of this generator: the
+            # fingerprint is not checked, and the origin becomes this generator's mean w
+            self.encoder = load_encoder(resume).train().requires_grad_(True)
+            if getattr(self.G, "w_avg", None) is not None:
+                self.encoder.w_avg.copy_(self.G.w_avg.detach().to(self.encoder.w_avg))
         else:
             self.encoder = Encoder.for_generator(self.G, D)
         self.encoder.to(self.device).train().requires_grad_(True)

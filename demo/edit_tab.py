@@ -75,7 +75,7 @@ def edit_table(res) -> str:
     o = res.options
     layers = layers_text(o["layers"])
     head = outputs.table([("direction", f"{o['direction']} ({o['method']}, {o['space']})"), ("layers", layers),
-                          ("time", f"{sum(res.timings.values()):.1f} s")], ("edit", ""))
+                          ("time", f"{sum(res.timings.values()):.1f} s")], ("edit", "value"))
     rows = [(f"{float(v):+.1f}", f"{float(c):.1f}") for v, c in zip(res.metrics["strengths"], res.metrics["pixel_change"])]
     return head + "\n\n" + outputs.table(rows, ("strength", "mean pixel change (0-255 levels)"))
 

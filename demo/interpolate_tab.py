@@ -41,7 +41,7 @@ def summary(res) -> str:
         rows.append((f"inversion of {name}", f"PSNR {inv['psnr'][0]:.2f} dB · final loss "
                                              f"{(curve[-1] if curve else inv['loss'][0]):.4f} · {inv['steps']} steps"))
     rows.append(("time", " · ".join(f"{k} {v:.1f} s" for k, v in t.items())))
-    return outputs.table(rows, ("interpolation", ""))
+    return outputs.table(rows, ("interpolation", "value"))
 
 
 def build(registry: Registry) -> InterpolateTab:

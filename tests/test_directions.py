@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from engines.base import LatentStudioError, Result
 from engines.stylegan import directions as dirs
@@ -221,17 +222,25 @@ def test_edit_strength_zero_reproduces_the_original(tiny_engine):
 
 def test_edit_an_image_inverts_first_and_dcgan_edits_z(tiny_engine, tiny_dcgan_engine, monkeypatch):
     ws = _wplus(tiny_engine, 1, 5)
-    seen = {}
+    seen = {"calls": 0}
 
     def fake_invert(images, *, space="w+", progress=None, **options):
-        seen.update(space=space, n=len(images))
+        seen.update(space=space, n=len(images), calls=seen["calls"] + 1)
         return Result(images=[], latents=tiny_engine.latent_record(ws, "w+"))
 
     monkeypatch.setattr(tiny_engine, "invert", fake_invert, raising=False)
-    d = tiny_engine.directions("ganspace", k=1, n_samples=500)[0]
-    res = editing.edit(tiny_engine, "photo.png", d, [0.0])
-    assert seen == {"space": "w+", "n": 1} and res.options["source"] == "image"
+    d, d2 = tiny_engine.directions("ganspace", k=2, n_samples=500)[:2]
+    photo = Image.fromarray(np.full((40, 40, 3), 120, np.uint8))
+    res = editing.edit(tiny_engine, photo, d, [0.0])
+    assert seen == {"space": "w+", "n": 1, "calls": 1} and res.options["source"] == "image"
     assert np.allclose(res.latents["latent"], ws.numpy())
+    # the same photo along another direction (or strength): the inversion is reused, not repeated
+    again = editing.edit(tiny_engine, photo.copy(), d2, [0.0, 2.0])
+    assert seen["calls"] == 1 and again.options["source"] == "image (inversion reused)"
+    assert np.allclose(again.latents["latent"][0], ws.numpy()[0])
+    editing.edit(tiny_engine, photo, d, [0.0], invert_options={"steps": 7})     # other inversion options: a new run
+    editing.edit(tiny_engine, Image.fromarray(np.full((40, 40, 3), 30, np.uint8)), d, [0.0])   # another photo
+    assert seen["calls"] == 3
     zd = tiny_dcgan_engine.directions("ganspace", k=1, n_samples=200)[0]
     zrec = tiny_dcgan_engine.latent_record(tiny_dcgan_engine.random_z(1, 0), "z")
     res = editing.edit(tiny_dcgan_engine, zrec, zd, [0.0, 3.0])

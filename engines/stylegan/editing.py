@@ -22,11 +22,13 @@ distance in w (in standard deviations for GANSpace); ``meta["file_norm"]`` keeps
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import re
 import warnings
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -34,7 +36,7 @@ import numpy as np
 import torch
 
 from ..base import LatentStudioError, ProgressCallback, Result, Timer, as_list, check_range
-from .. import faces
+from .. import faces, imaging
 from ..sources import safe_join
 from .directions import (DIRECTION_NAME, Direction, apply, as_direction_array, edit_space, example_points,
                          from_examples, latent_dim, normalise, own_rows, parse_layers)
@@ -356,6 +358,33 @@ def _invert(engine: Any, images: list, space: str, options: Optional[dict],
     return latent, str(result.latents.get("space", space))
 
 
+PHOTO_CACHE_SIZE = 4  # photos whose inversion (and tuned generator) Edit keeps per loaded model
+
+
+def _prepared_photo(engine: Any, src: Any, invert_options: Optional[dict], face: bool, pti_steps: int,
+                    progress: Optional[ProgressCallback]) -> tuple[torch.Tensor, str, Any, Any, bool]:
+    """A photo's inverted latent, its space, face crop and the engine to render with (tuned by PTI if asked),
+    and whether it came from the cache: editing the same photo again along another direction or strength
+    reuses the inversion instead of repeating it (kept on the model's bundle, shared by its class views)."""
+    image = imaging.load_image(src)
+    key = (hashlib.sha256(image.tobytes()).hexdigest(), image.size, engine.fingerprint, engine.class_index,
+           json.dumps(invert_options or {}, sort_keys=True, default=str), bool(face), int(pti_steps))
+    cache = engine.bundle.__dict__.setdefault("_photo_inversions", OrderedDict())
+    if key in cache:
+        cache.move_to_end(key)
+        return (*cache[key], True)
+    space = "w+" if edit_space(engine.G) == "w" else "z"
+    crop = faces.crop_face(image) if face else None
+    photo = crop.image if crop is not None else image
+    latent, space = _invert(engine, [photo], space, invert_options, progress)
+    if pti_steps:  # edits then go through a generator tuned to this photo (keeps its identity)
+        engine = engine.tuned_for(photo, latent[:1], space, steps=pti_steps, progress=progress)
+    cache[key] = (latent, space, crop, engine)
+    while len(cache) > PHOTO_CACHE_SIZE:
+        cache.popitem(last=False)
+    return latent, space, crop, engine, False
+
+
 # ----------------------------------------------------------------------------------------------
 # Editing
 
@@ -402,14 +431,9 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
             latent, space = engine.load_latent(latent_src)
             source = "latent"
         else:
-            space = "w+" if edit_space(engine.G) == "w" else "z"
-            if face:
-                crop = faces.crop_face(latent_src)
-                latent_src = crop.image
-            latent, space = _invert(engine, [latent_src], space, invert_options, progress)
-            source = "image"
-            if pti_steps:  # edits then go through a generator tuned to this photo (keeps its identity)
-                engine = engine.tuned_for(latent_src, latent[:1], space, steps=pti_steps, progress=progress)
+            latent, space, crop, engine, reused = _prepared_photo(engine, latent_src, invert_options, face, pti_steps,
+                                                                  progress)
+            source = "image (inversion reused)" if reused else "image"
         latent, space = to_edit_latent(engine, latent[:1], space)
     with timer("render"):
         base = np.asarray(engine.synthesize(latent, space)[0], dtype=np.float32)

@@ -39,10 +39,13 @@ def build(registry: Registry) -> InvertTab:
                 model_class = common.class_dropdown(registry, model)
                 face = common.face_checkbox()
                 pti = common.pti_slider()
+                noise = gr.Checkbox(value=True, label="Fit noise maps (StyleGAN2)",
+                                    info="fine detail the latent cannot hold (stripes, whiskers, pupils); saved in the "
+                                         ".npz, kept by edits", elem_id="invert-noise")
                 with gr.Row():
                     space = common.space_radio()
                     optimizer = gr.Radio(["adam", "lbfgs"], value="adam", label="Optimiser")
-                steps = common.limited_slider(LIMITS["steps"], 200, label="Steps", elem_id="invert-steps")
+                steps = common.limited_slider(LIMITS["steps"], 100, label="Steps", elem_id="invert-steps")
                 with gr.Accordion("Loss weights and more", open=False):
                     with gr.Row():
                         l2 = common.number(LIMITS["l2"])
@@ -81,7 +84,8 @@ def build(registry: Registry) -> InvertTab:
         @gpu(durations.invert)
         @user_errors(status=(2, 7))
         def invert(photo_path, model_label, space_v, opt_v, steps_v, l2_v, l1_v, perc_v, perc_w, reg_v,
-                   restarts_v, seed_v, class_label=None, face_v=False, pti_v=0, request: gr.Request = None):
+                   restarts_v, seed_v, class_label=None, face_v=False, pti_v=0, noise_v=True,
+                   request: gr.Request = None):
             """Invert a photo into a GAN's latent space (z, w or w+) by optimisation and return the reconstruction.
 
             Args:
@@ -100,6 +104,7 @@ def build(registry: Registry) -> InvertTab:
                 class_label: class of a class-conditional model (None otherwise).
                 face_v: find and crop the cat's face first.
                 pti_v: pivotal-tuning steps after the inversion (0 = off).
+                noise_v: also fit StyleGAN2's noise maps (fine detail); ignored for models without noise (DCGAN).
             Returns:
                 the target as the model sees it, the reconstruction, a status line (PSNR, SSIM, time), the loss
                 curve, all metrics as JSON, the latent as .npz, and the (target, reconstruction) pair.
@@ -109,6 +114,7 @@ def build(registry: Registry) -> InvertTab:
             target = imaging.center_crop_resize(faces.crop_face(photo).image if face_v else photo, engine.resolution)
             options = dict(space=space_v, optimizer=opt_v, steps=steps_v, l2=l2_v, l1=l1_v, perceptual=perc_v,
                            perceptual_weight=perc_w, reg=reg_v, restarts=restarts_v,
+                           optimize_noise=bool(noise_v) and engine.arch == "stylegan2",
                            seed=inputs.whole(seed_v, "Seed", 0, common.SEED_MAX))  # the engine checks every option once
             # a bad value fails before the page changes (the engine checks again, the same way)
             ProjectionConfig.from_options(**{k: v for k, v in options.items() if k != "seed"}).validate(engine.spaces)
@@ -129,7 +135,8 @@ def build(registry: Registry) -> InvertTab:
                     text = (f"**PSNR {m['psnr'][0]:.2f} dB · SSIM {m['ssim'][0]:.3f}** (faithfulness) · "
                             f"{common.realism_text(m)} · {res.timings['total']:.1f} s "
                             f"({res.options['space']}, {res.options['optimizer']}, {res.options['steps']} steps"
-                            f"{' from the encoder' if res.options.get('init') == 'encoder' else ''})")
+                            f"{' from the encoder' if res.options.get('init') == 'encoder' else ''}"
+                            f"{', noise maps fitted' if res.options.get('optimize_noise') else ''})")
                     recon = common.big(res.images[0])
                     yield (shown_target, recon, text, common.loss_frame(ev.losses), outputs.pretty(summary),
                            outputs.save_latent(res.latents, "invert"), outputs.save_pair(common.big(target), recon, "invert"))
@@ -145,8 +152,10 @@ def build(registry: Registry) -> InvertTab:
             partial, engine, target = job.partial, job.context.get("engine"), job.context.get("target")
             image, latent_file, kept = common.big(job.preview) if job.preview else None, gr.skip(), "Nothing to keep yet."
             if "latent" in partial and engine is not None:
-                image = common.big(engine.synthesize(partial["latent"], partial["space"])[0])
-                latent_file = common.shown(outputs.save_latent(engine.latent_record(partial["latent"], partial["space"]),
+                noise = partial.get("noise")
+                image = common.big(engine.synthesize(partial["latent"], partial["space"], noise)[0])
+                latent_file = common.shown(outputs.save_latent(engine.latent_record(partial["latent"], partial["space"],
+                                                                                    noise),
                                                                "invert", "latent_stopped.npz"))
                 kept = "Showing the best latent so far (downloadable below)."
             elif image is not None:
@@ -156,7 +165,8 @@ def build(registry: Registry) -> InvertTab:
                     common.shown(outputs.save_pair(target, image, "invert")) if image is not None and target is not None else gr.skip())
 
         event = common.run_event(run, invert, [photo, model, space, optimizer, steps, l2, l1, perceptual,
-                                               perceptual_weight, reg, restarts, seed, model_class, face, pti], outs,
+                                               perceptual_weight, reg, restarts, seed, model_class, face, pti, noise],
+                                 outs,
                                  status, "invert")
         common.stop_wiring(stop, event, "invert", outs, stopped)
         common.reveal(event, [latent])

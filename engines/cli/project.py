@@ -20,7 +20,7 @@ BATCH_HELP = ("resumable (records/ per input; a rerun skips finished ones), mani
 #: CLI flag → ProjectionConfig field, for the options a user sets on the command line.
 FLAGS = {"--space": "space", "--optimizer": "optimizer", "--steps": "steps", "--lr": "lr", "--init": "init",
          "--restarts": "restarts", "--perceptual": "perceptual", "--perceptual-weight": "perceptual_weight",
-         "--l1": "l1", "--l2": "l2", "--reg": "reg"}
+         "--l1": "l1", "--l2": "l2", "--reg": "reg", "--noise-reg": "noise_reg"}
 
 
 def _common(p: argparse.ArgumentParser, defaults: dict) -> None:
@@ -33,7 +33,10 @@ def _common(p: argparse.ArgumentParser, defaults: dict) -> None:
         if name in defaults:
             limit = dataclasses.replace(limit, default=defaults[name])
         add_flag(p, flag, limit, default=None)
-    p.add_argument("--optimize-noise", action="store_true", help="also optimise StyleGAN2 noise maps (with the StyleGAN2 noise regulariser)")
+    p.add_argument("--optimize-noise", action=argparse.BooleanOptionalAction, default=None,
+                   help="also fit StyleGAN2's per-pixel noise maps (fine detail: stripes, pupils), kept noise-like by "
+                        "--noise-reg and saved in the latent .npz (default: on for StyleGAN2 inversion, off for "
+                        "scribbles)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
@@ -65,7 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _projection_options(args: argparse.Namespace) -> dict:
     """The options the user set (the engine fills in the rest and checks them all)."""
     opts = {name: getattr(args, name) for name in FLAGS.values() if getattr(args, name) is not None}
-    return {**opts, "optimize_noise": args.optimize_noise}
+    if args.optimize_noise is not None:
+        opts["optimize_noise"] = args.optimize_noise
+    return opts
 
 
 def _job(args: argparse.Namespace, command: str, inputs: list, expanded: bool, chunk: int, options: dict):

@@ -334,7 +334,9 @@ def example_latents(engine: Any, items: Sequence[Any], invert_options: Optional[
         else:
             images.append(item)
     if images:
-        points.append(example_points(_invert(engine, images, space, invert_options, progress)[0].cpu(), "inverted"))
+        # directions live in the latent alone: no noise maps for the examples
+        options = {"optimize_noise": False, **(invert_options or {})}
+        points.append(example_points(_invert(engine, images, space, options, progress)[0].cpu(), "inverted"))
     if not points:
         raise LatentStudioError("No examples given.")
     return torch.cat(points)
@@ -350,22 +352,24 @@ def from_example_images(engine: Any, pos_images: Sequence[Any], neg_images: Sequ
 
 
 def _invert(engine: Any, images: list, space: str, options: Optional[dict],
-            progress: Optional[ProgressCallback] = None) -> tuple[torch.Tensor, str]:
+            progress: Optional[ProgressCallback] = None) -> tuple[torch.Tensor, str, Optional[dict]]:
+    """Images → (latents, their space, the noise maps the inversion optimised or None)."""
     if not callable(getattr(engine, "invert", None)):
         raise LatentStudioError("This engine cannot invert images yet; pass latent .npz files instead.")
     result = engine.invert(images, space=space, progress=progress, **(options or {}))
     latent = torch.as_tensor(np.asarray(result.latents["latent"], dtype=np.float32), device=engine.device)
-    return latent, str(result.latents.get("space", space))
+    return latent, str(result.latents.get("space", space)), engine.load_noise(result.latents, latent.shape[0])
 
 
 PHOTO_CACHE_SIZE = 4  # photos whose inversion (and tuned generator) Edit keeps per loaded model
 
 
 def _prepared_photo(engine: Any, src: Any, invert_options: Optional[dict], face: bool, pti_steps: int,
-                    progress: Optional[ProgressCallback]) -> tuple[torch.Tensor, str, Any, Any, bool]:
-    """A photo's inverted latent, its space, face crop and the engine to render with (tuned by PTI if asked),
-    and whether it came from the cache: editing the same photo again along another direction or strength
-    reuses the inversion instead of repeating it (kept on the model's bundle, shared by its class views)."""
+                    progress: Optional[ProgressCallback]) -> tuple[torch.Tensor, str, Optional[dict], Any, Any, bool]:
+    """A photo's inverted latent, its space, its noise maps (None: the model's own), face crop and the engine to
+    render with (tuned by PTI if asked; the tuned copy holds the noise maps), and whether it came from the cache:
+    editing the same photo again along another direction or strength reuses the inversion instead of repeating
+    it (kept on the model's bundle, shared by its class views)."""
     image = imaging.load_image(src)
     key = (hashlib.sha256(image.tobytes()).hexdigest(), image.size, engine.fingerprint, engine.class_index,
            json.dumps(invert_options or {}, sort_keys=True, default=str), bool(face), int(pti_steps))
@@ -376,13 +380,14 @@ def _prepared_photo(engine: Any, src: Any, invert_options: Optional[dict], face:
     space = "w+" if edit_space(engine.G) == "w" else "z"
     crop = faces.crop_face(image) if face else None
     photo = crop.image if crop is not None else image
-    latent, space = _invert(engine, [photo], space, invert_options, progress)
+    latent, space, noise = _invert(engine, [photo], space, invert_options, progress)
     if pti_steps:  # edits then go through a generator tuned to this photo (keeps its identity)
-        engine = engine.tuned_for(photo, latent[:1], space, steps=pti_steps, progress=progress)
-    cache[key] = (latent, space, crop, engine)
+        engine = engine.tuned_for(photo, latent[:1], space, steps=pti_steps, progress=progress, noise=noise)
+        noise = None
+    cache[key] = (latent, space, noise, crop, engine)
     while len(cache) > PHOTO_CACHE_SIZE:
         cache.popitem(last=False)
-    return latent, space, crop, engine, False
+    return latent, space, noise, crop, engine, False
 
 
 # ----------------------------------------------------------------------------------------------
@@ -429,21 +434,24 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
         if isinstance(latent_src, dict) or (isinstance(latent_src, (str, Path))
                                             and Path(latent_src).suffix.lower() == ".npz"):
             latent, space = engine.load_latent(latent_src)
+            noise = engine.load_noise(latent_src, latent.shape[0])
             source = "latent"
         else:
-            latent, space, crop, engine, reused = _prepared_photo(engine, latent_src, invert_options, face, pti_steps,
-                                                                  progress)
+            latent, space, noise, crop, engine, reused = _prepared_photo(engine, latent_src, invert_options, face,
+                                                                         pti_steps, progress)
             source = "image (inversion reused)" if reused else "image"
         latent, space = to_edit_latent(engine, latent[:1], space)
+        noise = {k: v[:1] for k, v in noise.items()} if noise else None  # the photo's fine detail stays put
     with timer("render"):
-        base = np.asarray(engine.synthesize(latent, space)[0], dtype=np.float32)
+        base = np.asarray(engine.synthesize(latent, space, noise)[0], dtype=np.float32)
         edited = torch.cat([apply(latent, direction, s, rows, conds) for s in strengths])
         # one at a time, like the original: batched kernels may differ in the last bit, and strength 0 should not
-        images = [engine.synthesize(e[None], space)[0] for e in edited]
+        images = [engine.synthesize(e[None], space, noise)[0] for e in edited]
     change = [float(np.abs(np.asarray(im, dtype=np.float32) - base).mean()) for im in images]
     if crop is not None:  # the edited face back in the photo
         images = [faces.paste_back(crop, im) for im in images]
-    return Result(images=images, latents=engine.latent_record(edited, space),
+    noise_rows = {k: v.expand(len(strengths), -1, -1, -1) for k, v in noise.items()} if noise else None
+    return Result(images=images, latents=engine.latent_record(edited, space, noise_rows),
                   metrics={"strengths": strengths, "pixel_change": change}, timings=timer.timings,
                   options={"direction": direction.name, "method": direction.method, "space": direction.space,
                            "strengths": strengths, "layers": list(span) if span else "all",

@@ -24,7 +24,7 @@ from ..evaluation.realism import PatchRealism
 from . import directions, editing, interpolation
 from .checkpoints import GanBundle, load_gan
 from .encoder import Encoder, load_encoder
-from .latents import latent_record, load_latents
+from .latents import latent_record, load_latents, load_noise
 from .losses import DiscriminatorFeatures, make_perceptual
 from .projector import LossCallback, ProjectionConfig, Projector, pick
 from .pti import pivotal_tuning
@@ -126,14 +126,22 @@ class GanEngine(Engine):
     def fingerprint(self) -> str:
         return self.bundle.fingerprint
 
-    def latent_record(self, latent: torch.Tensor, space: str) -> dict[str, np.ndarray]:
-        """What `Result.latents` holds and ``.npz`` files store: the code, its space and our fingerprint."""
-        return latent_record(latent, space, self.arch, self.fingerprint)
+    def latent_record(self, latent: torch.Tensor, space: str,
+                      noise: Optional[dict[str, torch.Tensor]] = None) -> dict[str, np.ndarray]:
+        """What `Result.latents` holds and ``.npz`` files store: the code, its space, our fingerprint and the
+        noise maps an inversion optimised (if any)."""
+        return latent_record(latent, space, self.arch, self.fingerprint, noise)
 
     def load_latent(self, src: Any) -> tuple[torch.Tensor, str]:
         """A latent ``.npz`` path or record → ``(latent [N, …] on our device, space)``, checked against this model."""
         latent, space = load_latents(src, self.G, self.fingerprint, self.arch)
         return latent.to(self.device), space
+
+    def load_noise(self, src: Any, n: int) -> Optional[dict[str, torch.Tensor]]:
+        """The noise maps saved with a latent ``.npz`` path or record ([n, 1, r, r] per layer, on our device), or
+        None when it has none."""
+        noise = load_noise(src, self.G, n)
+        return {k: v.to(self.device) for k, v in noise.items()} if noise is not None else None
 
     @property
     def resolution(self) -> int:
@@ -177,14 +185,18 @@ class GanEngine(Engine):
         return images
 
     @torch.no_grad()
-    def synthesize(self, latent: torch.Tensor | np.ndarray, space: str) -> list[Image.Image]:
-        """Images from latents in ``space`` (z, w or w+)."""
+    def synthesize(self, latent: torch.Tensor | np.ndarray, space: str,
+                   noise: Optional[dict[str, torch.Tensor]] = None) -> list[Image.Image]:
+        """Images from latents in ``space`` (z, w or w+), with per-image noise maps (StyleGAN2; [N, 1, r, r] per
+        layer, e.g. an inversion's) or the model's constant noise."""
         latent = torch.as_tensor(np.asarray(latent) if not isinstance(latent, torch.Tensor) else latent,
                                  dtype=torch.float32, device=self.device)
         if space not in self.spaces:
             raise LatentStudioError(f"{self.arch} has no {space!r} space; it supports {', '.join(self.spaces)}.")
         if space == "z":
             self._require_class()
+        if noise:
+            return imaging.to_pil(self.G.synthesize(latent, space, noise={k: v.to(self.device) for k, v in noise.items()}))
         return imaging.to_pil(self.G.synthesize(latent, space))
 
     @torch.no_grad()
@@ -224,6 +236,12 @@ class GanEngine(Engine):
     def default_init(self, space: str) -> str:
         """How an inversion starts unless told: from the encoder's output where the model has one (w / w+)."""
         return "encoder" if space in ("w", "w+") and self.encoder is not None else "mean"
+
+    def default_optimize_noise(self, optimizer: str) -> bool:
+        """Whether an inversion also fits the noise maps unless told: yes for StyleGAN2 with Adam (they carry the
+        fine detail, stripes and pupils, that the latent cannot: `bench.encoder`); DCGAN has none, and L-BFGS's
+        curvature model does not survive the maps' renormalisation after every step."""
+        return self.G.arch == "stylegan2" and optimizer == "adam"
 
     # ------------------------------------------------------------------------------------------
     # Projection: photos and sketches in, `Result` out (the algorithm is `projector.project`)
@@ -268,7 +286,7 @@ class GanEngine(Engine):
                        perceptual_net=perceptual.name if perceptual is not None else "none",
                        steps=config.steps, restarts=config.restarts, stopped_nonfinite=proj.stopped_nonfinite)
         return Result(images=imaging.to_pil(proj.images), frames=[imaging.to_pil(f)[0] for f in proj.frames],
-                      latents=self.latent_record(proj.latent, config.space), metrics=metrics,
+                      latents=self.latent_record(proj.latent, config.space, proj.noise or None), metrics=metrics,
                       timings={"total": proj.seconds + encode_seconds, "encoder": encode_seconds,
                                "per_step_ms": 1000 * proj.seconds / max(1, proj.steps_run)},
                       options={**config.as_dict(), "seed": seed, "masked": mask is not None, "restart_picked_by": picked_by})
@@ -311,15 +329,18 @@ class GanEngine(Engine):
         return target, torch.as_tensor(np.asarray(m, dtype=np.float32), device=self.device)[None, None]
 
     def tuned_for(self, image: Any, pivot: torch.Tensor, space: str, *, steps: int = 200,
-                  progress: Optional[ProgressCallback] = None) -> "GanEngine":
+                  progress: Optional[ProgressCallback] = None,
+                  noise: Optional[dict[str, torch.Tensor]] = None) -> "GanEngine":
         """This engine with a generator pivotally tuned (`pti.pivotal_tuning`) so that ``pivot`` [1, …] renders
         ``image`` (a photo, or its target tensor [1, C, R, R]); for that image only (the loaded model is
-        untouched). Latents keep their meaning."""
+        untouched). Latents keep their meaning. ``noise``: the pivot's own noise maps (an inversion's), which
+        the tuned copy then renders as its constant noise."""
         check_range("PTI steps", steps, 1, 2000, integer=True)
         target = image if isinstance(image, torch.Tensor) else self.targets([image])
         report = (lambda s, t: progress(s, t, None)) if progress is not None else None
+        noise = {k: v[:1].to(self.device) for k, v in noise.items()} if noise else None
         tuned, curve = pivotal_tuning(self.G, pivot[:1].to(self.device), space, target[:1], steps=steps,
-                                      progress=report)
+                                      noise=noise, progress=report)
         view = copy.copy(self)
         view.G, view.tuning_curve = tuned, curve
         return view
@@ -339,6 +360,8 @@ class GanEngine(Engine):
         self._require_class()
         if options.get("init") is None:
             options["init"] = self.default_init(options.get("space") or ProjectionConfig.space)
+        if options.get("optimize_noise") is None:
+            options["optimize_noise"] = self.default_optimize_noise(options.get("optimizer") or ProjectionConfig.optimizer)
         config = ProjectionConfig.from_options(**options)
         check_range("PTI steps", pti_steps, 0, 2000, integer=True)
         crops = [faces.crop_face(img) for img in as_list(images)] if face else None
@@ -350,7 +373,9 @@ class GanEngine(Engine):
         if pti_steps:
             start = time.perf_counter()
             latents = torch.as_tensor(np.asarray(result.latents["latent"]), device=self.device)
-            tuned = [self.tuned_for(targets[i:i + 1], latents[i:i + 1], config.space, steps=pti_steps, progress=progress)
+            noise = self.load_noise(result.latents, len(photos)) or {}
+            tuned = [self.tuned_for(targets[i:i + 1], latents[i:i + 1], config.space, steps=pti_steps, progress=progress,
+                                    noise={k: v[i:i + 1] for k, v in noise.items()})
                      for i in range(len(photos))]
             with torch.no_grad():
                 images = torch.cat([t.G.synthesize(latents[i:i + 1], config.space) for i, t in enumerate(tuned)])

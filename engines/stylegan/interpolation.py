@@ -67,6 +67,32 @@ def latent_path(a: torch.Tensor, b: torch.Tensor, space: str, frames: int) -> to
     return path
 
 
+def noise_path(a: Optional[dict[str, torch.Tensor]], b: Optional[dict[str, torch.Tensor]], G: Any,
+               frames: int) -> Optional[list[dict[str, torch.Tensor]]]:
+    """Per frame the noise maps between two endpoints' maps ([1, 1, r, r] per layer; None: the model's
+    constant noise), or None when neither endpoint has its own. A variance-preserving blend,
+    ``((1 − t)·a + t·b) / √((1 − t)² + t²)``, so the middle frames are as detailed as the ends; the end
+    frames use the endpoints' maps exactly."""
+    if not a and not b:
+        return None
+    layers = G.synthesis.noise_layers()
+
+    def maps(x: Optional[dict[str, torch.Tensor]], name: str) -> torch.Tensor:
+        if x:
+            return x[name][:1]
+        const = layers[name].noise_const
+        return const.detach().float()[None, None]
+
+    path = []
+    for t in np.linspace(0.0, 1.0, int(frames)):
+        frame = {}
+        for name in layers:
+            na, nb = maps(a, name), maps(b, name).to(maps(a, name).device)
+            frame[name] = na if t == 0 else nb if t == 1 else ((1 - t) * na + t * nb) / float(np.hypot(1 - t, t))
+        path.append(frame)
+    return path
+
+
 def crossfade(img_a: Image.Image, img_b: Image.Image, frames: int) -> list[Image.Image]:
     """Naive pixel-space blend from ``img_a`` to ``img_b``: the baseline row to compare against."""
     check_range("Frames", frames, 2, 240, integer=True)
@@ -135,8 +161,9 @@ def _describe(src: Any) -> str:
 
 
 def _endpoint(engine: Any, src: Any, space: str, invert_options: dict, progress: Optional[ProgressCallback],
-              timer: Timer, inversions: list) -> torch.Tensor:
-    """One endpoint as a single latent (no batch dim) in ``space``; images are inverted first."""
+              timer: Timer, inversions: list) -> tuple[torch.Tensor, Optional[dict[str, torch.Tensor]]]:
+    """One endpoint as a single latent (no batch dim) in ``space`` and its noise maps (None: the model's own);
+    images are inverted first."""
     if _kind(src) == "image":
         if not hasattr(engine, "invert"):
             raise LatentStudioError("This engine cannot invert images yet: pass latent .npz files instead.")
@@ -145,7 +172,9 @@ def _endpoint(engine: Any, src: Any, space: str, invert_options: dict, progress:
         inversions.append(inv.metrics)
         src = inv.latents
     latent, src_space = engine.load_latent(src)
-    return convert_space(engine, latent[:1].to(engine.device), src_space, space)[0]
+    noise = engine.load_noise(src, latent.shape[0]) if hasattr(engine, "load_noise") else None
+    noise = {k: v[:1] for k, v in noise.items()} if noise else None
+    return convert_space(engine, latent[:1].to(engine.device), src_space, space)[0], noise
 
 
 def interpolate(engine: Any, a: Any, b: Any, *, space: str = "w+", frames: int = 16, crossfade_row: bool = True,
@@ -165,13 +194,17 @@ def interpolate(engine: Any, a: Any, b: Any, *, space: str = "w+", frames: int =
     invert_options = {k: v for k, v in (invert_options or {}).items() if k not in ("space", "progress")}
     timer, inversions = Timer(), []
     with timer("total"):
-        la = _endpoint(engine, a, space, invert_options, progress, timer, inversions)
-        lb = _endpoint(engine, b, space, invert_options, progress, timer, inversions)
+        la, na = _endpoint(engine, a, space, invert_options, progress, timer, inversions)
+        lb, nb = _endpoint(engine, b, space, invert_options, progress, timer, inversions)
         path = latent_path(la, lb, space, frames)
+        noises = noise_path(na, nb, engine.G, frames)
         images: list[Image.Image] = []
         with timer("render"):
             for i in range(frames):  # one at a time: previews, cancellation, and bitwise-equal endpoints
-                images += engine.synthesize(path[i:i + 1], space)
+                if noises is None:
+                    images += engine.synthesize(path[i:i + 1], space)
+                else:
+                    images += engine.synthesize(path[i:i + 1], space, noises[i])
                 report(progress, i + 1, frames, images[-1])
         fade: list[Image.Image] = []
         if crossfade_row:
@@ -185,5 +218,6 @@ def interpolate(engine: Any, a: Any, b: Any, *, space: str = "w+", frames: int =
                "crossfade_row": crossfade_row, "invert_options": invert_options, "arch": engine.arch,
                "fingerprint": engine.fingerprint,
                "note": "the endpoints are latents[0] and latents[-1]; re-run from them to skip inversion"}
-    return Result(images=images, frames=fade, latents=engine.latent_record(path, space), metrics=metrics,
+    path_noise = {k: torch.cat([f[k].to(path.device) for f in noises]) for k in noises[0]} if noises else None
+    return Result(images=images, frames=fade, latents=engine.latent_record(path, space, path_noise), metrics=metrics,
                   timings=timer.timings, options=options)

@@ -1,14 +1,16 @@
 """Latent codes on disk: ``.npz`` with the code, its space and the fingerprint of the model it belongs to.
 
 Keys: ``latent`` (float32; z/w: [N, dim], w+: [N, num_ws, w_dim]), ``space`` ("z", "w", "w+"),
-``arch`` and ``fingerprint`` (see `GanBundle.fingerprint`). Loading checks all of them, so a latent
-from another model or of the wrong shape is a clear error instead of a strange image.
+``arch`` and ``fingerprint`` (see `GanBundle.fingerprint`), and, for a StyleGAN2 inversion that optimised
+them, the per-image noise maps ``noise.<layer>`` (float32 [N, 1, r, r], layer names as
+`SynthesisNetwork.noise_layers`). Loading checks all of them, so a latent from another model or of the
+wrong shape is a clear error instead of a strange image.
 """
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -27,11 +29,21 @@ def latent_shape(G: Any, space: str) -> tuple[int, ...]:
     return (G.num_ws, G.w_dim)
 
 
-def latent_record(latent: torch.Tensor | np.ndarray, space: str, arch: str, fingerprint: str) -> dict[str, np.ndarray]:
-    """The dict stored in ``Result.latents`` and written by `save_latents`."""
-    arr = latent.detach().cpu().numpy() if isinstance(latent, torch.Tensor) else np.asarray(latent)
-    return {"latent": arr.astype(np.float32), "space": np.array(space), "arch": np.array(arch),
-            "fingerprint": np.array(fingerprint)}
+NOISE_PREFIX = "noise."
+
+
+def _array(x: torch.Tensor | np.ndarray) -> np.ndarray:
+    return (x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)).astype(np.float32)
+
+
+def latent_record(latent: torch.Tensor | np.ndarray, space: str, arch: str, fingerprint: str,
+                  noise: Optional[dict[str, torch.Tensor | np.ndarray]] = None) -> dict[str, np.ndarray]:
+    """The dict stored in ``Result.latents`` and written by `save_latents` (with the noise maps, if any)."""
+    record = {"latent": _array(latent), "space": np.array(space), "arch": np.array(arch),
+              "fingerprint": np.array(fingerprint)}
+    for name, maps in (noise or {}).items():
+        record[NOISE_PREFIX + name] = _array(maps)
+    return record
 
 
 def save_latents(path: str | Path, record: dict[str, np.ndarray]) -> Path:
@@ -110,3 +122,33 @@ def load_latents(src: str | Path | dict, G: Any, fingerprint: str, arch: str) ->
     if not np.isfinite(latent).all():
         raise LatentStudioError("The latent file holds NaN or infinite values (or values too large for float32).")
     return torch.from_numpy(np.ascontiguousarray(latent)), space
+
+
+def load_noise(src: str | Path | dict, G: Any, n: int) -> Optional[dict[str, torch.Tensor]]:
+    """The noise maps stored with a latent (``noise.<layer>`` entries), checked against ``G``'s noise layers and
+    the latent's batch ``n``; None when the file has none (render with the model's constant noise)."""
+    data = src if isinstance(src, dict) else _read_npz(src)
+    stored = {k[len(NOISE_PREFIX):]: v for k, v in data.items() if k.startswith(NOISE_PREFIX)}
+    if not stored:
+        return None
+    layers = G.synthesis.noise_layers() if hasattr(G, "synthesis") and hasattr(G.synthesis, "noise_layers") else {}
+    unknown = sorted(set(stored) - set(layers))
+    if unknown:
+        raise LatentStudioError(f"The latent file holds noise maps for layers this model does not have: {unknown}; "
+                                f"its noise layers are {sorted(layers) or 'none'}.")
+    missing = sorted(set(layers) - set(stored))
+    if missing:
+        raise LatentStudioError(f"The latent file's noise maps miss the layers {missing}.")
+    noise = {}
+    for name, raw in stored.items():
+        r = layers[name].resolution
+        arr = np.asarray(raw)
+        if arr.dtype.kind not in "fiub" or arr.shape != (n, 1, r, r):
+            raise LatentStudioError(f"The noise map {name!r} must be real numbers of shape [{n}, 1, {r}, {r}], "
+                                    f"got {list(arr.shape)} ({arr.dtype}).")
+        with np.errstate(over="ignore", invalid="ignore"):
+            arr = arr.astype(np.float32)
+        if not np.isfinite(arr).all():
+            raise LatentStudioError(f"The noise map {name!r} holds NaN or infinite values.")
+        noise[name] = torch.from_numpy(np.ascontiguousarray(arr))
+    return noise

@@ -26,15 +26,22 @@ from engines.stylegan.projector import ProjectionConfig
 
 from .diffusion_quality import load_sketches
 
+_LATENT_ONLY = dict(optimize_noise=False)
 SETTINGS = [  # (label, options over the scribble defaults' perceptual / reg_to)
-    ("w+ reg 0.01, 1 run (old default)", dict(space="w+", reg=0.01, restarts=1)),
-    ("w+ reg 0.01, 4 restarts", dict(space="w+", reg=0.01, restarts=4)),
-    ("w+ reg 0.03, 4 restarts", dict(space="w+", reg=0.03, restarts=4)),
-    ("w+ reg 0.1, 4 restarts", dict(space="w+", reg=0.1, restarts=4)),
-    ("w+ reg 0.03, 4 random starts", dict(space="w+", reg=0.03, restarts=4, init="random")),
-    ("w reg 0.003, 4 restarts", dict(space="w", reg=0.003, restarts=4)),
-    ("w reg 0.01, 4 restarts", dict(space="w", reg=0.01, restarts=4)),
-    ("w reg 0.03, 4 restarts", dict(space="w", reg=0.03, restarts=4)),
+    ("w+ reg 0.01, 1 run (old default)", dict(space="w+", reg=0.01, restarts=1, **_LATENT_ONLY)),
+    ("w+ reg 0.01, 4 restarts", dict(space="w+", reg=0.01, restarts=4, **_LATENT_ONLY)),
+    ("w+ reg 0.03, 4 restarts", dict(space="w+", reg=0.03, restarts=4, **_LATENT_ONLY)),
+    ("w+ reg 0.1, 4 restarts", dict(space="w+", reg=0.1, restarts=4, **_LATENT_ONLY)),
+    ("w+ reg 0.03, 4 random starts", dict(space="w+", reg=0.03, restarts=4, init="random", **_LATENT_ONLY)),
+    ("w reg 0.003, 4 restarts", dict(space="w", reg=0.003, restarts=4, **_LATENT_ONLY)),
+    ("w reg 0.01, 4 restarts", dict(space="w", reg=0.01, restarts=4, **_LATENT_ONLY)),
+    ("w reg 0.03, 4 restarts", dict(space="w", reg=0.03, restarts=4, **_LATENT_ONLY)),
+    ("w+ reg 0.03, 3 random starts, latent only (the previous default)",
+     dict(space="w+", reg=0.03, restarts=3, init="random", **_LATENT_ONLY)),
+    # the noise maps fitted under the strokes too: the regulariser sets how much stroke detail they take
+    *[(f"w+ reg 0.03, 3 random starts, noise maps (noise reg {r:g})",
+       dict(space="w+", reg=0.03, restarts=3, init="random", optimize_noise=True, noise_reg=float(r)))
+      for r in (1000, 200, 100, 50)],
 ]
 
 
@@ -58,11 +65,24 @@ def main(argv=None) -> dict:
     p.add_argument("--assets", type=Path, default=Path("assets/examples/sketches"))
     p.add_argument("--sketches", type=Path, default=Path("../shared/data/sketches"))
     p.add_argument("--out", type=Path, default=Path("bench/results/scribble_study.json"))
+    p.add_argument("--only", nargs="+", metavar="TEXT",
+                   help="run only the settings whose label contains one of these; the other rows are kept from --out "
+                        "(the contact sheet then shows the settings run)")
     args = p.parse_args(argv)
     engine = GanEngine(args.model, device="cpu")
     names, targets, masks = example_sketches(engine, args.assets, args.sketches)
     rows, sheet = [], [imaging.to_pil(targets)]
+    chosen = [(label, opts) for label, opts in SETTINGS if not args.only or any(t in label for t in args.only)]
+    kept = {}
+    if args.only and args.out.is_file():
+        old = json.loads(args.out.read_text())
+        if old.get("steps") == args.steps and old.get("seeds") == args.seeds:
+            kept = {r["setting"]: r for r in old["rows"]}
     for label, opts in SETTINGS:
+        if (label, opts) not in chosen:
+            if label in kept:
+                rows.append(kept[label])
+            continue
         cfg = ProjectionConfig.from_options(**{**SCRIBBLE_DEFAULTS, **opts, "steps": args.steps, "frames": 0})
         per_seed = []
         start = time.perf_counter()

@@ -98,8 +98,9 @@ def build(registry: Registry) -> gr.Dropdown:
             """After Stop: the best latent so far (from the engine) and its image, else the last preview."""
             partial, engine = job.partial, job.context.get("engine")
             if "latent" in partial and engine is not None:
-                image = common.big(engine.synthesize(partial["latent"], partial["space"])[0])
-                record = engine.latent_record(partial["latent"], partial["space"])
+                noise = partial.get("noise")
+                image = common.big(engine.synthesize(partial["latent"], partial["space"], noise)[0])
+                record = engine.latent_record(partial["latent"], partial["space"], noise)
                 return (image, common.stopped_text(job, kept="Showing the best latent so far (downloadable below)."),
                         gr.skip(), gr.skip(), gr.skip(),
                         common.shown(outputs.save_latent(record, "scribble", "latent_stopped.npz")))

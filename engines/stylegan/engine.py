@@ -33,9 +33,11 @@ RESTART_LOSS_TOLERANCE = 0.25  # a scribble's restart may lose this much (relati
 #: Scribble projection's defaults (over `ProjectionConfig`'s), from `bench.scribble_study` on 13 sketches: w+
 #: with a pull toward the mean w (reg 0.03) and 3 restarts from random starts (so different seeds give
 #: different results; as faithful and realistic as a mean start in the study), the most realistic kept; no
-#: perceptual term (a sketch is not a photo).
+#: perceptual term (a sketch is not a photo). StyleGAN2 with Adam also fits the noise maps under the strokes
+#: (`default_optimize_noise`), held back by a noise regulariser 40× the inversion's: the study's balance
+#: between drawing the strokes' lines into the fur and staying photo-like.
 SCRIBBLE_DEFAULTS = {"perceptual": "none", "perceptual_weight": 0.0, "reg": 0.03, "reg_to": "mean", "restarts": 3,
-                     "init": "random"}
+                     "init": "random", "noise_reg": 200.0}
 
 
 def _pil_progress(progress: Optional[ProgressCallback]) -> Optional[Any]:
@@ -400,7 +402,10 @@ class GanEngine(Engine):
         no perceptual term and a pull toward the mean latent so the result stays on the manifold.
         """
         self._require_class()
-        config = ProjectionConfig.from_options(**{**SCRIBBLE_DEFAULTS, **options})
+        options = {**SCRIBBLE_DEFAULTS, **options}
+        if options.get("optimize_noise") is None:
+            options["optimize_noise"] = self.default_optimize_noise(options.get("optimizer") or ProjectionConfig.optimizer)
+        config = ProjectionConfig.from_options(**options)
         target, mask_t = self.scribble_target(sketch, mask, dilate=dilate)
         result = self.project(target, mask_t, config, seed=seed, progress=progress, on_loss=on_loss)
         result.options["dilate"] = dilate

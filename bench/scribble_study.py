@@ -27,15 +27,16 @@ from engines.stylegan.projector import ProjectionConfig
 from .diffusion_quality import load_sketches
 
 _LATENT_ONLY = dict(optimize_noise=False)
+_MEAN = dict(init="mean")  # the scribble defaults start from random latents; these rows start from the mean w
 SETTINGS = [  # (label, options over the scribble defaults' perceptual / reg_to)
-    ("w+ reg 0.01, 1 run (old default)", dict(space="w+", reg=0.01, restarts=1, **_LATENT_ONLY)),
-    ("w+ reg 0.01, 4 restarts", dict(space="w+", reg=0.01, restarts=4, **_LATENT_ONLY)),
-    ("w+ reg 0.03, 4 restarts", dict(space="w+", reg=0.03, restarts=4, **_LATENT_ONLY)),
-    ("w+ reg 0.1, 4 restarts", dict(space="w+", reg=0.1, restarts=4, **_LATENT_ONLY)),
+    ("w+ reg 0.01, 1 run from the mean (old default)", dict(space="w+", reg=0.01, restarts=1, **_MEAN, **_LATENT_ONLY)),
+    ("w+ reg 0.01, 4 restarts from the mean", dict(space="w+", reg=0.01, restarts=4, **_MEAN, **_LATENT_ONLY)),
+    ("w+ reg 0.03, 4 restarts from the mean", dict(space="w+", reg=0.03, restarts=4, **_MEAN, **_LATENT_ONLY)),
+    ("w+ reg 0.1, 4 restarts from the mean", dict(space="w+", reg=0.1, restarts=4, **_MEAN, **_LATENT_ONLY)),
     ("w+ reg 0.03, 4 random starts", dict(space="w+", reg=0.03, restarts=4, init="random", **_LATENT_ONLY)),
-    ("w reg 0.003, 4 restarts", dict(space="w", reg=0.003, restarts=4, **_LATENT_ONLY)),
-    ("w reg 0.01, 4 restarts", dict(space="w", reg=0.01, restarts=4, **_LATENT_ONLY)),
-    ("w reg 0.03, 4 restarts", dict(space="w", reg=0.03, restarts=4, **_LATENT_ONLY)),
+    ("w reg 0.003, 4 restarts from the mean", dict(space="w", reg=0.003, restarts=4, **_MEAN, **_LATENT_ONLY)),
+    ("w reg 0.01, 4 restarts from the mean", dict(space="w", reg=0.01, restarts=4, **_MEAN, **_LATENT_ONLY)),
+    ("w reg 0.03, 4 restarts from the mean", dict(space="w", reg=0.03, restarts=4, **_MEAN, **_LATENT_ONLY)),
     ("w+ reg 0.03, 3 random starts, latent only (the previous default)",
      dict(space="w+", reg=0.03, restarts=3, init="random", **_LATENT_ONLY)),
     # the noise maps fitted under the strokes too: the regulariser sets how much stroke detail they take
@@ -108,7 +109,8 @@ def main(argv=None) -> dict:
         print(f"| {r['setting']} | {r['masked_l2']} | {r['realism']} | {r['latent_distance']} | {r['seed_spread']} | "
               f"{r['seconds_per_sketch']} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"sketches": names, "steps": args.steps, "seeds": args.seeds, "rows": rows}
+    record = {"sketches": names, "steps": args.steps, "seeds": args.seeds, "rows": rows,
+              "sheet_rows": [label for label, _ in chosen]}  # the contact sheet: the sketches, then these settings
     args.out.write_text(json.dumps(record, indent=2))
     grid = imaging.make_grid([im for row in sheet for im in row], nrow=len(names))
     grid.save(args.out.with_suffix(".png"))

@@ -45,7 +45,7 @@ def build(registry: Registry) -> InvertTab:
                 with gr.Row():
                     space = common.space_radio()
                     optimizer = gr.Radio(["adam", "lbfgs"], value="adam", label="Optimiser")
-                steps = common.limited_slider(LIMITS["steps"], 100, label="Steps", elem_id="invert-steps")
+                steps = common.limited_slider(LIMITS["steps"], 75, label="Steps", elem_id="invert-steps")
                 with gr.Accordion("Loss weights and more", open=False):
                     with gr.Row():
                         l2 = common.number(LIMITS["l2"])

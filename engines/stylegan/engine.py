@@ -245,6 +245,13 @@ class GanEngine(Engine):
         curvature model does not survive the maps' renormalisation after every step."""
         return self.G.arch == "stylegan2" and optimizer == "adam"
 
+    def _noise_default(self, options: dict) -> dict:
+        """``options`` with ``optimize_noise`` filled in by `default_optimize_noise` when the caller left it unset."""
+        if options.get("optimize_noise") is None:
+            optimizer = options.get("optimizer") or ProjectionConfig.optimizer
+            options = {**options, "optimize_noise": self.default_optimize_noise(optimizer)}
+        return options
+
     # ------------------------------------------------------------------------------------------
     # Projection: photos and sketches in, `Result` out (the algorithm is `projector.project`)
     def project(self, targets: torch.Tensor, mask: Optional[torch.Tensor], config: ProjectionConfig, *,
@@ -362,8 +369,7 @@ class GanEngine(Engine):
         self._require_class()
         if options.get("init") is None:
             options["init"] = self.default_init(options.get("space") or ProjectionConfig.space)
-        if options.get("optimize_noise") is None:
-            options["optimize_noise"] = self.default_optimize_noise(options.get("optimizer") or ProjectionConfig.optimizer)
+        options = self._noise_default(options)
         config = ProjectionConfig.from_options(**options)
         check_range("PTI steps", pti_steps, 0, 2000, integer=True)
         crops = [faces.crop_face(img) for img in as_list(images)] if face else None
@@ -402,9 +408,7 @@ class GanEngine(Engine):
         no perceptual term and a pull toward the mean latent so the result stays on the manifold.
         """
         self._require_class()
-        options = {**SCRIBBLE_DEFAULTS, **options}
-        if options.get("optimize_noise") is None:
-            options["optimize_noise"] = self.default_optimize_noise(options.get("optimizer") or ProjectionConfig.optimizer)
+        options = self._noise_default({**SCRIBBLE_DEFAULTS, **options})
         config = ProjectionConfig.from_options(**options)
         target, mask_t = self.scribble_target(sketch, mask, dilate=dilate)
         result = self.project(target, mask_t, config, seed=seed, progress=progress, on_loss=on_loss)

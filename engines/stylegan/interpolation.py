@@ -87,7 +87,8 @@ def noise_path(a: Optional[dict[str, torch.Tensor]], b: Optional[dict[str, torch
     for t in np.linspace(0.0, 1.0, int(frames)):
         frame = {}
         for name in layers:
-            na, nb = maps(a, name), maps(b, name).to(maps(a, name).device)
+            na = maps(a, name)
+            nb = maps(b, name).to(na.device)
             frame[name] = na if t == 0 else nb if t == 1 else ((1 - t) * na + t * nb) / float(np.hypot(1 - t, t))
         path.append(frame)
     return path

@@ -5,7 +5,9 @@ overwrite each other and nothing is written anywhere else.
 """
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -19,6 +21,8 @@ from engines.base import Result
 from engines.stylegan.latents import save_latents
 
 _ROOT = Path(tempfile.mkdtemp(prefix="latent-studio-"))
+# The folder lives as long as the app (Gradio serves files from it) and goes with the process.
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 
 
 def job_dir(kind: str) -> Path:

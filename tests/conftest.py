@@ -2,6 +2,9 @@
 tiny diffusion models (a Stable Diffusion checkpoint and our pixel pipeline, saved once per session)."""
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,24 @@ from engines.diffusion.tiny import build_tiny_sd, tiny_pixel_pipeline
 from engines.stylegan.dcgan import DCGANDiscriminator, DCGANGenerator
 from engines.stylegan.discriminator import StyleGAN2Discriminator
 from engines.stylegan.networks import StyleGAN2Generator
+
+_GRADIO_TMP: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Gradio caches every image it serves under GRADIO_TEMP_DIR (default: the system temp folder): give the run
+    a folder of its own, the app subprocesses of the end-to-end tests included, and remove it afterwards."""
+    global _GRADIO_TMP
+    if "GRADIO_TEMP_DIR" not in os.environ:
+        _GRADIO_TMP = tempfile.mkdtemp(prefix="latent-studio-tests-gradio-")
+        os.environ["GRADIO_TEMP_DIR"] = _GRADIO_TMP
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _GRADIO_TMP is not None:
+        shutil.rmtree(_GRADIO_TMP, ignore_errors=True)
+        os.environ.pop("GRADIO_TEMP_DIR", None)
+
 
 TINY_SG2 = dict(img_resolution=32, z_dim=32, w_dim=32, channel_base=512, channel_max=32, mapping_layers=2)
 TINY_DC = dict(img_resolution=32, z_dim=16, base_channels=8)

@@ -94,6 +94,26 @@ def save_atomic(state: dict[str, Any], path: Path) -> None:
     tmp.replace(path)
 
 
+def load_optimizer(opt: torch.optim.Optimizer, opt_state: dict[str, Any], schedule: Any = None,
+                   schedule_state: Optional[dict[str, Any]] = None) -> None:
+    """Load a saved optimizer (and LambdaLR schedule) state but keep the learning rates ``opt`` was built with.
+
+    ``Optimizer.load_state_dict`` restores the saved learning rates, so a run resumed with a new ``--lr`` would
+    silently go on at the old one; the moments, step counts and the schedule's position still come back."""
+    wanted = [g.get("initial_lr", g["lr"]) for g in opt.param_groups]
+    opt.load_state_dict(opt_state)
+    for group, lr in zip(opt.param_groups, wanted):
+        group["lr"] = lr
+        if "initial_lr" in group:
+            group["initial_lr"] = lr
+    if schedule is not None:
+        if schedule_state is not None:
+            schedule.load_state_dict(schedule_state)
+        schedule.base_lrs = list(wanted)
+        for group, rule, lr in zip(opt.param_groups, schedule.lr_lambdas, wanted):
+            group["lr"] = lr * rule(schedule.last_epoch)
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt():
     """While training, SIGTERM (a scheduler, ``kill``) stops like Ctrl-C: the loop saves a snapshot first.

@@ -76,9 +76,10 @@ def test_training_lowers_the_reconstruction_loss(tmp_path, tiny_model_dir):
     assert (folder / "model.safetensors").is_file() and (tmp_path / "run" / "state.pt").is_file()
     assert json.loads((folder / "config.json").read_text())["training"]["images_seen"] == 320
     # an exact resume continues the counters; the shipped folder loads for this generator only
-    resumed = EncoderTrainer(EncoderTrainConfig(**{**cfg.__dict__, "resume": str(tmp_path / "run")}),
+    resumed = EncoderTrainer(EncoderTrainConfig(**{**cfg.__dict__, "resume": str(tmp_path / "run"), "lr": 2e-4}),
                              images=photos(32), val_images=photos(8, seed=1))
     assert resumed.nimg == 320 and resumed.steps == 40
+    assert resumed.opt.param_groups[0]["lr"] == pytest.approx(2e-4)   # the lr it was given, not the saved one
     load_encoder(folder, fingerprint=trainer.bundle.fingerprint)
 
 

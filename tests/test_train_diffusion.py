@@ -78,6 +78,13 @@ def test_snapshot_is_a_diffusers_folder_and_resume_is_exact(tmp_path):
     for a, b in zip(trainer.unet.parameters(), resumed.unet.parameters()):
         torch.testing.assert_close(a, b)
     assert resumed.lr_schedule.last_epoch == trainer.lr_schedule.last_epoch
+    assert resumed.opt.param_groups[0]["lr"] == pytest.approx(1e-3)
+    # a resumed run takes the lr it is given (the saved optimizer state must not override it)
+    slower = DiffusionTrainer(config(tmp_path, resume=str(run), lr=2.5e-4), images=images())
+    assert slower.opt.param_groups[0]["lr"] == pytest.approx(2.5e-4)
+    assert slower.opt.state_dict()["state"]  # the Adam moments still came back
+    slower.step()
+    assert slower.lr_schedule.get_last_lr()[0] == pytest.approx(2.5e-4)
 
 
 def test_bad_configs_are_clear(tmp_path):

@@ -78,6 +78,10 @@ def test_exact_resume_continues_counters_and_weights(tmp_path):
     for a, b in zip(first.G.parameters(), resumed.G.parameters()):
         torch.testing.assert_close(a, b)
     assert resumed.opt_G.state_dict()["state"]  # Adam moments came back too
+    # a resumed run takes the lr it is given, not the one saved with the optimizer state
+    slower = GanTrainer(config(tmp_path, resume=str(tmp_path / "run"), lr=first.cfg.lr / 4), images=images)
+    assert slower.opt_G.param_groups[0]["lr"] == pytest.approx(first.cfg.lr / 4)
+    assert slower.opt_D.param_groups[0]["lr"] == pytest.approx(first.opt_D.param_groups[0]["lr"] / 4)
     resumed.run()
     assert resumed.nimg >= first.nimg + 50
 

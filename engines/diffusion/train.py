@@ -34,7 +34,7 @@ from diffusers.training_utils import EMAModel, compute_snr
 from .. import data as datasets
 from .. import imaging
 from ..base import LatentStudioError
-from ..training import make_accelerator, run_budgeted, save_atomic, split_batch
+from ..training import load_optimizer, make_accelerator, run_budgeted, save_atomic, split_batch
 from .pixel_pipeline import DEFAULT_SCHEDULER_CONFIG, DEFAULT_UNET_CONFIG, ClassConditionalPixelPipeline
 
 STATE_NAME = "state.pt"
@@ -285,8 +285,7 @@ class DiffusionTrainer:
             raise LatentStudioError(f"{path} does not fit the configured UNet: {exc}") from exc
         self.ema.load_state_dict(state["ema"])
         self.ema.to(self.device)
-        self.opt.load_state_dict(state["opt"])
-        self.lr_schedule.load_state_dict(state["lr_schedule"])
+        load_optimizer(self.opt, state["opt"], self.lr_schedule, state["lr_schedule"])
         self.nimg, self.steps = (int(v) for v in state["counters"])
         self.elapsed = float(state["elapsed"])
 

@@ -25,7 +25,7 @@ from .. import data as datasets
 from .. import imaging
 from ..base import LatentStudioError, pick_device
 from ..evaluation.faithfulness import masked_pixel_losses, reconstruction
-from ..training import run_budgeted, save_atomic
+from ..training import load_optimizer, run_budgeted, save_atomic
 from .checkpoints import load_gan
 from .encoder import Encoder, load_encoder, save_encoder
 from .losses import DiscriminatorFeatures
@@ -182,7 +182,7 @@ class EncoderTrainer:
             self.encoder.load_state_dict(state["encoder"])
         except RuntimeError as exc:
             raise LatentStudioError(f"{path} does not fit this model's encoder: {exc}") from exc
-        self.opt.load_state_dict(state["opt"])
+        load_optimizer(self.opt, state["opt"])
         self.nimg, self.steps = (int(v) for v in state["counters"])
         self.elapsed = float(state["elapsed"])
 

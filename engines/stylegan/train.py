@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from .. import data as datasets
 from .. import imaging
 from ..base import LatentStudioError
-from ..training import (average_buffers, average_gradients, make_accelerator, run_budgeted, save_atomic,
-                        split_batch)
+from ..training import (average_buffers, average_gradients, load_optimizer, make_accelerator, run_budgeted,
+                        save_atomic, split_batch)
 from .augment import diff_augment, parse_policy
 from .checkpoints import NEW_RUN_DEFAULTS, build_discriminator, build_generator, load_gan, save_gan
 
@@ -313,8 +313,8 @@ class GanTrainer:
             self.G_ema.load_state_dict(state["G_ema"])
         except RuntimeError as exc:
             raise LatentStudioError(f"{path} does not fit the configured architecture: {exc}") from exc
-        self.opt_G.load_state_dict(state["opt_G"])
-        self.opt_D.load_state_dict(state["opt_D"])
+        load_optimizer(self.opt_G, state["opt_G"])
+        load_optimizer(self.opt_D, state["opt_D"])
         self.nimg, self.steps = (int(v) for v in state["counters"])
         self.elapsed = float(state["elapsed"])
 

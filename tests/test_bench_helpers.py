@@ -34,3 +34,25 @@ def test_a_sketch_where_sdedit_scores_zero_realism_still_counts():
     flat = [{"masked_l2": 0.01, "realism": 0.0}, {"masked_l2": 0.03, "realism": 0.0}]
     assert meets_at_equal_faithfulness({"masked_l2": 0.02, "realism": 0.01}, flat)
     assert not meets_at_equal_faithfulness({"masked_l2": 0.05, "realism": 0.9}, flat)  # less faithful than all
+
+
+def test_black_and_broken_frames_are_counted_against_real_photos():
+    import torch
+
+    from bench.gan_quality import frame_flags, luminance
+    from engines.evaluation.realism import PatchRealism
+
+    gen = torch.Generator().manual_seed(0)
+    # "validation photos": mid-grey images with a little texture, luminance ≈ 0.5
+    val = (torch.rand(200, 3, 64, 64, generator=gen) * 0.4 - 0.2)
+    assert luminance(-torch.ones(1, 3, 8, 8)).item() == pytest.approx(0.0)
+    assert luminance(torch.ones(1, 3, 8, 8)).item() == pytest.approx(1.0)
+    black = -torch.ones(1, 3, 64, 64) + 0.02 * torch.rand(1, 3, 64, 64, generator=gen)
+    samples = torch.cat([black, val[:3]])
+    dark, broken = frame_flags(samples, val, None)
+    assert dark.tolist() == [True, False, False, False] and broken is None
+    # with realism statistics: flat colour is farther from real photos than any held-out photo
+    realism = PatchRealism.fit(val[:100], val[100:])
+    flat = torch.full((1, 3, 64, 64), 0.3)
+    _, broken = frame_flags(torch.cat([flat, val[100:102]]), val, realism)
+    assert broken.tolist() == [True, False, False]   # held-out photos themselves are never broken

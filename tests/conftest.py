@@ -23,8 +23,8 @@ _GRADIO_TMP: str | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Gradio caches every image it serves under GRADIO_TEMP_DIR (default: the system temp folder): give the run
-    a folder of its own, the app subprocesses of the end-to-end tests included, and remove it afterwards."""
+    """Gradio caches every image it serves under GRADIO_TEMP_DIR (default: gradio/ in the system temp folder): give
+    the run a folder of its own, the app subprocesses of the end-to-end tests included, and remove it afterwards."""
     global _GRADIO_TMP
     if "GRADIO_TEMP_DIR" not in os.environ:
         _GRADIO_TMP = tempfile.mkdtemp(prefix="latent-studio-tests-gradio-")

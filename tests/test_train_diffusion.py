@@ -115,7 +115,7 @@ def test_cli_trains_from_folders(tmp_path, capsys):
     assert main(["train-diffusion", "--class", f"cat={tmp_path / 'cats'}", "--out", str(tmp_path / "r3")]) == 2
 
 
-def test_min_snr_weights_cap_the_easy_timesteps(tmp_path):
+def test_min_snr_weights_cap_the_easy_timesteps_and_plain_mse_is_the_default(tmp_path):
     trainer = DiffusionTrainer(config(tmp_path, snr_gamma=5.0), images=images())
     t = torch.tensor([1, 500, 999])
     w = trainer.loss_weights(t)
@@ -124,6 +124,7 @@ def test_min_snr_weights_cap_the_easy_timesteps(tmp_path):
     assert w[0] < 1 and w.max() <= 1                                  # v-loss weights never exceed 1
     plain = DiffusionTrainer(config(tmp_path, snr_gamma=None), images=images())
     assert torch.equal(plain.loss_weights(t), torch.ones(3))
+    assert config(tmp_path).snr_gamma is None                         # plain v-MSE unless asked (model card)
 
 
 def test_a_run_can_train_at_a_lower_resolution_and_resume_at_full(tmp_path):

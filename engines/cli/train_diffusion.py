@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="train on images of this size (default: the model's, 64); e.g. 32 first, then resume at 64")
     p.add_argument("--prediction-type", choices=["v_prediction", "epsilon"], default="v_prediction",
                    help="what the UNet predicts (default: v, well-posed at both ends of the cosine schedule)")
-    p.add_argument("--snr-gamma", type=_float, default=5.0, help="min-SNR-γ loss weighting; 0 = plain MSE")
+    p.add_argument("--snr-gamma", type=_float, default=0.0,
+                   help="min-SNR-γ loss weighting (e.g. 5); 0 = plain v-MSE (default: it learns colour and layout better)")
     p.add_argument("--no-xflip", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")

@@ -96,18 +96,17 @@ def frame_flags(samples: torch.Tensor, val: torch.Tensor,
     return dark, broken
 
 
-def frames(engine: GanEngine, val: torch.Tensor, train: torch.Tensor, grid_path: Path, n: int = 2000,
+def frames(samples: torch.Tensor, val: torch.Tensor, realism: PatchRealism | None, train_dark_pct: float, grid_path: Path,
            grid: int = 64, psi: float = 0.7) -> dict:
-    """Dark and broken samples: counted in the first ``grid`` (written as a grid) and as a share of ``n``, next to
-    the share of *training photos* below the same darkness line (the rate a perfect model would match)."""
-    samples = generate(engine, n, psi, seed=1)
-    realism = PatchRealism.default()
+    """Dark and broken frames among ``samples`` [N, 3, H, W] (drawn at ``psi``): counted in the first ``grid``
+    (written as a grid) and as a share of all, next to ``train_dark_pct``, the share of training photos below
+    the same darkness line (the rate a model true to its data would match)."""
+    n = len(samples)
     dark, broken = frame_flags(samples, val, realism)
-    real_dark, _ = frame_flags(train, val, None)
     grid_path.parent.mkdir(parents=True, exist_ok=True)
     imaging.make_grid(imaging.to_pil(samples[:grid]), nrow=8).save(grid_path)
     row = {"psi": psi, f"dark in {grid}": int(dark[:grid].sum()), f"dark of {n} %": round(100 * dark.float().mean().item(), 2),
-           "train photos dark %": round(100 * real_dark.float().mean().item(), 2)}
+           "train photos dark %": train_dark_pct}
     if broken is not None:
         row.update({f"broken in {grid}": int(broken[:grid].sum()),
                     f"broken of {n} %": round(100 * broken.float().mean().item(), 2)})
@@ -151,19 +150,22 @@ def main() -> None:
 
     swd_rows = [swd_row("real (train split) — floor", reference, val, args.patches),
                 swd_row("real, blurred — yardstick", blurred(reference), val, args.patches)]
+    realism = PatchRealism.default()
+    train_dark_pct = round(100 * frame_flags(train, val, None)[0].float().mean().item(), 2)
     recon_rows, copy_rows, frame_rows, recon_images = [], [], [], []
     for source in args.models:
         engine = GanEngine(source, device=args.device)
         label = model_label(source)
-        for psi in (1.0, 0.7):
-            swd_rows.append(swd_row(f"{label} ψ={psi}", generate(engine, args.samples, psi), val, args.patches))
+        samples = {psi: generate(engine, args.samples, psi) for psi in (1.0, 0.7)}
+        for psi, images in samples.items():
+            swd_rows.append(swd_row(f"{label} ψ={psi}", images, val, args.patches))
         if args.invert:
             rec = reconstruction(engine, val, args.invert, args.steps)
             recon_images += rec.pop("targets") + rec.pop("examples")
             recon_rows.append({"model": label, **rec})
         copy_rows.append({"model": label, **copying(engine, train, val, out_dir / f"{name}_{label}_nn.png")})
-        frame_rows.append({"model": label, **frames(engine, val, train, out_dir / f"{name}_{label}_psi0.7_64.png",
-                                                           n=args.samples)})
+        frame_rows.append({"model": label, **frames(samples.pop(0.7), val, realism, train_dark_pct,
+                                                           out_dir / f"{name}_{label}_psi0.7_64.png")})
 
     floor = swd_rows[0]["avg"]
     for row in swd_rows:

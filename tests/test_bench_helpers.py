@@ -36,10 +36,10 @@ def test_a_sketch_where_sdedit_scores_zero_realism_still_counts():
     assert not meets_at_equal_faithfulness({"masked_l2": 0.05, "realism": 0.9}, flat)  # less faithful than all
 
 
-def test_black_and_broken_frames_are_counted_against_real_photos():
+def test_black_and_broken_frames_are_counted_against_real_photos(tmp_path):
     import torch
 
-    from bench.gan_quality import frame_flags, luminance
+    from bench.gan_quality import frame_flags, frames, luminance
     from engines.evaluation.realism import PatchRealism
 
     gen = torch.Generator().manual_seed(0)
@@ -56,3 +56,8 @@ def test_black_and_broken_frames_are_counted_against_real_photos():
     flat = torch.full((1, 3, 64, 64), 0.3)
     _, broken = frame_flags(torch.cat([flat, val[100:102]]), val, realism)
     assert broken.tolist() == [True, False, False]   # held-out photos themselves are never broken
+    # the table row: counts in the grid and shares of all samples, next to the training photos' dark share
+    row = frames(torch.cat([black, flat, val[100:104]]), val, realism, 1.5, tmp_path / "grid.png", grid=4)
+    assert (row["dark in 4"], row["broken in 4"], row["dark_at"], row["broken_at"]) == (1, 2, [0], [0, 1])
+    assert row["dark of 6 %"] == pytest.approx(100 / 6, abs=0.01) and row["train photos dark %"] == 1.5
+    assert (tmp_path / "grid.png").is_file()

@@ -19,22 +19,35 @@ from engines.stylegan.dcgan import DCGANDiscriminator, DCGANGenerator
 from engines.stylegan.discriminator import StyleGAN2Discriminator
 from engines.stylegan.networks import StyleGAN2Generator
 
-_GRADIO_TMP: str | None = None
+_RUN_TMP: str | None = None
+_SAVED_ENV: dict[str, str | None] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Gradio caches every image it serves under GRADIO_TEMP_DIR (default: gradio/ in the system temp folder): give
-    the run a folder of its own, the app subprocesses of the end-to-end tests included, and remove it afterwards."""
-    global _GRADIO_TMP
-    if "GRADIO_TEMP_DIR" not in os.environ:
-        _GRADIO_TMP = tempfile.mkdtemp(prefix="latent-studio-tests-gradio-")
-        os.environ["GRADIO_TEMP_DIR"] = _GRADIO_TMP
+    """Give the test run a temp folder of its own and remove it afterwards. Gradio caches every image it serves
+    under GRADIO_TEMP_DIR (default: gradio/ in the system temp folder), and gradio_client downloads each result
+    through a ``<40 hex>`` folder in the system temp folder that it never removes (one per file the tests fetch);
+    both go here, the app and CLI subprocesses of the end-to-end tests included (TMPDIR is inherited)."""
+    global _RUN_TMP
+    if "GRADIO_TEMP_DIR" in os.environ:      # a caller chose where things go
+        return
+    _RUN_TMP = tempfile.mkdtemp(prefix="latent-studio-tests-")
+    for key, value in {"GRADIO_TEMP_DIR": os.path.join(_RUN_TMP, "gradio"), "TMPDIR": _RUN_TMP}.items():
+        _SAVED_ENV[key] = os.environ.get(key)
+        os.environ[key] = value
+    tempfile.tempdir = _RUN_TMP
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _GRADIO_TMP is not None:
-        shutil.rmtree(_GRADIO_TMP, ignore_errors=True)
-        os.environ.pop("GRADIO_TEMP_DIR", None)
+    if _RUN_TMP is None:
+        return
+    tempfile.tempdir = None
+    for key, value in _SAVED_ENV.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    shutil.rmtree(_RUN_TMP, ignore_errors=True)
 
 
 TINY_SG2 = dict(img_resolution=32, z_dim=32, w_dim=32, channel_base=512, channel_max=32, mapping_layers=2)

@@ -67,7 +67,10 @@ def load_named(folder: Path, names: list[str], res: int) -> torch.Tensor:
 
 
 def invert_w(engine: GanEngine, photos: torch.Tensor, steps: int) -> torch.Tensor:
-    result = engine.invert(imaging.to_pil(photos), space="w", steps=steps, perceptual="disc", frames=0)
+    """w latents [N, w_dim] of ``photos``: from the model's default start (its encoder where it has one), latent only:
+    fitted noise maps would take up the fine detail (eye shape, fur) the boundary in w is meant to see."""
+    result = engine.invert(imaging.to_pil(photos), space="w", steps=steps, perceptual="disc", frames=0,
+                           optimize_noise=False)
     return torch.as_tensor(np.asarray(result.latents["latent"]))
 
 
@@ -156,7 +159,8 @@ def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: i
     with torch.no_grad():
         strip = [engine.G.synthesize(apply(w[:4], d, s), "w") for s in (-chosen, -chosen / 2, 0.0, chosen / 2, chosen)]
     d.meta.update(train_accuracy=round(train_acc, 3), default_strength=chosen, heldout_accuracy=round(held_acc, 3), n_pos=len(pos), n_neg=len(neg),
-                  heldout=[len(vpos), len(vneg)], inversion_steps=steps, description=DESCRIPTIONS[name])
+                  heldout=[len(vpos), len(vneg)], inversion_steps=steps, inversion_init=engine.default_init("w"),
+                  description=DESCRIPTIONS[name])
     if strength is not None:
         d.meta["default_strength_note"] = (f"chosen by looking at the figure; the realism rule (largest of "
                                            f"{list(STRENGTHS)} with realism >= 0.3) gives {by_rule}")
@@ -171,6 +175,7 @@ def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: i
               "heldout_accuracy_pos": round(float(held[:len(vpos)].mean()), 3),
               "heldout_accuracy_neg": round(float(held[len(vpos):].mean()), 3),
               "n_train": [len(pos), len(neg)], "n_heldout": [len(vpos), len(vneg)], "inversion_steps": steps,
+              "inversion_init": engine.default_init("w"),
               "cosine_before_orthogonalising": cosines,
               "orthogonal_to": list(orthogonal_to), "default_strength": chosen, "default_strength_by_realism_rule": by_rule, "realism_by_strength": table}
     results.mkdir(parents=True, exist_ok=True)

@@ -175,7 +175,7 @@ def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: i
               "heldout_accuracy_pos": round(float(held[:len(vpos)].mean()), 3),
               "heldout_accuracy_neg": round(float(held[len(vpos):].mean()), 3),
               "n_train": [len(pos), len(neg)], "n_heldout": [len(vpos), len(vneg)], "inversion_steps": steps,
-              "inversion_init": engine.default_init("w"),
+              "inversion_init": d.meta["inversion_init"],
               "cosine_before_orthogonalising": cosines,
               "orthogonal_to": list(orthogonal_to), "default_strength": chosen, "default_strength_by_realism_rule": by_rule, "realism_by_strength": table}
     results.mkdir(parents=True, exist_ok=True)

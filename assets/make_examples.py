@@ -5,13 +5,16 @@ Everything here is made by Latent Studio itself, deterministically:
 * ``examples/sketches/*.png`` — cat-face colour scribbles drawn by the code below with PIL's ImageDraw
   (256×256, like a user's canvas; the engines downscale to 64). Wobbly, brush-like strokes come from a
   seeded RNG, so every run draws the same pixels.
+* ``examples/drawings/*.png`` — the simple drawings people make in the app's canvas: flat fills in the canvas
+  palette (`demo.common.PALETTE`), a round head with two triangle ears, dot or almond eyes, a nose, a few with
+  stripes; no outlines, no shading. The scribble study and the GAN vs SDEdit benchmark run on them too.
 * ``examples/photos/*.png`` — samples of our own StyleGAN2 models in ``weights/`` (64×64, upscaled to
   256×256 with Lanczos), for hand-picked seeds that look clearly like cat faces.
 
 Nothing is copied from ``../shared/data``.  Run from the repository root or anywhere::
 
     python assets/make_examples.py            # sketches and photos
-    python assets/make_examples.py --sketches # sketches only (no model needed)
+    python assets/make_examples.py --sketches # sketches and drawings only (no model needed)
 """
 from __future__ import annotations
 
@@ -307,6 +310,114 @@ SKETCHES: dict[str, tuple[Callable[[Brush], None], str]] = {
 }
 
 
+# ----------------------------------------------------------------------------------------------
+# Simple drawings: what a person makes in the canvas in a minute, only palette colours (demo.common.PALETTE).
+P_BLACK, P_GREY, P_SILVER, P_BROWN, P_SIENNA, P_ORANGE, P_CREAM, P_PINK, P_BLUE, P_GREEN, P_YELLOW = (
+    (0, 0, 0), (128, 128, 128), (192, 192, 192), (90, 58, 34), (160, 82, 45), (232, 145, 74), (243, 215, 166),
+    (255, 192, 203), (59, 111, 209), (111, 191, 79), (245, 225, 66))
+SIMPLE_HEAD = ellipse_pts(CX, 150, 84, 92)
+SIMPLE_EAR_L = [(58, 118), (62, 26), (118, 72)]
+
+
+def _simple_head(b: Brush, fur: Colour, ears: Colour | None = None) -> None:
+    for ear in (SIMPLE_EAR_L, mirror(SIMPLE_EAR_L)):
+        b.fill(ear, ears or fur, wobble=0.5)
+    b.fill(SIMPLE_HEAD, fur, wobble=0.5)
+
+
+def _dot_eyes(b: Brush, colour: Colour, r: float = 13, dx: float = 34, y: float = 128) -> None:
+    for side in (-1, 1):
+        b.fill(ellipse_pts(CX + side * dx, y, r, r, n=24), colour, wobble=0.2)
+
+
+def _almond_eyes(b: Brush, iris: Colour, pupil: Colour, *, slit: bool = False, dx: float = 36, y: float = 128) -> None:
+    for side in (-1, 1):
+        x = CX + side * dx
+        b.fill(ellipse_pts(x, y, 19, 13, n=24), iris, wobble=0.2)
+        if slit:
+            b.stroke([(x, y - 10), (x, y + 10)], pupil, 6, wobble=0.1)
+        else:
+            b.fill(ellipse_pts(x, y, 7, 8, n=16), pupil, wobble=0.1)
+
+
+def _nose(b: Brush, colour: Colour = P_PINK, y: float = 168) -> None:
+    b.fill([(CX - 11, y - 6), (CX + 11, y - 6), (CX, y + 6)], colour, wobble=0.2)
+
+
+def simple_orange(b: Brush) -> None:
+    """An orange head and ears, two black dot eyes, a pink nose (the drawing of issue 26)."""
+    _simple_head(b, P_ORANGE)
+    _dot_eyes(b, P_BLACK)
+    _nose(b)
+
+
+def simple_grey(b: Brush) -> None:
+    """A grey head with silver ears, green eyes with black pupils, a pink nose."""
+    _simple_head(b, P_GREY)
+    for ear in (SIMPLE_EAR_L, mirror(SIMPLE_EAR_L)):
+        b.fill([(70, 104), (72, 50), (106, 78)] if ear is SIMPLE_EAR_L else mirror([(70, 104), (72, 50), (106, 78)]),
+               P_PINK, wobble=0.3)
+    _almond_eyes(b, P_GREEN, P_BLACK)
+    _nose(b)
+
+
+def simple_tabby(b: Brush) -> None:
+    """A brown tabby: sienna head, dark brown stripes on the forehead and cheeks, yellow eyes."""
+    _simple_head(b, P_SIENNA)
+    for dx in (-22, 0, 22):
+        b.stroke([(CX + dx, 66), (CX + dx * 0.9, 100)], P_BROWN, 9, wobble=0.4)
+    for side in (-1, 1):
+        for dy in (0, 20):
+            b.stroke([(CX + side * 82, 160 + dy), (CX + side * 56, 156 + dy)], P_BROWN, 8, wobble=0.4)
+    _almond_eyes(b, P_YELLOW, P_BLACK)
+    _nose(b, P_PINK)
+
+
+def simple_ginger_stripes(b: Brush) -> None:
+    """An orange head with sienna stripes, a cream muzzle, green dot eyes."""
+    _simple_head(b, P_ORANGE)
+    for dx in (-24, 0, 24):
+        b.stroke([(CX + dx, 70), (CX + dx * 0.8, 104)], P_SIENNA, 10, wobble=0.4)
+    b.fill(ellipse_pts(CX, 186, 44, 32), P_CREAM, wobble=0.4)
+    _dot_eyes(b, P_GREEN, r=12)
+    _nose(b)
+
+
+def simple_grumpy(b: Brush) -> None:
+    """A Grumpy Cat: cream face, brown ears and eye patches, blue eyes, a frown."""
+    _simple_head(b, P_CREAM, ears=P_BROWN)
+    for side in (-1, 1):
+        b.fill(ellipse_pts(CX + side * 38, 130, 30, 24), P_BROWN, wobble=0.5)
+    _almond_eyes(b, P_BLUE, P_BLACK)
+    _nose(b, P_BROWN)
+    b.stroke([(CX - 30, 204), (CX - 14, 192), (CX + 14, 192), (CX + 30, 204)], P_BLACK, 7, wobble=0.2)
+
+
+def simple_black(b: Brush) -> None:
+    """A black cat: black head and ears, yellow eyes with slit pupils, a grey nose."""
+    _simple_head(b, P_BLACK)
+    _almond_eyes(b, P_YELLOW, P_BLACK, slit=True)
+    _nose(b, P_GREY)
+
+
+DRAWINGS: dict[str, Callable[[Brush], None]] = {
+    "orange_dots": simple_orange, "grey_green_eyes": simple_grey, "brown_tabby": simple_tabby,
+    "ginger_stripes": simple_ginger_stripes, "grumpy_simple": simple_grumpy, "black_simple": simple_black,
+}
+
+
+def make_drawings(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (name, draw_fn) in enumerate(DRAWINGS.items()):
+        img = Image.new("RGB", (SIZE, SIZE), WHITE)
+        draw_fn(Brush(img, seed=2000 + i))
+        path = out / f"{name}.png"
+        img.save(path, optimize=True)
+        paths.append(path)
+    return paths
+
+
 def make_sketches(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -343,12 +454,12 @@ def make_photos(out: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sketches", action="store_true", help="only the drawn sketches (no model needed)")
+    ap.add_argument("--sketches", action="store_true", help="only the sketches and drawings (no model needed)")
     ap.add_argument("--photos", action="store_true", help="only the model samples")
     args = ap.parse_args(argv)
     paths = []
     if not args.photos:
-        paths += make_sketches(OUT / "sketches")
+        paths += make_sketches(OUT / "sketches") + make_drawings(OUT / "drawings")
     if not args.sketches:
         paths += make_photos(OUT / "photos")
     for p in paths:

@@ -99,7 +99,13 @@ def pti_slider() -> gr.Slider:
 def realism_text(metrics: dict) -> str:
     """"realism 0.47 (0.5 ≈ a real photo)" for a result's metrics, or "" when there is no realism figure."""
     value = (metrics.get("realism") or [None])[0]
-    return f"realism {value:.2f} (0.5 ≈ a real photo, 0 = flat)" if value is not None else ""
+    return f"patch realism {value:.2f} (texture only: 0.5 ≈ a real photo, 0 = flat)" if value is not None else ""
+
+
+def face_text(found: bool, confidence: float) -> str:
+    """"cat face found (confidence 2.7)" or "no cat face found": OpenCV's cat-face detector on the result."""
+    return (f"cat face found (detector confidence {confidence:.1f})" if found
+            else "no cat face found by the detector")
 
 
 def seed_field(value: int = 0) -> gr.Number:
@@ -122,8 +128,10 @@ def space_radio(label: str = "Latent space") -> gr.Radio:
 
 
 def sketch_examples(component: Any, slug: str) -> gr.Examples:
-    """The project's drawn example sketches (assets/examples/sketches) feeding ``component``."""
-    return gr.Examples(examples("sketches"), inputs=[component], label="Example sketches (drawn for this project)",
+    """The project's drawn example sketches and simple canvas drawings (assets/examples/sketches, drawings) feeding
+    ``component``."""
+    return gr.Examples(examples("drawings") + examples("sketches"), inputs=[component],
+                       label="Example sketches (drawn for this project)",
                        elem_id=f"{slug}-examples")
 
 

@@ -27,10 +27,14 @@ def build(registry: Registry) -> gr.Dropdown:
                 with gr.Row():
                     space = common.space_radio()
                     steps = common.limited_slider(LIMITS["steps"], 150, label="Steps (per restart)", elem_id="scribble-steps")
+                follow = common.limited_slider(LIMITS["follow_lines"], SCRIBBLE_DEFAULTS["follow_lines"],
+                                               label="Follow the lines (0: the drawing's colour layout → a photo-like "
+                                                     "cat; 1: every line and fill as drawn)",
+                                               elem_id="scribble-follow")
                 with gr.Row():
                     reg = common.number(LIMITS["reg"], SCRIBBLE_DEFAULTS["reg"], label="Regulariser weight (pull to the mean latent)")
                     restarts = common.limited_slider(LIMITS["restarts"], SCRIBBLE_DEFAULTS["restarts"],
-                                                     label="Restarts (the most realistic that matches the strokes is kept)")
+                                                     label="Restarts (the one most like a cat face that matches the strokes is kept)")
                 seed = common.seed_field()
                 run, stop = common.run_stop("scribble", "Generate")
                 common.sketch_examples(sketch, "scribble")
@@ -51,7 +55,7 @@ def build(registry: Registry) -> gr.Dropdown:
         @gpu(durations.scribble)
         @user_errors(status=(1, 6))
         def generate(canvas_value, model_label, space_v, steps_v, reg_v, restarts_v, seed_v, class_label=None,
-                     request: gr.Request = None):
+                     follow_v=SCRIBBLE_DEFAULTS["follow_lines"], request: gr.Request = None):
             """Generate a realistic image that agrees with a colour sketch under its strokes (GAN projection).
 
             Args:
@@ -64,13 +68,15 @@ def build(registry: Registry) -> gr.Dropdown:
                 restarts_v: independent runs (1-20); the most realistic that matches the strokes is kept.
                 seed_v: random seed (0-2147483648).
                 class_label: class of a class-conditional model (None otherwise).
+                follow_v: follow the lines, 0-1: 0 matches the drawing's 16×16 colour layout (a photo-like cat),
+                    1 every pixel (lines and flat fills as drawn, with StyleGAN2's noise maps).
             Returns:
                 the result, a status line (masked L2, realism), the strokes over the result, the mask, all numbers as
                 JSON and the latent (.npz).
             """
             engine = registry.gan(model_label, class_label)
             drawing, mask = inputs.canvas_to_sketch(canvas_value)
-            options = dict(space=space_v, steps=steps_v, reg=reg_v, restarts=restarts_v,
+            options = dict(space=space_v, steps=steps_v, reg=reg_v, restarts=restarts_v, follow_lines=follow_v,
                            seed=inputs.whole(seed_v, "Seed", 0, common.SEED_MAX))  # the engine checks every option once
             job = common.start_job(request, "scribble")
             job.context.update(engine=engine)
@@ -79,10 +85,13 @@ def build(registry: Registry) -> gr.Dropdown:
                 if ev.kind == "done":
                     res = ev.result
                     m = res.metrics
-                    text = (f"**masked L2 {m['masked_l2'][0]:.4f}** (faithfulness, lower = closer to the strokes) · "
+                    text = (f"**{common.face_text(m['holds_face'][0], m['cat_face'][0])}** · "
+                            f"**layout L2 {m['layout_l2'][0]:.4f}** (the strokes' colours at 16×16, lower = closer) · "
+                            f"masked L2 {m['masked_l2'][0]:.4f} (every pixel) · "
                             f"{common.realism_text(m)} · latent distance {m['latent_distance'][0]:.2f} (1 ≈ typical sample) · "
                             f"{res.timings['total']:.1f} s")
-                    summary = {"masked_l2": m["masked_l2"][0], "realism": m.get("realism", [None])[0],
+                    summary = {"holds_cat_face": m["holds_face"][0], "cat_face_confidence": m["cat_face"][0],
+                               "layout_l2": m["layout_l2"][0], "masked_l2": m["masked_l2"][0], "realism": m.get("realism", [None])[0],
                                "latent_distance": m["latent_distance"][0],
                                "seconds": res.timings["total"], "options": res.options}
                     yield (common.big(res.images[0]), text, inputs.overlay(common.big(res.images[0]), drawing, mask),
@@ -108,7 +117,8 @@ def build(registry: Registry) -> gr.Dropdown:
             return (common.big(job.preview) if job.preview is not None else gr.skip(), common.stopped_text(job, kept=kept),
                     gr.skip(), gr.skip(), gr.skip(), gr.skip())
 
-        event = common.run_event(run, generate, [sketch, model, space, steps, reg, restarts, seed, model_class], outs,
+        event = common.run_event(run, generate, [sketch, model, space, steps, reg, restarts, seed, model_class, follow],
+                                 outs,
                                  status, "scribble")
         common.stop_wiring(stop, event, "scribble", outs, stopped)
         common.reveal(event, [latent])

@@ -2,8 +2,10 @@
 
 The CLI's ``compare`` command and the app's "GAN vs Diffusion" tab both run `run_engine` once per
 engine and read the same figures: the masked L2 to the strokes (`evaluation.faithfulness`, the sketch and
-its mask resized to each result's resolution, so models of different sizes are measured alike), realism
-(`evaluation.realism`: a flat colour patch matches strokes well but scores 0 here) and the seconds it took.
+its mask resized to each result's resolution, so models of different sizes are measured alike) at every pixel and
+as a 16×16 colour layout, whether OpenCV's cat-face detector finds a face in the result (`evaluation.cat_faces`: the
+headline realism figure; a flat patch or a painted sketch has none), the patch realism (`evaluation.realism`,
+texture only) and the seconds it took.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from PIL import Image
 
 from . import imaging
 from .base import Engine, ProgressCallback, Result
-from .evaluation.faithfulness import masked_pixel_losses
+from .evaluation import cat_faces
+from .evaluation.faithfulness import layout_l2, masked_pixel_losses
 from .evaluation.realism import PatchRealism
 
 
@@ -31,9 +34,16 @@ class EngineRun:
     seconds: float
     options: dict[str, Any] = field(default_factory=dict)
     result: Optional[Result] = None
+    layout_l2: Optional[float] = None     # masked L2 of the 16×16 colour layout (what a drawing means)
+    cat_face: Optional[float] = None      # the cat-face detector's confidence (0: none; ≥ 1: a face)
+
+    @property
+    def holds_face(self) -> Optional[bool]:
+        return None if self.cat_face is None else self.cat_face >= cat_faces.MIN_CONFIDENCE
 
     def row(self) -> dict[str, Any]:
-        return {"masked_l2": self.masked_l2, "realism": self.realism, "seconds": self.seconds, "options": self.options}
+        return {"holds_cat_face": self.holds_face, "cat_face_confidence": self.cat_face, "layout_l2": self.layout_l2,
+                "masked_l2": self.masked_l2, "realism": self.realism, "seconds": self.seconds, "options": self.options}
 
 
 def square_sketch(sketch: Any, mask: Any = None, *, dilate: int = 0) -> tuple[Image.Image, np.ndarray]:
@@ -54,14 +64,25 @@ def square_sketch(sketch: Any, mask: Any = None, *, dilate: int = 0) -> tuple[Im
     return imaging.load_image(rgba), np.ascontiguousarray(m, dtype=np.float32)
 
 
-def stroke_l2(image: Image.Image, sketch: Image.Image, mask: np.ndarray) -> float:
-    """Masked L2 (in [0, 1] units) of ``image`` to the strokes, at the image's resolution."""
+def _at_size(image: Image.Image, sketch: Image.Image, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sketch [1, 3, R, R] in [-1, 1] and its mask [1, 1, R, R] at the image's resolution."""
     size = image.size
     target = imaging.to_tensor(sketch.resize(size, Image.LANCZOS))
     m = Image.fromarray((np.asarray(mask, dtype=np.float32) * 255).round().astype(np.uint8), mode="L")
-    m = torch.as_tensor(np.asarray(m.resize(size, Image.BILINEAR), dtype=np.float32) / 255.0)[None, None]
+    return target, torch.as_tensor(np.asarray(m.resize(size, Image.BILINEAR), dtype=np.float32) / 255.0)[None, None]
+
+
+def stroke_l2(image: Image.Image, sketch: Image.Image, mask: np.ndarray) -> float:
+    """Masked L2 (in [0, 1] units) of ``image`` to the strokes, at the image's resolution."""
+    target, m = _at_size(image, sketch, mask)
     _, l2 = masked_pixel_losses((imaging.to_tensor(image) + 1) / 2, (target + 1) / 2, m)
     return float(l2[0])
+
+
+def stroke_layout_l2(image: Image.Image, sketch: Image.Image, mask: np.ndarray) -> float:
+    """Masked L2 (in [0, 1] units) of the strokes' 16×16 colour layout (`evaluation.faithfulness.layout_l2`)."""
+    target, m = _at_size(image, sketch, mask)
+    return float(layout_l2(imaging.to_tensor(image), target, m)[0])
 
 
 def run_engine(name: str, engine: Engine, sketch: Image.Image, mask: np.ndarray, *, seed: int = 0,
@@ -76,13 +97,17 @@ def run_engine(name: str, engine: Engine, sketch: Image.Image, mask: np.ndarray,
     image = result.images[0]
     realism = PatchRealism.default()
     score = float(realism.score(imaging.to_tensor(image))[0]) if realism is not None else None
-    return EngineRun(name, image, stroke_l2(image, sketch, mask), score, seconds, result.options, result)
+    return EngineRun(name, image, stroke_l2(image, sketch, mask), score, seconds, result.options, result,
+                     layout_l2=stroke_layout_l2(image, sketch, mask),
+                     cat_face=float(cat_faces.confidence(imaging.to_tensor(image))[0]))
 
 
 def table(runs: list[EngineRun]) -> str:
     """The comparison as a Markdown table (what the app shows and the CLI prints)."""
-    lines = ["| engine | masked L2 to the strokes ↓ | realism ↑ (0.5 ≈ real photo, 0 = flat) | seconds |",
-             "|---|---|---|---|"]
-    lines += [f"| {r.name} | {r.masked_l2:.4f} | {'–' if r.realism is None else f'{r.realism:.2f}'} | {r.seconds:.1f} |"
-              for r in runs]
+    lines = ["| engine | cat face (detector) | layout L2 to the strokes ↓ | masked L2 (every pixel) ↓ | "
+             "patch realism (texture; 0.5 ≈ photo) | seconds |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r.name} | {'–' if r.cat_face is None else ('found' if r.holds_face else 'none')}"
+              f"{'' if not r.cat_face else f' ({r.cat_face:.1f})'} | "
+              f"{'–' if r.layout_l2 is None else f'{r.layout_l2:.4f}'} | {r.masked_l2:.4f} | "
+              f"{'–' if r.realism is None else f'{r.realism:.2f}'} | {r.seconds:.1f} |" for r in runs]
     return "\n".join(lines)

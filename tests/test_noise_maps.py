@@ -112,16 +112,19 @@ def test_pti_starts_from_the_fitted_noise(tiny_engine, target):
     assert inv.metrics["psnr"][0] >= inv.metrics["psnr_pivot"][0] - 0.1
 
 
-def test_scribble_fits_noise_under_the_strokes_with_its_own_regulariser(tiny_engine, tiny_dcgan_engine, target):
-    from engines.stylegan.engine import SCRIBBLE_DEFAULTS
+def test_scribble_fits_noise_under_the_strokes_only_when_following_the_lines(tiny_engine, tiny_dcgan_engine, target):
+    from engines.stylegan.engine import SCRIBBLE_DEFAULTS, SCRIBBLE_NOISE_FROM
     mask = np.zeros((32, 32), dtype=np.float32)
     mask[8:24, 8:24] = 1.0
-    res = tiny_engine.scribble(target, mask, steps=40, restarts=1)
+    layout = tiny_engine.scribble(target, mask, steps=3, restarts=1)  # the default: the colour layout, latent only
+    assert layout.options["follow_lines"] == SCRIBBLE_DEFAULTS["follow_lines"] < SCRIBBLE_NOISE_FROM
+    assert layout.options["optimize_noise"] is False and not _noise_keys(layout.latents)
+    res = tiny_engine.scribble(target, mask, steps=40, restarts=1, follow_lines=1.0)
     assert res.options["optimize_noise"] is True and res.options["noise_reg"] == SCRIBBLE_DEFAULTS["noise_reg"]
     assert _noise_keys(res.latents)  # saved with the latent like an inversion's
     # the maps give the strokes more to match with (the default's strength is bench.scribble_study's choice)
-    loose = tiny_engine.scribble(target, mask, steps=40, restarts=1, noise_reg=1.0)
-    plain = tiny_engine.scribble(target, mask, steps=40, restarts=1, optimize_noise=False)
+    loose = tiny_engine.scribble(target, mask, steps=40, restarts=1, noise_reg=1.0, follow_lines=1.0, reg=0.03)
+    plain = tiny_engine.scribble(target, mask, steps=40, restarts=1, optimize_noise=False, follow_lines=1.0, reg=0.03)
     assert loose.metrics["masked_l2"][0] < plain.metrics["masked_l2"][0]
     dc = tiny_dcgan_engine.scribble(tiny_dcgan_engine.sample(1, seed=1)[0], mask, steps=3, restarts=1, space="z")
     assert dc.options["optimize_noise"] is False

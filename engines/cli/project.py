@@ -20,7 +20,8 @@ BATCH_HELP = ("resumable (records/ per input; a rerun skips finished ones), mani
 #: CLI flag → ProjectionConfig field, for the options a user sets on the command line.
 FLAGS = {"--space": "space", "--optimizer": "optimizer", "--steps": "steps", "--lr": "lr", "--init": "init",
          "--restarts": "restarts", "--perceptual": "perceptual", "--perceptual-weight": "perceptual_weight",
-         "--l1": "l1", "--l2": "l2", "--reg": "reg", "--noise-reg": "noise_reg"}
+         "--l1": "l1", "--l2": "l2", "--reg": "reg", "--noise-reg": "noise_reg", "--follow-lines": "follow_lines",
+         "--coarse-to-fine": "coarse_to_fine"}
 
 
 def _common(p: argparse.ArgumentParser, defaults: dict) -> None:
@@ -35,8 +36,8 @@ def _common(p: argparse.ArgumentParser, defaults: dict) -> None:
         add_flag(p, flag, limit, default=None)
     p.add_argument("--optimize-noise", action=argparse.BooleanOptionalAction, default=None,
                    help="also fit StyleGAN2's per-pixel noise maps (fine detail: stripes, pupils), kept noise-like by "
-                        "--noise-reg and saved in the latent .npz (default: on for StyleGAN2 inversion, off for "
-                        "scribbles)")
+                        "--noise-reg and saved in the latent .npz (default: on for StyleGAN2 inversion; for scribbles only "
+                        "with --follow-lines 0.75 or more)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
@@ -150,7 +151,9 @@ def run_scribble(args: argparse.Namespace) -> int:
         if result.frames:
             imaging.save_animation(result.frames, args.out / f"{sketch.stem}_progress.gif", fps=6)
             files.append(f"{sketch.stem}_progress.gif")
-        metrics = {"masked_l2": result.metrics["masked_l2"][0], "realism": (result.metrics.get("realism") or [None])[0],
+        metrics = {"holds_cat_face": result.metrics["holds_face"][0], "cat_face_confidence": result.metrics["cat_face"][0],
+                   "layout_l2": result.metrics["layout_l2"][0], "masked_l2": result.metrics["masked_l2"][0],
+                   "realism": (result.metrics.get("realism") or [None])[0],
                    "latent_distance": result.metrics["latent_distance"][0],
                    "seconds": result.timings["total"], "steps": result.options["steps"],
                    "restarts": result.options["restarts"]}
@@ -167,6 +170,8 @@ def run_scribble(args: argparse.Namespace) -> int:
                    args.out / "metrics.json")
     for r in records:
         m = r["metrics"]
-        print(f"{r['name']}: masked L2 {m['masked_l2']:.4f}, realism {m['realism']}, "
+        print(f"{r['name']}: cat face {'found' if m['holds_cat_face'] else 'NOT found'} "
+              f"(confidence {m['cat_face_confidence']:.2f}), layout L2 {m['layout_l2']:.4f}, "
+              f"masked L2 {m['masked_l2']:.4f}, patch realism {m['realism']}, "
               f"latent distance {m['latent_distance']:.2f}, {m['seconds']:.1f} s")
     return 0

@@ -3,7 +3,9 @@
 One optimisation loop serves photo inversion (full image, z / w / w+) and scribble-to-image
 (masked pixels + a pull toward the mean latent). Loss per image =
 ``l1·L1 + l2·L2 + perceptual_weight·P + reg·mean((latent − anchor)²) [+ noise_reg·N]`` where the
-pixel and perceptual terms count masked pixels only; each image in a batch has its own loss, so
+pixel and perceptual terms count masked pixels only. The pixel terms compare the images after masked average
+pooling to a resolution set by ``follow_lines`` (0: the 16×16 colour layout, what a drawing means; 1: every pixel,
+what a photo means), reached coarse-to-fine from 8×8 over the first ``coarse_to_fine`` share of the steps; each image in a batch has its own loss, so
 batch inversion gives the same per-image results as separate runs would, and keeps each image's own best.
 Adam follows the StyleGAN2 projector's learning-rate ramp-up / cosine ramp-down; L-BFGS uses a
 strong-Wolfe line search, one iteration per step.
@@ -26,7 +28,7 @@ from torch import nn
 
 from ..base import Cancelled, LatentStudioError, make_generator
 from ..options import Options, option
-from ..evaluation.faithfulness import masked_pixel_losses
+from ..evaluation.faithfulness import LAYOUT_RESOLUTION, masked_pixel_losses, pooled_pixel_losses
 from .losses import PERCEPTUAL_CHOICES, make_perceptual
 
 OPTIMIZERS = ("adam", "lbfgs")
@@ -35,6 +37,7 @@ OPTIMIZERS = ("adam", "lbfgs")
 LossCallback = Callable[[int, float], None]
 INITS = ("mean", "random", "encoder")
 LBFGS_LINE_SEARCH_EVALS = 20   # most steps use 1-3; a cap keeps one step from running away
+COARSEST_RESOLUTION = 8        # where a coarse-to-fine comparison starts
 
 
 @dataclass
@@ -58,6 +61,14 @@ class ProjectionConfig(Options):
     perceptual_weight: float = option(0.1, "Perceptual weight", "weight of the perceptual term", min=0.0, max=1e4)
     reg: float = option(0.0, "Latent regulariser", "weight of mean((latent − anchor)²)", min=0.0, max=1e4)
     reg_to: str = option("init", "Regulariser anchor", "the start point or the mean latent", choices=("init", "mean"))
+    follow_lines: float = option(1.0, "Follow the lines", "how closely the pixels are followed: 0 compares only the "
+                                 "16×16 colour layout under the mask (a drawing becomes a photo-like cat with its "
+                                 "colours and eyes where they were drawn), 1 every pixel (inversion; a scribble's "
+                                 "lines and flat fills are painted as drawn); between, 32×32 at 0.5 on a 64 px model",
+                                 min=0.0, max=1.0)
+    coarse_to_fine: float = option(0.0, "Coarse-to-fine", "share of the steps over which the comparison sharpens "
+                                   "from 8×8 to the resolution `follow_lines` sets (0: that resolution from the start)",
+                                   min=0.0, max=0.9)
     optimize_noise: bool = False  # also fit the per-image noise maps (StyleGAN2); `GanEngine.invert` turns it on
     noise_reg: float = option(5.0, "Noise regulariser", "weight of StyleGAN2's noise autocorrelation penalty: "
                               "lower fits more detail into the noise maps (bench.encoder: 5 gives 28.7 dB in 100 steps "
@@ -101,6 +112,41 @@ def adam_lr(step: int, total: int, base: float, rampdown: float = 0.25, rampup: 
     ramp = min(1.0, (1.0 - t) / rampdown)
     ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
     return base * ramp * min(1.0, t / rampup) if rampup > 0 else base * ramp
+
+
+def comparison_level(follow_lines: float, resolution: int) -> float:
+    """log2 of the resolution the pixel terms compare at: 16 (the layout) at ``follow_lines`` 0, the image's own at
+    1, geometric in between (a model whose side is not a power of two always compares every pixel)."""
+    top = math.log2(resolution)
+    if not top.is_integer():
+        return top
+    low = math.log2(min(LAYOUT_RESOLUTION, resolution))
+    return low + float(follow_lines) * (top - low)
+
+
+def level_at(step: int, steps: int, final: float, coarse_to_fine: float) -> float:
+    """The comparison level at ``step``: from 8×8 up to ``final`` over the first ``coarse_to_fine`` of the steps."""
+    start = min(math.log2(COARSEST_RESOLUTION), final)
+    end = round(coarse_to_fine * (steps - 1))
+    if end <= 0 or step >= end or final <= start:
+        return final
+    return start + (final - start) * step / end
+
+
+def pixel_losses_at(img: torch.Tensor, target: torch.Tensor, mask: Optional[torch.Tensor], level: float
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-image (L1, L2) [N] at comparison level ``level`` (log2 resolution): every pixel at the image's own level,
+    else masked average pooling, blended linearly between the two nearest powers of two."""
+    top = math.log2(img.shape[-1])
+    if level >= top - 1e-6 or not top.is_integer():
+        return masked_pixel_losses(img, target, mask)
+    low = math.floor(level + 1e-6)
+    frac = level - low
+    l1, l2 = pooled_pixel_losses(img, target, mask, 2 ** low)
+    if frac > 1e-6:
+        h1, h2 = pooled_pixel_losses(img, target, mask, 2 ** (low + 1)) if low + 1 < top else masked_pixel_losses(img, target, mask)
+        l1, l2 = (1 - frac) * l1 + frac * h1, (1 - frac) * l2 + frac * h2
+    return l1, l2
 
 
 def noise_regularisation(noises: list[torch.Tensor]) -> torch.Tensor:
@@ -234,6 +280,7 @@ class Projector:
         candidates: list[Candidate] = []
         curves, frames, stopped = [], [], []
         total_steps = cfg.steps * cfg.restarts
+        final_level = comparison_level(cfg.follow_lines, G.img_resolution)
         preview_every = max(1, total_steps // cfg.frames) if cfg.frames else 0
         done = 0
         for r in range(cfg.restarts):
@@ -256,17 +303,18 @@ class Projector:
                 opt = torch.optim.LBFGS(params, lr=lr, max_iter=1, max_eval=1 + LBFGS_LINE_SEARCH_EVALS,
                                         history_size=10, line_search_fn="strong_wolfe")
             curve: list[float] = []
-            state = {"finite": True}
+            state = {"finite": True, "level": final_level}
 
             def closure() -> torch.Tensor:
                 opt.zero_grad(set_to_none=True)
                 img = G.synthesize(latent, cfg.space, noise=noise or None)
-                per_image = self.loss(img, target, mask, y_feats, latent, anchor, list(noise.values()))
+                per_image = self.loss(img, target, mask, y_feats, latent, anchor, list(noise.values()), state["level"])
                 with torch.no_grad():
                     ok = torch.isfinite(per_image)
                     if not ok.all():
                         state["finite"] = False
-                    better = ok & (per_image < best_loss)
+                    # the best is kept only once the comparison is final (coarse levels' losses are not comparable)
+                    better = ok & (per_image < best_loss) & (state["level"] >= final_level)
                     if better.any():
                         nonlocal best_latent
                         if best_latent is None:
@@ -282,6 +330,7 @@ class Projector:
                 return total
 
             for step in range(cfg.steps):
+                state["level"] = level_at(step, cfg.steps, final_level, cfg.coarse_to_fine)
                 if cfg.optimizer == "adam":
                     for group in opt.param_groups:
                         group["lr"] = adam_lr(step, cfg.steps, lr)
@@ -347,10 +396,13 @@ class Projector:
             maps[name] = start.clone().to(self.device).requires_grad_(True)
         return maps
 
-    def loss(self, img, target, mask, y_feats, latent, anchor, noises) -> torch.Tensor:
-        """Per-image loss [N] (see the module doc)."""
+    def loss(self, img, target, mask, y_feats, latent, anchor, noises, level: Optional[float] = None) -> torch.Tensor:
+        """Per-image loss [N] (see the module doc); ``level``: the pixel terms' comparison level (log2 resolution;
+        None: the config's final one)."""
         cfg = self.cfg
-        l1, l2 = masked_pixel_losses(img, target, mask)
+        if level is None:
+            level = comparison_level(cfg.follow_lines, img.shape[-1])
+        l1, l2 = pixel_losses_at(img, target, mask, level)
         loss = cfg.l1 * l1 + cfg.l2 * l2
         if self.perceptual is not None:
             loss = loss + cfg.perceptual_weight * self.perceptual(img, target, mask, y_feats)

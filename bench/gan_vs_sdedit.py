@@ -3,11 +3,12 @@
     python -m bench.gan_vs_sdedit [--gan default] [--diffusion default] [--gan-steps 200] [--seeds 1]
                                   [--out bench/results/gan_vs_sdedit.json]
 
-For every example sketch (``assets/examples/sketches`` and the hand-drawn ones in
-``../shared/data/sketches``) both engines run through `engines.compare.run_engine` with the app's
+For every example sketch (``assets/examples/sketches``, the simple drawings in ``assets/examples/drawings`` and the
+hand-drawn ones in ``../shared/data/sketches``) both engines run through `engines.compare.run_engine` with the app's
 defaults (GAN: the scribble defaults with ``--gan-steps``; diffusion: `SDEditOptions` defaults, DDIM,
-at each of ``--strengths``, the app's default 0.6 first) and are measured alike: masked L2 to the
-strokes (faithfulness, lower is closer) and realism (`evaluation.realism`: real photos ≈ 0.5, a flat
+at each of ``--strengths``, the app's default 0.6 first) and are measured alike: whether OpenCV's cat-face detector
+finds a face (`evaluation.cat_faces`), the 16×16 layout and every-pixel masked L2 to the strokes (faithfulness, lower
+is closer) and the patch realism (`evaluation.realism`: real photos ≈ 0.5, a flat
 colour patch 0). Issue 18's goal: the GAN's mean realism within 20 % of SDEdit's at equal or better
 faithfulness; the strength sweep shows SDEdit's own trade-off (more noise: more realism, less
 faithfulness), so the GAN can be read against SDEdit at matched faithfulness too. Writes the table, a
@@ -30,8 +31,9 @@ from engines.stylegan.engine import GanEngine
 from .diffusion_quality import load_sketches
 
 
-def sketches(assets: Path, shared: Path) -> list[tuple[str, Image.Image, np.ndarray]]:
-    items = [(p.stem, *compare.square_sketch(p)) for p in sorted(assets.glob("*.png"))]
+def sketches(assets: Path, shared: Path, drawings: Optional[Path] = None) -> list[tuple[str, Image.Image, np.ndarray]]:
+    paths = sorted(assets.glob("*.png")) + (sorted(drawings.glob("*.png")) if drawings is not None else [])
+    items = [(p.stem, *compare.square_sketch(p)) for p in paths]
     if shared.is_dir():
         items += load_sketches(shared, 256)
     return items
@@ -64,6 +66,7 @@ def main(argv=None) -> dict:
     p.add_argument("--strengths", type=float, nargs="+", default=[0.6, 0.75, 0.9])
     p.add_argument("--assets", type=Path, default=Path("assets/examples/sketches"))
     p.add_argument("--sketches", type=Path, default=Path("../shared/data/sketches"))
+    p.add_argument("--drawings", type=Path, default=Path("assets/examples/drawings"))
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, default=Path("bench/results/gan_vs_sdedit.json"))
     args = p.parse_args(argv)
@@ -72,7 +75,7 @@ def main(argv=None) -> dict:
     rows, sheet = [], []
     print(f"{'sketch':<28}{'seed':>5}{'GAN L2':>9}{'GAN real':>10}" +
           "".join(f"{f'SDE{s:g} L2':>11}{f'SDE{s:g} real':>13}" for s in args.strengths))
-    for name, sketch, mask in sketches(args.assets, args.sketches):
+    for name, sketch, mask in sketches(args.assets, args.sketches, args.drawings):
         for seed in range(args.seeds):
             g = compare.run_engine("GAN", gan, sketch, mask, seed=seed, steps=args.gan_steps)
             ds = [compare.run_engine("Diffusion", diffusion, sketch, mask, seed=seed, frames=0, strength=s)
@@ -86,7 +89,8 @@ def main(argv=None) -> dict:
                 sheet += [im.convert("RGB").resize((side, side), Image.LANCZOS)
                           for im in [sketch, g.image] + [d.image for d in ds]]
     keys = ["gan"] + [f"sdedit_{s:g}" for s in args.strengths]
-    mean = {k: {m: float(np.mean([r[k][m] for r in rows])) for m in ("masked_l2", "realism", "seconds")} for k in keys}
+    mean = {k: {m: float(np.mean([r[k][m] for r in rows]))
+                for m in ("holds_cat_face", "layout_l2", "masked_l2", "realism", "seconds")} for k in keys}
     default = f"sdedit_{args.strengths[0]:g}"
     ratio = mean["gan"]["realism"] / mean[default]["realism"]
     goal = ratio >= 0.8 and mean["gan"]["masked_l2"] <= mean[default]["masked_l2"]
@@ -96,10 +100,11 @@ def main(argv=None) -> dict:
     at_equal = sdedit_at_faithfulness([mean[k] for k in keys[1:]], mean["gan"]["masked_l2"])
     ratio_equal = mean["gan"]["realism"] / at_equal if at_equal else float("nan")  # None or 0: no comparison
     wins_equal = sum(meets_at_equal_faithfulness(r["gan"], [r[k] for k in keys[1:]]) for r in rows)
-    print("\n| engine | masked L2 ↓ | realism ↑ | seconds |\n|---|---|---|---|")
+    print("\n| engine | cat face found ↑ | layout L2 ↓ | masked L2 ↓ | patch realism | seconds |\n|---|---|---|---|---|---|")
     for k in keys:
         label = "GAN scribble" if k == "gan" else f"SDEdit, strength {k.split('_')[1]}"
-        print(f"| {label} | {mean[k]['masked_l2']:.4f} | {mean[k]['realism']:.3f} | {mean[k]['seconds']:.1f} |")
+        print(f"| {label} | {mean[k]['holds_cat_face']:.2f} | {mean[k]['layout_l2']:.4f} | {mean[k]['masked_l2']:.4f} | "
+              f"{mean[k]['realism']:.3f} | {mean[k]['seconds']:.1f} |")
     print(f"GAN realism / SDEdit realism at strength {args.strengths[0]:g} = {ratio:.2f} (goal ≥ 0.80 at equal or better "
           f"faithfulness): {'met' if goal else 'not met'}; per sketch the GAN meets it on {wins} of {len(rows)}. "
           f"SDEdit closest in faithfulness to the GAN: {matched} (realism {mean[matched]['realism']:.3f} vs the GAN's "

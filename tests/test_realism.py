@@ -72,7 +72,7 @@ def test_every_result_carries_realism_and_the_comparison_reports_it(tiny_engine,
     sketch = Image.new("RGB", (32, 32), "white")
     sketch.paste((200, 90, 30), (4, 4, 28, 28))
     res = tiny_engine.scribble(sketch, steps=2, restarts=2)
-    assert 0 <= res.metrics["realism"][0] <= 1 and res.options["restart_picked_by"].startswith("realism")
+    assert 0 <= res.metrics["realism"][0] <= 1 and res.options["restart_picked_by"].startswith("cat-face confidence + patch realism")
     inv = tiny_engine.invert([sketch], steps=2, restarts=2)
     assert inv.options["restart_picked_by"] == "loss"               # photos: the closest reconstruction wins
     rgb, mask = compare.square_sketch(sketch)

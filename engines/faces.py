@@ -9,6 +9,7 @@ shipped inside the ``opencv-python-headless`` 4.x wheel; 5.x no longer ships the
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -37,7 +38,15 @@ class FaceCrop:
         return _crop_padded(self.photo, left, top, side)
 
 
+_LOCAL = threading.local()
+
+
 def _cascade() -> Any:
+    """OpenCV's cat-face cascade, read from its XML once per thread (every detection and every scored restart uses
+    it; one per thread because OpenCV does not promise that one classifier may serve several threads at once)."""
+    cached = getattr(_LOCAL, "detector", None)
+    if cached is not None:
+        return cached
     try:
         import cv2
     except ImportError as exc:
@@ -47,6 +56,7 @@ def _cascade() -> Any:
     if detector.empty():
         raise LatentStudioError(f"OpenCV {cv2.__version__} has no {CASCADE} (OpenCV 5 dropped the Haar cascades): "
                                 "pip install 'opencv-python-headless>=4.8,<5'.")
+    _LOCAL.detector = detector
     return detector
 
 

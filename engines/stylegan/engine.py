@@ -430,8 +430,8 @@ class GanEngine(Engine):
         options = {**SCRIBBLE_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
         if options.get("optimize_noise") is None:  # fine detail only when the lines are to be followed closely
             follow = ProjectionConfig.limit("follow_lines").check(options["follow_lines"])
-            options = {**self._noise_default(options), **({} if follow >= SCRIBBLE_NOISE_FROM
-                                                         else {"optimize_noise": False})}
+            options = (self._noise_default(options) if follow >= SCRIBBLE_NOISE_FROM
+                       else {**options, "optimize_noise": False})
         config = ProjectionConfig.from_options(**options)
         target, mask_t = self.scribble_target(sketch, mask, dilate=dilate)
         result = self.project(target, mask_t, config, seed=seed, progress=progress, on_loss=on_loss)

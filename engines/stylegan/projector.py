@@ -144,7 +144,7 @@ def pixel_losses_at(img: torch.Tensor, target: torch.Tensor, mask: Optional[torc
     frac = level - low
     l1, l2 = pooled_pixel_losses(img, target, mask, 2 ** low)
     if frac > 1e-6:
-        h1, h2 = pooled_pixel_losses(img, target, mask, 2 ** (low + 1)) if low + 1 < top else masked_pixel_losses(img, target, mask)
+        h1, h2 = pooled_pixel_losses(img, target, mask, 2 ** (low + 1))  # at the image's own side: every pixel
         l1, l2 = (1 - frac) * l1 + frac * h1, (1 - frac) * l2 + frac * h2
     return l1, l2
 

@@ -36,6 +36,8 @@ SETTINGS = [  # (label, options over the scribble defaults: w+, 3 random starts,
     ("16×16 layout, reg 0.1 (the default)", dict(reg=0.1, **_LAYOUT)),
     ("16×16 layout, reg 0.3", dict(reg=0.3, **_LAYOUT)),
     ("32×32 (follow the lines 0.5), reg 0.1", dict(follow_lines=0.5, reg=0.1, optimize_noise=False)),
+    ("16×16 layout, reg 1.0", dict(reg=1.0, **_LAYOUT)),
+    ("16×16 layout, one w for all layers, reg 0.1", dict(space="w", reg=0.1, **_LAYOUT)),
 ]
 
 

@@ -102,6 +102,13 @@ def realism_text(metrics: dict) -> str:
     return f"patch realism {value:.2f} (texture only: 0.5 ≈ a real photo, 0 = flat)" if value is not None else ""
 
 
+def photo_distance_text(metrics: dict) -> str:
+    """"distance to real photos 0.9 (1 ≈ a photo) · " for a result's metrics, or "" when the model has no reference."""
+    value = (metrics.get("photo_distance") or [None])[0]
+    return (f"**distance to real photos {value:.2f}** (discriminator features; 1 ≈ a photo, drawings ≈ 2) · "
+            if value is not None else "")
+
+
 def face_text(found: bool, confidence: float) -> str:
     """"cat face found (confidence 2.7)" or "no cat face found": OpenCV's cat-face detector on the result."""
     return (f"cat face found (detector confidence {confidence:.1f})" if found

@@ -80,7 +80,8 @@ def build(registry: Registry) -> gr.Dropdown:
                 job = common.start_job(request, "compare")
                 job.context.update(engine=name)
                 for ev in stream(lambda job: comparison.run_engine(name, engine, sketch_rgb, stroke_mask, seed=seed_n,
-                                                                   guide_mask=guide_mask, progress=job.progress, **opts),
+                                                                   guide_mask=guide_mask, progress=job.progress,
+                                                                   photo_distance=gan.photo_distance(), **opts),
                                  job=job):
                     if ev.kind == "done":
                         runs.append(ev.result)
@@ -94,7 +95,7 @@ def build(registry: Registry) -> gr.Dropdown:
                     else:
                         yield common.skips(len(outs))
             details = {r.name: r.row() for r in runs}
-            yield (gan_shown, common.big(runs[1].image), "done", comparison.table(runs),
+            yield (gan_shown, common.big(runs[1].image), comparison.summary(runs), comparison.table(runs),
                    outputs.pretty(details))
 
         def stopped(job):

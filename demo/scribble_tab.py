@@ -85,12 +85,13 @@ def build(registry: Registry) -> gr.Dropdown:
                 if ev.kind == "done":
                     res = ev.result
                     m = res.metrics
-                    text = (f"**{common.face_text(m['holds_face'][0], m['cat_face'][0])}** · "
+                    text = (f"**{common.face_text(m['holds_face'][0], m['cat_face'][0])}** · {common.photo_distance_text(m)}"
                             f"**layout L2 {m['layout_l2'][0]:.4f}** (the strokes' colours at 16×16, lower = closer) · "
                             f"masked L2 {m['masked_l2'][0]:.4f} (every pixel) · "
                             f"{common.realism_text(m)} · latent distance {m['latent_distance'][0]:.2f} (1 ≈ typical sample) · "
                             f"{res.timings['total']:.1f} s")
                     summary = {"holds_cat_face": m["holds_face"][0], "cat_face_confidence": m["cat_face"][0],
+                               "photo_distance": m.get("photo_distance", [None])[0],
                                "layout_l2": m["layout_l2"][0], "masked_l2": m["masked_l2"][0], "realism": m.get("realism", [None])[0],
                                "latent_distance": m["latent_distance"][0],
                                "seconds": res.timings["total"], "options": res.options}

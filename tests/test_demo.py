@@ -108,6 +108,9 @@ def test_compare_runs_both_engines_on_one_sketch(client):
     d = json.loads(details)
     assert set(d) == {"GAN", "Diffusion"} and all(d[k]["seconds"] > 0 for k in d)
     assert "| GAN |" in table and "| Diffusion |" in table and Image.open(diffusion).size == (256, 256)
+    # the status says how each did, measured the same way (not just "done")
+    assert status.startswith("GAN: ") and " · Diffusion: " in status and status.count("distance to photos") == 2
+    assert all(isinstance(d[k]["photo_distance"], float) for k in d)
 
 
 def test_models_lists_what_is_loaded_and_loads_more(client):

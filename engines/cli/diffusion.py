@@ -183,7 +183,7 @@ def run_compare(args: argparse.Namespace) -> int:
         progress, bar = tqdm_progress("GAN scribble" if name == "GAN" else "SDEdit")
         with bar:
             runs.append(comparison.run_engine(name, engine, sketch_rgb, mask, seed=args.seed, guide_mask=guide_mask,
-                                              progress=progress, **options))
+                                              progress=progress, photo_distance=gan.photo_distance(), **options))
     gan_run, diff_run = runs
 
     out: Path = args.out

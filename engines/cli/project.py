@@ -152,6 +152,7 @@ def run_scribble(args: argparse.Namespace) -> int:
             imaging.save_animation(result.frames, args.out / f"{sketch.stem}_progress.gif", fps=6)
             files.append(f"{sketch.stem}_progress.gif")
         metrics = {"holds_cat_face": result.metrics["holds_face"][0], "cat_face_confidence": result.metrics["cat_face"][0],
+                   "photo_distance": (result.metrics.get("photo_distance") or [None])[0],
                    "layout_l2": result.metrics["layout_l2"][0], "masked_l2": result.metrics["masked_l2"][0],
                    "realism": (result.metrics.get("realism") or [None])[0],
                    "latent_distance": result.metrics["latent_distance"][0],
@@ -170,8 +171,9 @@ def run_scribble(args: argparse.Namespace) -> int:
                    args.out / "metrics.json")
     for r in records:
         m = r["metrics"]
+        dist = "" if m.get("photo_distance") is None else f"distance to photos {m['photo_distance']:.2f} (1 ≈ a photo), "
         print(f"{r['name']}: cat face {'found' if m['holds_cat_face'] else 'NOT found'} "
-              f"(confidence {m['cat_face_confidence']:.2f}), layout L2 {m['layout_l2']:.4f}, "
+              f"(confidence {m['cat_face_confidence']:.2f}), {dist}layout L2 {m['layout_l2']:.4f}, "
               f"masked L2 {m['masked_l2']:.4f}, patch realism {m['realism']}, "
               f"latent distance {m['latent_distance']:.2f}, {m['seconds']:.1f} s")
     return 0

@@ -21,6 +21,7 @@ from .. import faces, imaging
 from ..evaluation import cat_faces
 from ..evaluation.faithfulness import reconstruction
 from ..evaluation.features import FeatureDistance
+from ..evaluation.photo_distance import FILE_NAME as PHOTO_FEATURES, PhotoDistance
 from ..evaluation.realism import PatchRealism
 from . import directions, editing, interpolation
 from .checkpoints import GanBundle, load_gan
@@ -75,6 +76,7 @@ class GanEngine(Engine):
         self.arch = self.bundle.arch
         self.class_index: Optional[int] = None
         self._class_means: dict[int, torch.Tensor] = {}  # shared by every for_class view
+        self._photo_distance: list[Optional[PhotoDistance]] = []  # loaded once (a list: shared by for_class views)
 
     # ------------------------------------------------------------------------------------------
     # Class-conditional models
@@ -305,6 +307,8 @@ class GanEngine(Engine):
             metrics.update(cat_face=face.tolist(), holds_face=(face >= cat_faces.MIN_CONFIDENCE).tolist())
         if realism is not None:
             metrics["realism"] = realism.score(proj.images).tolist()
+        if self.photo_distance() is not None:
+            metrics["photo_distance"] = self.photo_distance().distance(proj.images).tolist()
         if perceptual is not None:
             with torch.no_grad():
                 metrics["perceptual"] = perceptual(proj.images, targets, mask).tolist()
@@ -325,6 +329,24 @@ class GanEngine(Engine):
         if D is None or (resolution is not None and resolution != self.resolution):
             return FeatureDistance(None)
         return FeatureDistance(DiscriminatorFeatures(D.eval().requires_grad_(False)), f"D features ({self.bundle.source})")
+
+    def photo_distance(self) -> Optional[PhotoDistance]:
+        """Distance to held-out real photos in this model's discriminator features (1 ≈ a photo;
+        `evaluation.photo_distance`), where the model's folder holds a reference made for these weights
+        (``photo_features.npz``, by ``python -m bench.photo_distance``); None otherwise."""
+        if not self._photo_distance:
+            found = None
+            path = self.bundle.folder / PHOTO_FEATURES if self.bundle.folder is not None else None
+            if path is not None and path.is_file() and self.bundle.D is not None:
+                D = self.bundle.D.eval().requires_grad_(False)
+                try:
+                    found = PhotoDistance.load(path, lambda x: D.features(x.to(self.device)))
+                except LatentStudioError:  # made another way: no figure rather than a misleading one
+                    found = None
+                if found is not None and found.fingerprint != self.fingerprint:  # made for other weights
+                    found = None
+            self._photo_distance.append(found)
+        return self._photo_distance[0]
 
     @torch.no_grad()
     def latent_distance(self, latent: torch.Tensor, space: str) -> torch.Tensor:

@@ -25,7 +25,7 @@ TABS = [
     ("Scribble → GAN", "scribble", {}, "masked L2"),
     ("Edit", "edit", {}, "pixel change"),
     ("SDEdit", "sdedit", {"sdedit-steps": 25}, "samples"),
-    ("GAN vs Diffusion", "compare", {}, "done"),
+    ("GAN vs Diffusion", "compare", {}, "layout L2"),
 ]
 
 

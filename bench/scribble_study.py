@@ -30,14 +30,15 @@ from .diffusion_quality import load_sketches
 _LATENT_ONLY = dict(optimize_noise=False)
 _LAYOUT = dict(follow_lines=0.0, **_LATENT_ONLY)
 SETTINGS = [  # (label, options over the scribble defaults: w+, 3 random starts, no perceptual term, reg to the mean)
-    ("every pixel, reg 0.03, noise maps (the previous default)",
+    ("every pixel, reg 0.03, noise maps (the first default)",
      dict(follow_lines=1.0, reg=0.03, optimize_noise=True, noise_reg=200.0)),
     ("16×16 layout, reg 0.03", dict(reg=0.03, **_LAYOUT)),
-    ("16×16 layout, reg 0.1 (the default)", dict(reg=0.1, **_LAYOUT)),
+    ("16×16 layout, reg 0.1 (the previous default)", dict(reg=0.1, **_LAYOUT)),
     ("16×16 layout, reg 0.3", dict(reg=0.3, **_LAYOUT)),
     ("32×32 (follow the lines 0.5), reg 0.1", dict(follow_lines=0.5, reg=0.1, optimize_noise=False)),
-    ("16×16 layout, reg 1.0", dict(reg=1.0, **_LAYOUT)),
+    ("16×16 layout, reg 1.0 (the default)", dict(reg=1.0, **_LAYOUT)),
     ("16×16 layout, one w for all layers, reg 0.1", dict(space="w", reg=0.1, **_LAYOUT)),
+    ("16×16 layout, reg 1.0 toward each restart's random start (not the mean)", dict(reg=1.0, reg_to="init", **_LAYOUT)),
 ]
 
 
@@ -94,9 +95,11 @@ def main(argv=None) -> dict:
         ml2 = [v for r in per_seed for v in r.metrics["masked_l2"]]
         lay = [v for r in per_seed for v in r.metrics["layout_l2"]]
         face = [v for r in per_seed for v in r.metrics["holds_face"]]
+        photo = [v for r in per_seed for v in r.metrics.get("photo_distance", [])]
         real = [v for r in per_seed for v in r.metrics["realism"]]
         dist = [v for r in per_seed for v in r.metrics["latent_distance"]]
         rows.append({"setting": label, "cat_face_share": round(float(np.mean(face)), 2),
+                     "photo_distance": round(float(np.median(photo)), 2) if photo else None,
                      "layout_l2": round(float(np.mean(lay)), 4), "masked_l2": round(float(np.mean(ml2)), 4), "realism": round(float(np.mean(real)), 3),
                      "latent_distance": round(float(np.mean(dist)), 2), "seed_spread": round(float(spread), 1),
                      "seconds_per_sketch": round(seconds, 2), "options": opts})
@@ -104,11 +107,12 @@ def main(argv=None) -> dict:
         print(rows[-1], flush=True)
     print(f"\nScribble study: {len(names)} sketches × {args.seeds} seeds, {args.steps} Adam steps per restart, "
           f"model {args.model} (CPU)")
-    print("| setting | cat face found ↑ | layout L2 ↓ | masked L2 (every pixel) ↓ | patch realism | latent distance | "
-          "seed spread (levels) | s / sketch |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| setting | cat face found ↑ | distance to photos (median; 1 ≈ a photo) ↓ | layout L2 ↓ | "
+          "masked L2 (every pixel) ↓ | patch realism | latent distance | seed spread (levels) | s / sketch |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['setting']} | {r.get('cat_face_share', '–')} | {r.get('layout_l2', '–')} | {r['masked_l2']} | "
+        print(f"| {r['setting']} | {r.get('cat_face_share', '–')} | {r.get('photo_distance') or '–'} | "
+              f"{r.get('layout_l2', '–')} | {r['masked_l2']} | "
               f"{r['realism']} | {r['latent_distance']} | {r['seed_spread']} | {r['seconds_per_sketch']} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     record = {"sketches": names, "steps": args.steps, "seeds": args.seeds, "rows": rows,

@@ -5,6 +5,7 @@ import gradio as gr
 
 from engines import compare as comparison
 from engines.diffusion.options import SDEditOptions
+from engines.stylegan.engine import SCRIBBLE_DEFAULTS
 from engines.stylegan.projector import ProjectionConfig
 
 from . import common, inputs, outputs
@@ -28,7 +29,8 @@ def build(registry: Registry) -> gr.Dropdown:
                 with gr.Row():
                     model = common.gan_dropdown(registry, "GAN")
                     model_class = common.class_dropdown(registry, model)
-                    gan_steps = common.limited_slider(ProjectionConfig.limit("steps"), 200, label="GAN steps",
+                    gan_steps = common.limited_slider(ProjectionConfig.limit("steps"), SCRIBBLE_DEFAULTS["steps"],
+                                                      label="GAN steps (per restart)",
                                                       elem_id="compare-gan-steps")
                 with gr.Row():
                     strength = common.limited_slider(SDEditOptions.limit("strength"), label="SDEdit strength")

@@ -26,7 +26,7 @@ def build(registry: Registry) -> gr.Dropdown:
                 model_class = common.class_dropdown(registry, model)
                 with gr.Row():
                     space = common.space_radio()
-                    steps = common.limited_slider(LIMITS["steps"], 150, label="Steps (per restart)", elem_id="scribble-steps")
+                    steps = common.limited_slider(LIMITS["steps"], SCRIBBLE_DEFAULTS["steps"], label="Steps (per restart)", elem_id="scribble-steps")
                 follow = common.limited_slider(LIMITS["follow_lines"], SCRIBBLE_DEFAULTS["follow_lines"],
                                                label="Follow the lines (0: the drawing's colour layout → a photo-like "
                                                      "cat; 1: every line and fill as drawn)",

@@ -61,3 +61,13 @@ def test_black_and_broken_frames_are_counted_against_real_photos(tmp_path):
     assert (row["dark in 4"], row["broken in 4"], row["dark_at"], row["broken_at"]) == (1, 2, [0], [0, 1])
     assert row["dark of 6 %"] == pytest.approx(100 / 6, abs=0.01) and row["train photos dark %"] == 1.5
     assert (tmp_path / "grid.png").is_file()
+
+
+def test_sdedit_default_strength_is_the_lowest_meeting_both_goals():
+    from bench.gan_vs_sdedit import pick_strength
+    mean = {"sdedit_0.5": {"holds_cat_face": 0.6, "layout_l2": 0.005},
+            "sdedit_0.7": {"holds_cat_face": 0.85, "layout_l2": 0.012},
+            "sdedit_0.9": {"holds_cat_face": 0.95, "layout_l2": 0.03}}   # a cat, but not the drawing's layout
+    assert pick_strength(mean, [0.9, 0.5, 0.7]) == 0.7
+    mean["sdedit_0.7"]["layout_l2"] = 0.021
+    assert pick_strength(mean, [0.5, 0.7, 0.9]) is None

@@ -81,7 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="which default GAN 'default' means (default: stylegan2)")
     c.add_argument("--gan-class", default=None, metavar="CLASS",
                    help="class of a class-conditional GAN (index, or name where the model has names)")
-    c.add_argument("--gan-steps", type=positive_int, default=300, help="GAN projection steps (default: 300)")
+    c.add_argument("--gan-steps", type=positive_int, default=None,
+                   help="GAN projection steps per restart (default: the scribble default, as `scribble --steps`)")
     _model_flags(c, "--diffusion")
     _noise_flags(c)
     add_flag(c, "--steps", SDEditOptions.limit("steps"), default=None,

@@ -1,7 +1,10 @@
 """Photos as people have them: the cat face is found, framed like the training photos, and edits go back in."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 
@@ -71,5 +74,49 @@ def test_cli_invert_face_writes_the_reconstruction_back_into_the_photo(tmp_path,
                  "--out", str(tmp_path / "out")]) == 0
     assert Image.open(tmp_path / "out" / "photo_in_photo.png").size == (480, 320)
     Image.new("RGB", (300, 200), (200, 200, 200)).save(tmp_path / "blank.png")
+    # no face: the centre square is inverted, and the box and the warnings say so
     assert main(["invert", str(tmp_path / "blank.png"), "--model", str(tmp_path / "m"), "--face", "--steps", "2",
-                 "--out", str(tmp_path / "out2")]) == 2
+                 "--out", str(tmp_path / "out2")]) == 0
+    (m,) = json.loads((tmp_path / "out2" / "metrics.json").read_text())["images"].values()
+    assert m["face_box"] == [50, 0, 200] and m["face_found"] is False
+    assert m["warnings"] == [faces.CENTRE_USED, faces.NOT_A_CAT]
+    (found,) = json.loads((tmp_path / "out" / "metrics.json").read_text())["images"].values()
+    assert found["face_found"] is True and found["warnings"] == [] and abs(found["face_box"][0] - FRAME[0]) < 20
+
+
+@pytest.mark.parametrize("sample", ["stylegan2_seed3", "grumpy_seed7"])
+def test_a_face_that_fills_the_frame_is_found_whole(sample):
+    """A close-up (the face overflows the photo): the whole face is chosen, not a nose or an eye inside it."""
+    big = Image.open(f"assets/examples/photos/{sample}.png").convert("RGB").resize((400, 400), Image.BICUBIC)
+    close_up = big.crop((40, 70, 360, 330))  # 320×260: the frame of the face is (-40, -70, 400)
+    crop = faces.crop_face(close_up)
+    left, top, side = crop.box
+    assert crop.found and side >= 0.6 * min(close_up.size)
+    assert abs(left + 40) < 50 and abs(top + 70) < 50 and abs(side - 400) <= 0.25 * 400
+
+
+def test_a_tilted_face_is_found():
+    bg = Image.new("RGB", (520, 400), (90, 110, 140))
+    tilted = Image.open("assets/examples/photos/stylegan2_seed17.png").convert("RGBA").resize((200, 200)).rotate(15, Image.BICUBIC)
+    bg.paste(tilted, (200, 100), tilted)
+    crop = faces.crop_face(bg)
+    left, top, side = crop.box
+    assert crop.found and abs(left + side / 2 - 300) < 30 and abs(top + side / 2 - 200) < 30 and 150 < side < 280
+
+
+def test_photos_without_a_cat_face_carry_a_warning_and_cat_photos_none(tiny_engine):
+    gradient = Image.linear_gradient("L").convert("RGB").resize((300, 200))
+    assert faces.domain_warnings(gradient) == [faces.NOT_A_CAT]
+    assert faces.domain_warnings(_photo()) == []
+    inv = tiny_engine.invert([gradient, _photo()], steps=1)
+    assert inv.metrics["warnings"] == [[faces.NOT_A_CAT], []]
+
+
+def test_edit_from_a_photo_reports_how_well_it_was_rebuilt(tiny_engine):
+    d = tiny_engine.directions("ganspace", k=1, n_samples=200)[0]
+    res = editing.edit(tiny_engine, Image.linear_gradient("L").convert("RGB").resize((64, 64)), d, [0.0, 1.0],
+                       invert_options={"steps": 2})
+    rebuild = res.metrics["rebuild"]
+    assert rebuild["psnr"] > 0 and 0 <= rebuild["ssim"] <= 1 and rebuild["warnings"] == [faces.NOT_A_CAT]
+    latent = tiny_engine.latent_record(torch.zeros(1, tiny_engine.G.num_ws, tiny_engine.G.w_dim), "w+")
+    assert "rebuild" not in editing.edit(tiny_engine, latent, d, [0.0]).metrics  # a latent has no photo to rebuild

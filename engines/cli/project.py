@@ -114,7 +114,10 @@ def run_invert(args: argparse.Namespace) -> int:
                        "realism": (result.metrics.get("realism") or [None] * len(chunk))[i],
                        "perceptual": (result.metrics.get("perceptual") or [None] * len(chunk))[i],
                        "perceptual_net": result.metrics["perceptual_net"], "seconds": seconds,
-                       "steps": result.options["steps"], "loss": result.metrics["loss"][i]}
+                       "steps": result.options["steps"], "loss": result.metrics["loss"][i],
+                       "warnings": result.metrics["warnings"][i]}
+            if args.face:
+                metrics.update(face_box=result.options["face_boxes"][i], face_found=result.options["face_found"][i])
             records[path] = {"files": files, "metrics": metrics, "options": result.options}
         return records
 
@@ -124,7 +127,12 @@ def run_invert(args: argparse.Namespace) -> int:
     metrics = {r["name"]: r["metrics"] for r in records}
     write_json({"images": metrics, "options": records[-1]["options"]}, args.out / "metrics.json")
     for name, m in metrics.items():
-        print(f"{name}: psnr {m['psnr']:.2f} dB, ssim {m['ssim']:.3f}, {m['seconds']:.1f} s")
+        box = m.get("face_box")
+        where = ("" if box is None else f", cat face at left {box[0]} top {box[1]} side {box[2]}" if m.get("face_found")
+                 else f", centre square {box}")
+        print(f"{name}: psnr {m['psnr']:.2f} dB, ssim {m['ssim']:.3f}, {m['seconds']:.1f} s{where}")
+        for warning in m.get("warnings") or []:
+            print(f"  warning: {warning}")
     return 0
 
 

@@ -29,14 +29,18 @@ import re
 import warnings
 import zipfile
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ..base import LatentStudioError, ProgressCallback, Result, Timer, as_list, check_range
 from .. import faces, imaging
+from ..evaluation.faithfulness import reconstruction
+from ..evaluation.realism import PatchRealism
 from ..sources import safe_join
 from .directions import (DIRECTION_NAME, Direction, apply, as_direction_array, edit_space, example_points,
                          from_examples, latent_dim, normalise, own_rows, parse_layers)
@@ -364,30 +368,47 @@ def _invert(engine: Any, images: list, space: str, options: Optional[dict],
 PHOTO_CACHE_SIZE = 4  # photos whose inversion (and tuned generator) Edit keeps per loaded model
 
 
+@dataclass
+class PreparedPhoto:
+    """A photo made ready to edit: its inverted latent [1, …] and space, the noise maps the inversion fitted (None:
+    the model's own), the face crop (None: the whole photo), the engine to render with (a PTI-tuned copy when asked),
+    the target the model saw [1, C, R, R] and what to tell the user about the photo (`faces.domain_warnings`)."""
+    latent: torch.Tensor
+    space: str
+    noise: Optional[dict]
+    crop: Optional[faces.FaceCrop]
+    engine: Any
+    target: torch.Tensor
+    warnings: list[str]
+
+
 def _prepared_photo(engine: Any, src: Any, invert_options: Optional[dict], face: bool, pti_steps: int,
-                    progress: Optional[ProgressCallback]) -> tuple[torch.Tensor, str, Optional[dict], Any, Any, bool]:
-    """A photo's inverted latent, its space, its noise maps (None: the model's own), face crop and the engine to
-    render with (tuned by PTI if asked; the tuned copy holds the noise maps), and whether it came from the cache:
-    editing the same photo again along another direction or strength reuses the inversion instead of repeating
-    it (kept on the model's bundle, shared by its class views)."""
+                    progress: Optional[ProgressCallback] = None) -> tuple[PreparedPhoto, bool]:
+    """A photo made ready to edit (`PreparedPhoto`) and whether it came from the cache: editing the same photo again
+    along another direction or strength reuses the inversion instead of repeating it (kept on the model's bundle,
+    shared by its class views)."""
     image = imaging.load_image(src)
     key = (hashlib.sha256(image.tobytes()).hexdigest(), image.size, engine.fingerprint, engine.class_index,
            json.dumps(invert_options or {}, sort_keys=True, default=str), bool(face), int(pti_steps))
     cache = engine.bundle.__dict__.setdefault("_photo_inversions", OrderedDict())
     if key in cache:
         cache.move_to_end(key)
-        return (*cache[key], True)
+        return cache[key], True
     space = "w+" if edit_space(engine.G) == "w" else "z"
-    crop = faces.crop_face(image) if face else None
+    crop = faces.crop_face(image, centre_if_none=True) if face else None
     photo = crop.image if crop is not None else image
+    told = [faces.CENTRE_USED] if crop is not None and not crop.found else []
+    if crop is None or not crop.found:
+        told += faces.domain_warnings(image)
     latent, space, noise = _invert(engine, [photo], space, invert_options, progress)
+    target = imaging.to_tensor(imaging.center_crop_resize(photo, engine.resolution))
     if pti_steps:  # edits then go through a generator tuned to this photo (keeps its identity)
         engine = engine.tuned_for(photo, latent[:1], space, steps=pti_steps, progress=progress, noise=noise)
         noise = None
-    cache[key] = (latent, space, noise, crop, engine)
+    cache[key] = PreparedPhoto(latent, space, noise, crop, engine, target, told)
     while len(cache) > PHOTO_CACHE_SIZE:
         cache.popitem(last=False)
-    return latent, space, noise, crop, engine, False
+    return cache[key], False
 
 
 # ----------------------------------------------------------------------------------------------
@@ -429,7 +450,7 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
     else:                   # the direction's own rows (GANSpace named edits), else all
         span = own_rows(direction, engine.G.num_ws) if edit_space(engine.G) == "w" else None
         rows = span
-    crop = None
+    crop, prepared = None, None
     with timer("load"):
         if isinstance(latent_src, dict) or (isinstance(latent_src, (str, Path))
                                             and Path(latent_src).suffix.lower() == ".npz"):
@@ -437,8 +458,9 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
             noise = engine.load_noise(latent_src, latent.shape[0])
             source = "latent"
         else:
-            latent, space, noise, crop, engine, reused = _prepared_photo(engine, latent_src, invert_options, face,
-                                                                         pti_steps, progress)
+            prepared, reused = _prepared_photo(engine, latent_src, invert_options, face, pti_steps, progress)
+            latent, space, noise, crop, engine = (prepared.latent, prepared.space, prepared.noise, prepared.crop,
+                                                  prepared.engine)
             source = "image (inversion reused)" if reused else "image"
         latent, space = to_edit_latent(engine, latent[:1], space)
         noise = {k: v[:1] for k, v in noise.items()} if noise else None  # the photo's fine detail stays put
@@ -448,11 +470,19 @@ def edit(engine: Any, latent_src: Any, direction: Any, strengths: Sequence[float
         # one at a time, like the original: batched kernels may differ in the last bit, and strength 0 should not
         images = [engine.synthesize(e[None], space, noise)[0] for e in edited]
     change = [float(np.abs(np.asarray(im, dtype=np.float32) - base).mean()) for im in images]
+    metrics: dict[str, Any] = {"strengths": strengths, "pixel_change": change}
+    if prepared is not None:  # how well the photo was rebuilt, before any edit: the edits are only as good as that
+        rebuilt = imaging.to_tensor(Image.fromarray(base.round().clip(0, 255).astype(np.uint8)))
+        figures = reconstruction(rebuilt, prepared.target)
+        realism = PatchRealism.default()
+        metrics["rebuild"] = {"psnr": figures["psnr"][0], "ssim": figures["ssim"][0],
+                              "realism": float(realism.score(rebuilt)[0]) if realism is not None else None,
+                              "warnings": list(prepared.warnings)}
     if crop is not None:  # the edited face back in the photo
         images = [faces.paste_back(crop, im) for im in images]
     noise_rows = {k: v.expand(len(strengths), -1, -1, -1) for k, v in noise.items()} if noise else None
     return Result(images=images, latents=engine.latent_record(edited, space, noise_rows),
-                  metrics={"strengths": strengths, "pixel_change": change}, timings=timer.timings,
+                  metrics=metrics, timings=timer.timings,
                   options={"direction": direction.name, "method": direction.method, "space": direction.space,
                            "strengths": strengths, "layers": list(span) if span else "all",
                            "condition": [c.name for c in conds] if conds else None, "source": source,

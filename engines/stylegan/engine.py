@@ -404,7 +404,9 @@ class GanEngine(Engine):
         default; the start is the model's encoder output where it has one, `default_init`); ``on_loss(step,
         loss)`` after every step feeds a live loss curve. ``face``: find each
         photo's cat face and invert it framed like the training photos (`faces.crop_face`; a photo without
-        one is an error); the crop boxes are in ``options["face_boxes"]`` for `faces.paste_back`.
+        one: its centre square); the crop boxes are in ``options["face_boxes"]`` for `faces.paste_back`
+        (``options["face_found"]``: whether each was a face). ``metrics["warnings"]``: per image what to tell the
+        user (`faces.domain_warnings`: no cat face at all; the centre square used), empty when all is well.
         ``pti_steps`` > 0: then tune a copy of the generator around each pivot (`tuned_for`) for that many
         steps; the images and figures are the tuned ones (``metrics["psnr_pivot"]``: before tuning)."""
         self._require_class()
@@ -413,12 +415,17 @@ class GanEngine(Engine):
         options = self._noise_default(options)
         config = ProjectionConfig.from_options(**options)
         check_range("PTI steps", pti_steps, 0, 2000, integer=True)
-        crops = [faces.crop_face(img) for img in as_list(images)] if face else None
+        crops = [faces.crop_face(img, centre_if_none=True) for img in as_list(images)] if face else None
         photos = [c.image for c in crops] if crops else as_list(images)
         targets = self.targets(photos)
+        # the domain check: a photo with no cat face is answered, but with a warning (a face crop found has one)
+        told = [[faces.CENTRE_USED, *faces.domain_warnings(c.photo)] if not c.found else [] for c in crops] \
+            if crops else [faces.domain_warnings(img) for img in as_list(images)]
         result = self.project(targets, None, config, seed=seed, progress=progress, on_loss=on_loss)
+        result.metrics["warnings"] = told
         if crops:
             result.options["face_boxes"] = [list(c.box) for c in crops]
+            result.options["face_found"] = [c.found for c in crops]
         if pti_steps:
             start = time.perf_counter()
             latents = torch.as_tensor(np.asarray(result.latents["latent"]), device=self.device)

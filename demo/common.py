@@ -109,6 +109,27 @@ def photo_distance_text(metrics: dict) -> str:
             if value is not None else "")
 
 
+def photo_warnings(crop: Any, engine_warnings: list[str]) -> list[str]:
+    """What to tell the user about a photo the tab cropped itself (``crop``: a `faces.FaceCrop` or None) and the
+    engine then inverted (its ``metrics["warnings"]`` for that image)."""
+    from engines import faces
+    told = [faces.CENTRE_USED] if crop is not None and not crop.found else []
+    return told + [w for w in engine_warnings if w not in told]
+
+
+def warnings_text(warnings: list[str]) -> str:
+    """"⚠ …" lines ahead of a status, or "" when all is well."""
+    return "".join(f"⚠ **{w[0].upper() + w[1:]}.**  \n" for w in warnings)
+
+
+def face_box_text(crop: Any) -> str:
+    """"Cat face found: left 75, top -25, side 375 px of the photo · " (or "" without a found face)."""
+    if crop is None or not crop.found:
+        return ""
+    left, top, side = crop.box
+    return f"cat face found: left {left}, top {top}, side {side} px of the photo · "
+
+
 def face_text(found: bool, confidence: float) -> str:
     """"cat face found (confidence 2.7)" or "no cat face found": OpenCV's cat-face detector on the result."""
     return (f"cat face found (detector confidence {confidence:.1f})" if found

@@ -189,6 +189,14 @@ def build(registry: Registry) -> EditTab:
                     text = (f"**{res.options['direction']}** ({res.options['method']}) on layers {layers_text(res.options['layers'])}"
                             f" · mean pixel change at ±s: {res.metrics['pixel_change'][0]:.1f} / "
                             f"{res.metrics['pixel_change'][-1]:.1f} levels")
+                    rebuild = res.metrics.get("rebuild")
+                    if rebuild is not None:  # from a photo: how well it was rebuilt comes first (edits are no better)
+                        box = res.options.get("face_box")
+                        where = f" (face crop left {box[0]}, top {box[1]}, side {box[2]} px)" if box else ""
+                        text = (common.warnings_text(rebuild["warnings"]) +
+                                f"Photo rebuilt{where}: **PSNR {rebuild['psnr']:.1f} dB · SSIM {rebuild['ssim']:.3f}**"
+                                + (f" · patch realism {rebuild['realism']:.2f}" if rebuild["realism"] is not None else "")
+                                + "  \n" + text)
                     captions = [f"{v:+.1f}" for v in res.metrics["strengths"]]
                     images = [common.big(im) for im in res.images]
                     middle = min(range(len(images)), key=lambda i: abs(float(res.metrics["strengths"][i])))

@@ -111,7 +111,8 @@ def build(registry: Registry) -> InvertTab:
             """
             engine = registry.gan(model_label, class_label)
             photo = inputs.load_photo(photo_path)
-            target = imaging.center_crop_resize(faces.crop_face(photo).image if face_v else photo, engine.resolution)
+            crop = faces.crop_face(photo, centre_if_none=True) if face_v else None  # no face: the centre, said so
+            target = imaging.center_crop_resize(crop.image if crop is not None else photo, engine.resolution)
             options = dict(space=space_v, optimizer=opt_v, steps=steps_v, l2=l2_v, l1=l1_v, perceptual=perc_v,
                            perceptual_weight=perc_w, reg=reg_v, restarts=restarts_v,
                            optimize_noise=bool(noise_v) and engine.arch == "stylegan2",
@@ -131,8 +132,10 @@ def build(registry: Registry) -> InvertTab:
                                "perceptual": m.get("perceptual", [None])[0],
                                "perceptual_net": m["perceptual_net"], "latent_distance": m["latent_distance"][0],
                                "seconds": res.timings["total"], "ms_per_step": res.timings["per_step_ms"],
-                               "options": res.options}
-                    text = (f"**PSNR {m['psnr'][0]:.2f} dB · SSIM {m['ssim'][0]:.3f}** (faithfulness) · "
+                               "warnings": common.photo_warnings(crop, m["warnings"][0]),
+                               "face_box": list(crop.box) if crop is not None else None, "options": res.options}
+                    text = (common.warnings_text(summary["warnings"]) + common.face_box_text(crop) +
+                            f"**PSNR {m['psnr'][0]:.2f} dB · SSIM {m['ssim'][0]:.3f}** (faithfulness) · "
                             f"{common.realism_text(m)} · {res.timings['total']:.1f} s "
                             f"({res.options['space']}, {res.options['optimizer']}, {res.options['steps']} steps"
                             f"{' from the encoder' if res.options.get('init') == 'encoder' else ''}"

@@ -64,6 +64,21 @@ def test_invert_reconstructs_and_its_latent_feeds_interpolate(client):
     assert "loss_curve" in json.loads(Path(next(f for f in files if f.endswith(".json"))).read_text())["metrics"]["inversion"][0]
 
 
+def test_invert_warns_about_a_photo_without_a_cat_face_and_shows_the_face_it_used(client, tmp_path):
+    gradient = tmp_path / "gradient.png"
+    Image.linear_gradient("L").convert("RGB").resize((300, 200)).save(gradient)
+    _, _, status, _, metrics, _, _ = client.predict(
+        handle_file(str(gradient)), DEFAULT_GAN, "w+", "adam", 5, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0, None, True,
+        api_name="/invert")
+    told = json.loads(metrics)["warnings"]
+    assert told[0] == "no cat face found: the centre square was used" and "no cat face in this photo" in told[1]
+    assert status.startswith("⚠") and "PSNR" in status
+    _, _, status, _, metrics, _, _ = client.predict(
+        handle_file(str(PHOTO)), DEFAULT_GAN, "w+", "adam", 5, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0, None, True,
+        api_name="/invert")
+    assert json.loads(metrics)["warnings"] == [] and "cat face found: left" in status and "⚠" not in status
+
+
 def test_scribble_follows_the_strokes(client):
     result, status, over, mask, metrics, latent = client.predict(canvas(), DEFAULT_GAN, "w+", 60, 0.01, 1, 0,
                                                                  api_name="/scribble")

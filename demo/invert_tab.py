@@ -33,7 +33,7 @@ def build(registry: Registry) -> InvertTab:
                     "**w+** reconstructs best; **z** stays closest to what the GAN samples.")
         with gr.Row():
             with gr.Column(scale=1):
-                photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"], height=256,
+                photo = gr.Image(label="Photo", type="filepath", sources=["upload", "webcam", "clipboard"], height=256,
                                  elem_id="invert-photo")
                 model = common.gan_dropdown(registry)
                 model_class = common.class_dropdown(registry, model)
@@ -72,7 +72,7 @@ def build(registry: Registry) -> InvertTab:
                                               elem_id="invert-before-after")
                 curve = gr.LinePlot(common.loss_frame([]), x="step", y="loss", title="Loss", height=220)
                 with gr.Accordion("All numbers (JSON)", open=False):
-                    metrics = gr.Code(label="Metrics", language="json")
+                    metrics = gr.Code(label="Metrics", language="json", elem_id="invert-metrics")
                 latent = gr.File(label="Latent (.npz)", elem_id="invert-latent", visible=False)
                 with gr.Row():
                     to_a = gr.Button("Use as A in Interpolate", size="sm")
@@ -163,8 +163,9 @@ def build(registry: Registry) -> InvertTab:
                 kept = "Showing the best latent so far (downloadable below)."
             elif image is not None:
                 kept = "Showing the last preview."
+            # the JSON says this job stopped (it must not keep showing the previous job's numbers)
             return (gr.skip(), image if image is not None else gr.skip(), common.stopped_text(job, kept=kept),
-                    common.loss_frame(job.loss_curve()), gr.skip(), latent_file,
+                    common.loss_frame(job.loss_curve()), outputs.pretty({"stopped": True, "kept": kept}), latent_file,
                     common.shown(outputs.save_pair(target, image, "invert")) if image is not None and target is not None else gr.skip())
 
         event = common.run_event(run, invert, [photo, model, space, optimizer, steps, l2, l1, perceptual,

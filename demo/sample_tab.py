@@ -34,12 +34,16 @@ def sample_latent(engine, count: int, seed: int, index: int, truncation: float) 
     return engine.latent_record(engine.G.mapping(z, truncation_psi=truncation)[:, 0], "w")
 
 
+SAMPLE_MAX = 64  # images per grid
+
+
 def build(registry: Registry) -> SampleTab:
     with gr.Tab("Sample", id="sample"):
         with gr.Row():
             model = common.gan_dropdown(registry)
             model_class = common.class_dropdown(registry, model)
-            n = gr.Slider(1, 36, value=9, step=1, label="Images")
+            # a number, not a slider: a slider's range would quietly clamp a larger count; the check below names it
+            n = gr.Number(value=9, precision=0, label="Images", info=f"1 to {SAMPLE_MAX}", min_width=120)
             seed = common.seed_field()
             psi = gr.Slider(0.0, 1.5, value=0.7, step=0.05, label="Truncation ψ")
         run = gr.Button("Sample", variant="primary", elem_id="sample-run")
@@ -59,7 +63,7 @@ def build(registry: Registry) -> SampleTab:
 
             Args:
                 model_label: which GAN, e.g. "StyleGAN2 · cats (default)".
-                count: how many images (1-64).
+                count: how many images (1-64, `SAMPLE_MAX`).
                 seed_value: random seed (0-2147483648); the same seed gives the same images.
                 truncation: truncation ψ (0-2): lower is more typical, higher more varied.
                 class_label: class of a class-conditional model (None otherwise).
@@ -67,7 +71,7 @@ def build(registry: Registry) -> SampleTab:
                 the images.
             """
             engine = registry.gan(model_label, class_label)
-            count = inputs.whole(count, "Images", 1, 64)
+            count = inputs.whole(count, "Images", 1, SAMPLE_MAX)
             seed_value = inputs.whole(seed_value, "Seed", 0, common.SEED_MAX)
             truncation = inputs.real(truncation, "Truncation", 0, 2)
             images = engine.sample(count, seed_value, truncation=truncation)
@@ -86,5 +90,7 @@ def build(registry: Registry) -> SampleTab:
         event = run.click(sample, [model, n, seed, psi, model_class], [gallery, used], api_name="sample",
                           concurrency_id="engines", show_progress_on=[gallery])
         gallery.select(pick, used, [picked, latent], api_visibility="private")
+        # a new grid: the pick of the old one no longer points at what is on show
+        event.success(lambda: ("Click a sample to edit it.", ""), None, [picked, latent], api_visibility="private")
         common.track(event, "Sample", gallery, None)
     return SampleTab(model=model, latent=latent, to_edit=to_edit)

@@ -125,7 +125,9 @@ def build(registry: Registry) -> SDEditTab:
                             f"(strength {o.get('strength', strength_v):g} × {o.get('steps', steps_v)} in the schedule; "
                             f"from t={o['t_start']}) · {res.timings['total']:.1f} s "
                             f"({res.timings['per_image']:.1f} s per image) · L2 to the guide "
-                            f"{sum(l2) / len(l2):.4f}")
+                            f"{sum(l2) / len(l2):.4f} · cat face found in {sum(res.metrics['holds_face'])} of "
+                            f"{len(res.images)}" + (f" · patch realism {sum(res.metrics['realism']) / len(res.images):.2f} "
+                                                    "(texture only: 0.5 ≈ a real photo)" if "realism" in res.metrics else ""))
                     images = [common.big(im) for im in res.images]
                     yield (images, text, common.big(res.frames[-1]) if res.frames else None,
                            outputs.pretty({"metrics": res.metrics, "timings": res.timings, "options": res.options}),

@@ -111,6 +111,8 @@ def test_sdedit_gives_n_samples_and_is_reproducible(client):
     args = (canvas(), 0.6, "ddim", 10, 3.0, 0.0, "grumpy cat", "", "", 2, 7, False)
     gallery, status, preview, metrics, download, pair = client.predict(*args, api_name="/sdedit")
     assert "6 ddim steps (strength 0.6 × 10" in status                # says why 6 of the 10 steps ran
+    assert "cat face found in" in status and "patch realism" in status  # realism beside faithfulness, as elsewhere
+    assert len(json.loads(metrics)["metrics"]["holds_face"]) == 2
     again = client.predict(*args, api_name="/sdedit")[0]
     assert len(gallery) == 2 and Path(download).suffix == ".zip"
     first = [np.asarray(Image.open(item["image"])) for item in gallery]

@@ -14,6 +14,7 @@ from typing import Any, Optional
 from PIL import Image
 
 from .. import catalog, imaging
+from ..evaluation import cat_faces
 from ..evaluation.realism import PatchRealism
 from ..base import (Engine, LatentStudioError, ModelDescription, ProgressCallback, Result, make_generator, pick_device,
                     pick_dtype)
@@ -184,6 +185,8 @@ class DiffusionEngine(Engine):
         realism = PatchRealism.default()
         if realism is not None:
             metrics["realism"] = realism.score(imaging.to_tensor(run_images)).tolist()
+        face = cat_faces.confidence(imaging.to_tensor(run_images))  # the same figure as the GAN's scribbles
+        metrics.update(cat_face=face.tolist(), holds_face=(face >= cat_faces.MIN_CONFIDENCE).tolist())
         if "nsfw_content_detected" in info:
             metrics["nsfw_content_detected"] = info.pop("nsfw_content_detected")
         frames_out = [guide_img, *previews, run_images[0]] if previews else []

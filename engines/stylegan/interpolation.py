@@ -161,6 +161,13 @@ def _describe(src: Any) -> str:
     return "<latent record>"
 
 
+def _part(progress: Optional[ProgressCallback], index: int, parts: int) -> Optional[ProgressCallback]:
+    """``progress`` for part ``index`` of ``parts`` equal runs: steps counted on over the parts."""
+    if progress is None or parts == 1:
+        return progress
+    return lambda step, total, preview: progress(index * total + step, parts * total, preview)
+
+
 def _endpoint(engine: Any, src: Any, space: str, invert_options: dict, progress: Optional[ProgressCallback],
               timer: Timer, inversions: list) -> tuple[torch.Tensor, Optional[dict[str, torch.Tensor]]]:
     """One endpoint as a single latent (no batch dim) in ``space`` and its noise maps (None: the model's own);
@@ -195,8 +202,11 @@ def interpolate(engine: Any, a: Any, b: Any, *, space: str = "w+", frames: int =
     invert_options = {k: v for k, v in (invert_options or {}).items() if k not in ("space", "progress")}
     timer, inversions = Timer(), []
     with timer("total"):
-        la, na = _endpoint(engine, a, space, invert_options, progress, timer, inversions)
-        lb, nb = _endpoint(engine, b, space, invert_options, progress, timer, inversions)
+        # two images: one progress run over both inversions (A's steps, then B's), not two runs from step 1
+        both = _kind(a) == "image" and _kind(b) == "image"
+        la, na = _endpoint(engine, a, space, invert_options, _part(progress, 0, 2 if both else 1), timer, inversions)
+        lb, nb = _endpoint(engine, b, space, invert_options, _part(progress, 1 if both else 0, 2 if both else 1),
+                           timer, inversions)
         path = latent_path(la, lb, space, frames)
         noises = noise_path(na, nb, engine.G, frames)
         images: list[Image.Image] = []

@@ -29,6 +29,8 @@ def test_stop_says_where_it_stopped_and_keeps_the_partial_result(page, app_serve
     expect(status).to_contain_text(f"Stopped at step {step} / 1000")
     wait_for_image(page.locator("#invert-result"))                              # the best image so far
     expect(page.locator("#invert-latent")).to_contain_text("latent_stopped")  # and its latent
+    page.get_by_text("All numbers (JSON)").click()
+    expect(page.locator("#invert-metrics")).to_contain_text('"stopped": true')  # not the previous job's numbers
     screenshot(page, "invert-stopped")
 
 
@@ -74,3 +76,25 @@ def test_a_sample_goes_to_edit_with_the_layer_range_example(page, app_server, sc
     expect(page.locator("#edit-metrics")).to_contain_text("+3.0")
     expect(page.locator("#edit-before-after img")).to_have_count(2)
     screenshot(page, "edit-from-sample")
+
+
+def test_a_new_grid_forgets_the_old_pick_and_a_count_past_the_limit_is_named(page, app_server):
+    page.goto(app_server)
+    open_tab(page, "Sample")
+    page.locator("#sample-run").click()
+    expect(page.locator("#sample-result img")).to_have_count(9, timeout=RUN_TIMEOUT)
+    page.locator("#sample-result img").nth(2).click()
+    expect(page.locator("#sample-picked")).to_contain_text("Picked image 3", timeout=30_000)
+    page.locator("#sample-run").click()
+    expect(page.locator("#sample-picked")).to_contain_text("Click a sample", timeout=RUN_TIMEOUT)
+    count = page.get_by_label("Images")
+    count.fill("100")
+    count.press("Tab")
+    page.locator("#sample-run").click()
+    expect(page.locator(".toast-body").filter(has_text="Images must be")).to_have_count(1, timeout=30_000)
+
+
+def test_invert_takes_a_photo_from_the_webcam_like_the_other_photo_tabs(page, app_server):
+    page.goto(app_server)
+    open_tab(page, "Invert")
+    expect(page.locator("#invert-photo").get_by_label("Capture from camera")).to_have_count(1)

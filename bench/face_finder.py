@@ -1,6 +1,7 @@
 """How often "find the cat's face" finds it in photos framed as people take them.
 
-    python -m bench.face_finder [--cats ../shared/data/cats] [--photos 40] [--out bench/results/face_finder.json]
+    python -m bench.face_finder [--cats ../shared/data/cats] [--photos 40] [--others DIR]
+                                [--out bench/results/face_finder.json]
 
 Held-out cat photos (the training framing: the face fills about 94 % of the frame) are placed into scenes the way
 people's photos frame a cat: as is; cropped so tight the face overflows the frame; at half, a quarter and an eighth
@@ -8,6 +9,11 @@ of a larger scene (smooth gradients with noise, no faces); tilted by 15°; and t
 when the chosen crop (`faces.crop_face`) overlaps the true frame with IoU ≥ 0.5 (for two cats, either one); no
 face found counts as a miss (the app then uses the centre square and says so). Prints the hit rate per framing and
 writes a contact sheet of a few scenes with the chosen crop drawn in.
+
+Then the domain check (`faces.domain_warnings`, the warning every GAN inversion of a photo carries when no cat face
+is seen at all): the share of all held-out cat photos it warns about (should be ~0) and, with ``--others``, of a
+folder of photos that are not cats (e.g. scikit-image's ``skimage/data``: ``pip download --no-deps scikit-image``,
+unzip; should be 1).
 """
 from __future__ import annotations
 
@@ -70,6 +76,7 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cats", type=Path, default=Path("../shared/data/cats"))
     p.add_argument("--photos", type=int, default=40, help="held-out photos used (each in every framing)")
+    p.add_argument("--others", type=Path, default=None, help="a folder of photos that are not cats")
     p.add_argument("--out", type=Path, default=Path("bench/results/face_finder.json"))
     args = p.parse_args(argv)
     _, val = datasets.split(datasets.list_images(args.cats), 0.05)
@@ -103,8 +110,20 @@ def main(argv=None) -> dict:
     for r in rows:
         print(f"| {r['framing']} | {r['n']} | {r['found']:.2f} |")
     print(f"| **all** | {sum(r['n'] for r in rows)} | **{overall:.2f}** |")
+    warned = [bool(faces.domain_warnings(imaging.load_image(f))) for f in val]
+    print(f"\nDomain check: warns about {sum(warned)} of {len(val)} held-out cat photos ({np.mean(warned):.1%})")
+    others = {}
+    if args.others is not None:
+        for f in sorted(args.others.glob("*.png")) + sorted(args.others.glob("*.jpg")):
+            img = imaging.load_image(f)
+            if min(img.size) >= 64 and img.mode != "L":
+                others[f.stem] = bool(faces.domain_warnings(img))
+        print(f"and about {sum(others.values())} of {len(others)} other photos; not warned: "
+              f"{[k for k, v in others.items() if not v]}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     record = {"photos": len(files), "rows": rows, "overall": overall,
+              "domain_check": {"heldout_cats": len(val), "heldout_cats_warned": sum(warned),
+                               "others": others},
               "sheet": "first 3 photos × framings; green: true frames, red: the chosen crop (yellow: centre, no face)"}
     args.out.write_text(json.dumps(record, indent=2))
     imaging.make_grid(sheet, nrow=len(rows)).save(args.out.with_suffix(".png"))

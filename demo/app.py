@@ -28,10 +28,11 @@ CSS = """
 #invert-result img, #scribble-result img, #compare-gan img, #compare-result img, .pixelated img,
 #interpolate-result img, .gallery-item img, #history-gallery img { image-rendering: pixelated; }
 .pixelated img { width: 100%; height: 100%; object-fit: contain; }
-#models-result th, #models-known th { white-space: nowrap; word-break: keep-all; }
-#models-result td, #models-known td { word-break: normal; overflow-wrap: anywhere; }
+#models-result th, #models-known th, #models-cards th { white-space: nowrap; word-break: keep-all; }
+#models-result td, #models-known td, #models-cards td { word-break: normal; overflow-wrap: anywhere; }
+#models-cards table { display: block; overflow-x: auto; }
 .gan-picker input { text-overflow: ellipsis; min-width: 14em; }
-.status-line { min-height: 1.5em; }
+.status-line { min-height: 1.5em; padding-right: 4.5em; }  /* room for the Error pill: it must not cover the text */
 .status-line .wrap { justify-content: flex-end !important; background: transparent !important; }
 """
 

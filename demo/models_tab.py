@@ -2,6 +2,7 @@
 by path, hub id, URL or a known model's name (`engines.catalog`: ffhq, afhqcat, …, sd-turbo)."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import gradio as gr
@@ -49,11 +50,19 @@ def diffusion_card(registry: Registry) -> str:
     return engine.card or engine.describe().notes or f"No model card for {registry.diffusion_source!r}."
 
 
+def _for_the_page(card: str) -> str:
+    """A model card as the app shows it: its images are files beside the card (``samples/grid.png``) that the page
+    cannot fetch, so each becomes a line naming the file; headings drop two levels under the model's own heading."""
+    card = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", lambda m: f"*(picture: {m.group(1) or 'figure'}, `{m.group(2)}` in the "
+                  "model folder)*", card)
+    return re.sub(r"^(#{1,4}) ", lambda m: "#" * min(6, len(m.group(1)) + 2) + " ", card, flags=re.M)
+
+
 def cards(registry: Registry) -> str:
     parts = []
     for label, engine in registry.loaded_gans().items():
-        parts.append(f"## {label}\n\n{engine.card.strip() or 'No model card.'}")
-    parts.append(f"## Diffusion\n\n{diffusion_card(registry).strip()}")
+        parts.append(f"## {label}\n\n{_for_the_page(engine.card.strip()) or 'No model card.'}")
+    parts.append(f"## Diffusion\n\n{_for_the_page(diffusion_card(registry).strip())}")
     return "\n\n---\n\n".join(parts)
 
 
@@ -86,9 +95,9 @@ def build(registry: Registry, gan_dropdowns: list[gr.Dropdown], diffusion_output
         status = gr.Markdown(elem_id="models-status")
         refresh = gr.Button("Refresh", size="sm")
         with gr.Accordion("Model cards", open=False):
-            card_md = gr.Markdown(cards(registry))
+            card_md = gr.Markdown(cards(registry), max_height=700, elem_id="models-cards")  # scrolls, not 13,000 px
 
-        @user_errors
+        @user_errors(status=(0, 3 + len(gan_dropdowns)))  # an error replaces the status line, never sits beside it
         def add_gan(source, arch_v):
             """Load a GAN and select it in every tab.
 
@@ -103,13 +112,13 @@ def build(registry: Registry, gan_dropdowns: list[gr.Dropdown], diffusion_output
             label = registry.add_gan(source, arch_v)
             picks = [gr.update(choices=registry.gan_labels(), value=label)] * len(gan_dropdowns)
             said = "was already loaded" if label in before else "is loaded"
-            return (f"**{label}** {said}; it is now selected in every tab.", summary(registry), cards(registry),
-                    *picks)
+            yield (f"**{label}** {said}; it is now selected in every tab.", summary(registry), cards(registry),
+                   *picks)
 
         load_gan.click(add_gan, [gan_source, arch], [status, table, card_md, *gan_dropdowns], api_name="load_gan",
                        concurrency_id="engines", show_progress_on=[status])
 
-        @user_errors
+        @user_errors(status=(0, 3 + len(diffusion_outputs)))
         def set_diffusion(source):
             """Load a diffusion model for SDEdit (it replaces the current one; the old one stays on failure).
 
@@ -120,8 +129,8 @@ def build(registry: Registry, gan_dropdowns: list[gr.Dropdown], diffusion_output
                 a status line, the table of loaded models, the model cards and the SDEdit controls' new values.
             """
             engine = registry.set_diffusion(source)
-            return (f"Loaded **{engine.describe().name}** from `{source}`.", summary(registry), cards(registry),
-                    *diffusion_update())
+            yield (f"Loaded **{engine.describe().name}** from `{source}`.", summary(registry), cards(registry),
+                   *diffusion_update())
 
         load_diff.click(set_diffusion, [diff_source], [status, table, card_md, *diffusion_outputs],
                         api_name="load_diffusion", concurrency_id="engines", show_progress_on=[status])

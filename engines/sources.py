@@ -173,7 +173,8 @@ def _resolve_url(spec: str, download: bool, known: Optional[catalog.KnownModel] 
             raise LatentStudioError(
                 f"Could not download known model {known.name!r} ({known.title}, {known.size}) from {spec} "
                 f"(offline or not reachable: {_short(exc)}). Download {dst.name} on a machine with internet and "
-                f"pass the local copy (--model /path/to/{dst.name}), or put it at {str(dst)!r}.") from exc
+                f"give its local path instead (/path/to/{dst.name}: the CLI's --model, the app's source field), "
+                f"or put it at {str(dst)!r}.") from exc
         raise LatentStudioError(
             f"Could not download {spec!r} (offline or not reachable: {_short(exc)}). "
             f"Download the file yourself and pass its local path (or put it at {str(dst)!r}).") from exc

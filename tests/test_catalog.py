@@ -68,7 +68,7 @@ def test_known_gan_offline_is_one_line_naming_source_and_local_copy(hub_dir):
         resolve_source("ffhq", kind="stylegan2")
     msg = str(err.value)
     assert "\n" not in msg and "'ffhq'" in msg and catalog.CATALOG["ffhq"].source in msg
-    assert "--model /path/to/ffhq.pkl" in msg and str(hub_dir / "checkpoints" / "ffhq.pkl") in msg
+    assert "/path/to/ffhq.pkl: the CLI's --model, the app's source field" in msg and str(hub_dir / "checkpoints" / "ffhq.pkl") in msg
     assert "about 364 MB" in msg
     assert isinstance(err.value.__cause__, urllib.error.URLError)
     assert not (hub_dir / "checkpoints" / "ffhq.pkl").exists()

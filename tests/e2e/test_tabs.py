@@ -85,6 +85,24 @@ def test_models_tab_lists_the_loaded_models(page, app_server, screenshot):
     screenshot(page, "models")
 
 
+def test_models_tab_errors_replace_the_status_and_cards_stay_readable(page, app_server):
+    page.goto(app_server)
+    open_tab(page, "Models")
+    status = page.locator("#models-status")
+    page.get_by_label("GAN source").fill("weights/stylegan2-cats64")
+    page.locator("#models-load-gan").click()
+    expect(status).to_contain_text("already loaded", timeout=RUN_TIMEOUT)
+    page.get_by_label("GAN source").fill("/no/such/model.pkl")
+    page.locator("#models-load-gan").click()
+    expect(status).to_contain_text("No such file or folder", timeout=30_000)
+    expect(status).not_to_contain_text("already loaded")           # no stale success beside the error
+    page.get_by_text("Model cards").click()
+    cards = page.locator("#models-cards")
+    expect(cards).to_contain_text("in the model folder")            # pictures named, not broken images
+    assert cards.locator("img").count() == 0
+    assert cards.bounding_box()["height"] <= 800                     # it scrolls instead of growing the page
+
+
 def test_stop_cancels_a_long_job_and_frees_the_worker(page, app_server):
     page.goto(app_server)
     open_tab(page, "Invert")

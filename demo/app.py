@@ -28,6 +28,7 @@ CSS = """
 #invert-result img, #scribble-result img, #compare-gan img, #compare-result img, .pixelated img,
 #interpolate-result img, .gallery-item img, #history-gallery img { image-rendering: pixelated; }
 .pixelated img { width: 100%; height: 100%; object-fit: contain; }
+.strip img { min-height: 8em; }
 #models-result th, #models-known th, #models-cards th { white-space: nowrap; word-break: keep-all; }
 #models-result td, #models-known td, #models-cards td { word-break: normal; overflow-wrap: anywhere; }
 #models-cards table { display: block; overflow-x: auto; }

@@ -150,9 +150,12 @@ def gan_dropdown(registry: Registry, label: str = "Model") -> gr.Dropdown:
                        elem_classes=["gan-picker"])
 
 
-def space_radio(label: str = "Latent space") -> gr.Radio:
-    """z / w / w+ picker (w+ first: it reconstructs best); `follow_model_spaces` narrows it to the model's."""
-    return gr.Radio(["w+", "w", "z"], value="w+", label=label)
+SPACE_ORDER = ("w+", "w", "z")  # w+ first: it reconstructs best
+
+
+def space_radio(label: str = "Latent space", elem_id: Optional[str] = None) -> gr.Radio:
+    """w+ / w / z picker; `follow_model_spaces` narrows it to the model's (in the same order)."""
+    return gr.Radio(list(SPACE_ORDER), value="w+", label=label, elem_id=elem_id)
 
 
 def sketch_examples(component: Any, slug: str) -> gr.Examples:
@@ -229,6 +232,15 @@ def reveal_on_run(button: gr.Button, components: list) -> None:
                  api_visibility="private")
 
 
+def hide_if_empty_on_failure(event: Any, slider: Any) -> None:
+    """After a failed run, hide ``slider`` again (shown by `reveal_on_run`) unless it still holds an earlier result:
+    a failed first run must not leave an empty 300 px box on the page."""
+    def shown(value: Any) -> Any:
+        held = value is not None and (not isinstance(value, (tuple, list)) or any(v is not None for v in value))
+        return gr.update(visible=held)
+    event.failure(shown, [slider], [slider], queue=False, show_progress="hidden", api_visibility="private")
+
+
 def reveal(event: Any, components: list) -> None:
     """Show ``components`` (hidden until there is a result: file slots look like upload boxes when empty) once
     ``event`` has succeeded."""
@@ -282,7 +294,8 @@ def follow_model_spaces(registry: Registry, model: gr.Dropdown, space: gr.Radio)
 
     @user_errors
     def spaces_for(model_label):
-        spaces = list(registry.gan(model_label).spaces)
-        return gr.update(choices=spaces, value="w+" if "w+" in spaces else spaces[0])
+        has = set(registry.gan(model_label).spaces)
+        spaces = [s for s in SPACE_ORDER if s in has]  # the picker's own order, whatever order the model lists
+        return gr.update(choices=spaces, value=spaces[0])
 
     model.change(spaces_for, model, space, api_visibility="private")

@@ -119,7 +119,8 @@ def build(registry: Registry) -> EditTab:
                 status = common.status("edit")
                 before_after = gr.ImageSlider(label="Before / after (drag: start ↔ +s)", type="pil", format="png",
                                               interactive=False, height=300, max_height=300, visible=False, elem_id="edit-before-after")
-                strip = gr.Image(label="Strip", type="pil", interactive=False, format="png")
+                strip = gr.Image(label="Strip", type="pil", interactive=False, format="png", elem_id="edit-strip",
+                                 elem_classes=["pixelated", "strip"])  # 64 px frames drawn at the frame's width
                 table = gr.Markdown(elem_id="edit-metrics")
                 with gr.Accordion("All numbers (JSON)", open=False):
                     metrics = gr.Code(label="Metrics", language="json")
@@ -218,6 +219,7 @@ def build(registry: Registry) -> EditTab:
         common.stop_wiring(stop, event, "edit", outs, stopped)
         common.reveal(event, [edited])
         common.reveal_on_run(run, [before_after])
+        common.hide_if_empty_on_failure(event, before_after)
         common.track(event, "Edit", strip, status)
 
         @user_errors

@@ -76,8 +76,10 @@ def build(registry: Registry) -> InterpolateTab:
                 animation = gr.Image(label="Animation (GIF)", type="filepath", interactive=False, format="gif", height=256,
                                      elem_id="interpolate-result", elem_classes=["pixelated"])
                 status = common.status("interpolate")
-                strip = gr.Image(label="Latent interpolation", type="pil", interactive=False, format="png")
-                fade = gr.Image(label="Pixel cross-fade (for comparison)", type="pil", interactive=False, format="png")
+                strip = gr.Image(label="Latent interpolation", type="pil", interactive=False, format="png",
+                                 elem_classes=["pixelated", "strip"])  # 64 px frames drawn at the frame's width
+                fade = gr.Image(label="Pixel cross-fade (for comparison)", type="pil", interactive=False, format="png",
+                                elem_classes=["pixelated", "strip"])
                 metrics = gr.Markdown(elem_id="interpolate-metrics")
                 files = gr.File(label="Downloads: GIF, MP4, latents, all metrics (JSON)", file_count="multiple",
                                 visible=False)

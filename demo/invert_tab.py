@@ -43,7 +43,7 @@ def build(registry: Registry) -> InvertTab:
                                     info="fine detail the latent cannot hold (stripes, whiskers, pupils); saved in the "
                                          ".npz, kept by edits", elem_id="invert-noise")
                 with gr.Row():
-                    space = common.space_radio()
+                    space = common.space_radio(elem_id="invert-space")
                     optimizer = gr.Radio(["adam", "lbfgs"], value="adam", label="Optimiser")
                 steps = common.limited_slider(LIMITS["steps"], 75, label="Steps", elem_id="invert-steps")
                 with gr.Accordion("Loss weights and more", open=False):
@@ -175,6 +175,7 @@ def build(registry: Registry) -> InvertTab:
         common.stop_wiring(stop, event, "invert", outs, stopped)
         common.reveal(event, [latent])
         common.reveal_on_run(run, [before_after])
+        common.hide_if_empty_on_failure(event, before_after)
         common.track(event, "Invert", result_img, status)
 
         common.follow_model_spaces(registry, model, space)

@@ -149,5 +149,6 @@ def build(registry: Registry) -> SDEditTab:
         common.stop_wiring(stop, event, "sdedit", outs, stopped)
         common.reveal(event, [download])
         common.reveal_on_run(run, [before_after])
+        common.hide_if_empty_on_failure(event, before_after)
         common.track(event, "SDEdit", gallery, status)
     return SDEditTab(class_name=class_name, guidance=guidance, steps=steps, model_info=model_info)

@@ -75,6 +75,8 @@ def test_a_sample_goes_to_edit_with_the_layer_range_example(page, app_server, sc
     expect(page.locator("#edit-status")).to_contain_text("on layers w+ rows 0 to 5", timeout=RUN_TIMEOUT)
     expect(page.locator("#edit-metrics")).to_contain_text("+3.0")
     expect(page.locator("#edit-before-after img")).to_have_count(2)
+    wait_for_image(page.locator("#edit-strip"))
+    assert page.locator("#edit-strip img").bounding_box()["height"] >= 100  # 64 px frames drawn large, not tiny
     screenshot(page, "edit-from-sample")
 
 
@@ -98,3 +100,23 @@ def test_invert_takes_a_photo_from_the_webcam_like_the_other_photo_tabs(page, ap
     page.goto(app_server)
     open_tab(page, "Invert")
     expect(page.locator("#invert-photo").get_by_label("Capture from camera")).to_have_count(1)
+
+
+def test_a_failed_first_run_leaves_no_empty_before_after_box(page, app_server):
+    page.goto(app_server)
+    open_tab(page, "Invert")
+    page.locator("#invert-run").click()  # no photo
+    expect(page.locator("#invert-status")).to_contain_text("Upload a photo", timeout=30_000)
+    expect(page.locator("#invert-before-after")).to_be_hidden(timeout=10_000)
+
+
+def test_the_latent_space_picker_keeps_its_order_after_a_models_load(page, app_server):
+    page.goto(app_server)
+    open_tab(page, "Models")
+    page.get_by_label("GAN source").fill("weights/stylegan2-grumpy64")
+    page.locator("#models-load-gan").click()
+    expect(page.locator("#models-status")).to_contain_text("now selected", timeout=RUN_TIMEOUT)
+    open_tab(page, "Invert")
+    labels = page.locator("#invert-space label")
+    expect(labels).to_have_count(3)
+    assert [t.strip() for t in labels.all_inner_texts()] == ["w+", "w", "z"]

@@ -38,6 +38,9 @@ def build(registry: Registry) -> InvertTab:
                 model = common.gan_dropdown(registry)
                 model_class = common.class_dropdown(registry, model)
                 face = common.face_checkbox()
+                face_box = gr.Textbox(label="Face box (optional)", placeholder="left, top, side in the photo's pixels",
+                                      info="with 'Find the cat's face': use this square instead of the one found",
+                                      elem_id="invert-face-box")
                 pti = common.pti_slider()
                 noise = gr.Checkbox(value=True, label="Fit noise maps (StyleGAN2)",
                                     info="fine detail the latent cannot hold (stripes, whiskers, pupils); saved in the "
@@ -66,6 +69,9 @@ def build(registry: Registry) -> InvertTab:
                                           height=256)
                     result_img = gr.Image(label="Reconstruction", type="pil", interactive=False, format="png", height=256,
                                           elem_id="invert-result")
+                located = gr.Image(label="Where the face was found (red: a face; yellow: no face, the centre square)",
+                                   type="pil", interactive=False, format="png", height=200, visible=False,
+                                   elem_id="invert-located")
                 status = common.status("invert")
                 before_after = gr.ImageSlider(label="Before / after (drag: target ↔ reconstruction)", type="pil",
                                               format="png", interactive=False, height=300, max_height=300, visible=False,
@@ -79,12 +85,12 @@ def build(registry: Registry) -> InvertTab:
                     to_b = gr.Button("Use as B in Interpolate", size="sm")
                     to_edit = gr.Button("Send to Edit", size="sm")
 
-        outs = [target_img, result_img, status, curve, metrics, latent, before_after]
+        outs = [target_img, result_img, status, curve, metrics, latent, before_after, located]
 
         @gpu(durations.invert)
-        @user_errors(status=(2, 7))
+        @user_errors(status=(2, 8))
         def invert(photo_path, model_label, space_v, opt_v, steps_v, l2_v, l1_v, perc_v, perc_w, reg_v,
-                   restarts_v, seed_v, class_label=None, face_v=False, pti_v=0, noise_v=True,
+                   restarts_v, seed_v, class_label=None, face_v=False, pti_v=0, noise_v=True, face_box_v=None,
                    request: gr.Request = None):
             """Invert a photo into a GAN's latent space (z, w or w+) by optimisation and return the reconstruction.
 
@@ -105,13 +111,19 @@ def build(registry: Registry) -> InvertTab:
                 face_v: find and crop the cat's face first.
                 pti_v: pivotal-tuning steps after the inversion (0 = off).
                 noise_v: also fit StyleGAN2's noise maps (fine detail); ignored for models without noise (DCGAN).
+                face_box_v: with face_v, "left, top, side" of the square to use instead of the one found (empty: find it).
             Returns:
                 the target as the model sees it, the reconstruction, a status line (PSNR, SSIM, time), the loss
                 curve, all metrics as JSON, the latent as .npz, and the (target, reconstruction) pair.
             """
             engine = registry.gan(model_label, class_label)
             photo = inputs.load_photo(photo_path)
-            crop = faces.crop_face(photo, centre_if_none=True) if face_v else None  # no face: the centre, said so
+            if face_v:  # the user's square, else the face found, else the centre square (and the status says so)
+                crop = (faces.crop_at(photo, face_box_v) if (face_box_v or "").strip()
+                        else faces.crop_face(photo, centre_if_none=True))
+            else:
+                crop = None
+            shown_box = faces.draw_box(crop) if crop is not None else None
             target = imaging.center_crop_resize(crop.image if crop is not None else photo, engine.resolution)
             options = dict(space=space_v, optimizer=opt_v, steps=steps_v, l2=l2_v, l1=l1_v, perceptual=perc_v,
                            perceptual_weight=perc_w, reg=reg_v, restarts=restarts_v,
@@ -122,7 +134,9 @@ def build(registry: Registry) -> InvertTab:
             job = common.start_job(request, "invert")
             job.context.update(engine=engine, target=common.big(target))
             shown_target = outputs.save_image(common.big(target), "invert", "target.png")  # sent twice: a file (see save_image)
-            yield shown_target, gr.skip(), "starting…", common.loss_frame([]), gr.skip(), gr.skip(), gr.skip()
+            located_now = (gr.update(value=shown_box, visible=True) if shown_box is not None
+                           else gr.update(value=None, visible=False))
+            yield shown_target, gr.skip(), "starting…", common.loss_frame([]), gr.skip(), gr.skip(), gr.skip(), located_now
             for ev in stream(lambda job: engine.invert([target], pti_steps=pti_v, progress=job.progress,
                                                        on_loss=job.on_loss, **options), job=job):
                 if ev.kind == "done":
@@ -142,11 +156,12 @@ def build(registry: Registry) -> InvertTab:
                             f"{', noise maps fitted' if res.options.get('optimize_noise') else ''})")
                     recon = common.big(res.images[0])
                     yield (shown_target, recon, text, common.loss_frame(ev.losses), outputs.pretty(summary),
-                           outputs.save_latent(res.latents, "invert"), outputs.save_pair(common.big(target), recon, "invert"))
+                           outputs.save_latent(res.latents, "invert"), outputs.save_pair(common.big(target), recon, "invert"),
+                           shown_box if shown_box is not None else gr.skip())  # the final answer carries it too
                 elif ev.kind == "progress":
                     yield (gr.skip(), common.preview(ev.preview),
                            common.progress_text(ev.step, ev.total), common.loss_frame(ev.losses), gr.skip(), gr.skip(),
-                           gr.skip())
+                           gr.skip(), gr.skip())
                 else:
                     yield common.skips(len(outs))
 
@@ -166,10 +181,12 @@ def build(registry: Registry) -> InvertTab:
             # the JSON says this job stopped (it must not keep showing the previous job's numbers)
             return (gr.skip(), image if image is not None else gr.skip(), common.stopped_text(job, kept=kept),
                     common.loss_frame(job.loss_curve()), outputs.pretty({"stopped": True, "kept": kept}), latent_file,
-                    common.shown(outputs.save_pair(target, image, "invert")) if image is not None and target is not None else gr.skip())
+                    common.shown(outputs.save_pair(target, image, "invert")) if image is not None and target is not None else gr.skip(),
+                    gr.skip())
 
         event = common.run_event(run, invert, [photo, model, space, optimizer, steps, l2, l1, perceptual,
-                                               perceptual_weight, reg, restarts, seed, model_class, face, pti, noise],
+                                               perceptual_weight, reg, restarts, seed, model_class, face, pti, noise,
+                                               face_box],
                                  outs,
                                  status, "invert")
         common.stop_wiring(stop, event, "invert", outs, stopped)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from . import imaging
 from .base import LatentStudioError
@@ -182,6 +182,35 @@ def centre_crop(photo: Any) -> FaceCrop:
     img = imaging.load_image(photo)
     side = min(img.size)
     return FaceCrop(img, ((img.width - side) // 2, (img.height - side) // 2, side), False)
+
+
+def crop_at(photo: Any, box: Any) -> FaceCrop:
+    """The crop a user chose: ``box`` (left, top, side) in the photo's pixels, or "left, top, side" text; the square
+    must overlap the photo and be at least 8 px (it may reach past the edges, filled by edge replication)."""
+    img = imaging.load_image(photo)
+    if isinstance(box, str):
+        parts = [p for p in box.replace(";", ",").split(",") if p.strip()]
+        try:
+            box = tuple(int(round(float(p))) for p in parts)
+        except ValueError:
+            box = ()
+    if len(box) != 3:
+        raise LatentStudioError(f"A face box is three numbers, left, top, side (in the photo's pixels), got {box!r}.")
+    left, top, side = (int(v) for v in box)
+    if side < 8 or left >= img.width or top >= img.height or left + side <= 0 or top + side <= 0:
+        raise LatentStudioError(f"The face box (left {left}, top {top}, side {side}) must be at least 8 px and overlap "
+                                f"the {img.width}×{img.height} photo.")
+    return FaceCrop(img, (left, top, side), True)
+
+
+def draw_box(crop: FaceCrop, width: int = 0) -> Image.Image:
+    """The photo with the crop's square drawn on it: red for a face, yellow for the centre square (no face)."""
+    out = crop.photo.copy()
+    left, top, side = crop.box
+    line = width or max(2, round(min(out.size) / 100))
+    ImageDraw.Draw(out).rectangle([left, top, left + side - 1, top + side - 1], width=line,
+                                  outline=(230, 40, 40) if crop.found else (240, 200, 0))
+    return out
 
 
 def _crop_padded(img: Image.Image, left: int, top: int, side: int) -> Image.Image:

@@ -45,8 +45,9 @@ def test_every_tab_has_a_named_endpoint(client):
 
 
 def test_invert_reconstructs_and_its_latent_feeds_interpolate(client):
-    target, recon, status, curve, metrics, latent, pair = client.predict(
+    target, recon, status, curve, metrics, latent, pair, located = client.predict(
         handle_file(str(PHOTO)), DEFAULT_GAN, "w+", "adam", 30, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0, api_name="/invert")
+    assert not isinstance(located, str)  # no face search: no picture of a box
     assert Image.open(recon).size == (256, 256) and Image.open(target).size == (256, 256)  # display copies
     before, after = pair                                             # the before/after slider: target, reconstruction
     assert np.array_equal(np.asarray(Image.open(before)), np.asarray(Image.open(target)))
@@ -67,16 +68,25 @@ def test_invert_reconstructs_and_its_latent_feeds_interpolate(client):
 def test_invert_warns_about_a_photo_without_a_cat_face_and_shows_the_face_it_used(client, tmp_path):
     gradient = tmp_path / "gradient.png"
     Image.linear_gradient("L").convert("RGB").resize((300, 200)).save(gradient)
-    _, _, status, _, metrics, _, _ = client.predict(
+    _, _, status, _, metrics, _, _, located = client.predict(
         handle_file(str(gradient)), DEFAULT_GAN, "w+", "adam", 5, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0, None, True,
         api_name="/invert")
+    assert Image.open(located).size == (300, 200)  # the photo with the square it used drawn on it
     told = json.loads(metrics)["warnings"]
     assert told[0] == "no cat face found: the centre square was used" and "no cat face in this photo" in told[1]
     assert status.startswith("⚠") and "PSNR" in status
-    _, _, status, _, metrics, _, _ = client.predict(
+    _, _, status, _, metrics, _, _, _ = client.predict(
         handle_file(str(PHOTO)), DEFAULT_GAN, "w+", "adam", 5, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0, None, True,
         api_name="/invert")
     assert json.loads(metrics)["warnings"] == [] and "cat face found: left" in status and "⚠" not in status
+    # the user's own square wins over the one found; a bad one is named
+    _, _, status, _, metrics, _, _, _ = client.predict(
+        handle_file(str(PHOTO)), DEFAULT_GAN, "w+", "adam", 5, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0, None, True, 0, True,
+        "20, 30, 150", api_name="/invert")
+    assert json.loads(metrics)["face_box"] == [20, 30, 150]
+    with pytest.raises(Exception, match="A face box is three numbers"):
+        client.predict(handle_file(str(PHOTO)), DEFAULT_GAN, "w+", "adam", 5, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0, None,
+                       True, 0, True, "20, 30", api_name="/invert")
 
 
 def test_scribble_follows_the_strokes(client):

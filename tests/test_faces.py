@@ -120,3 +120,16 @@ def test_edit_from_a_photo_reports_how_well_it_was_rebuilt(tiny_engine):
     assert rebuild["psnr"] > 0 and 0 <= rebuild["ssim"] <= 1 and rebuild["warnings"] == [faces.NOT_A_CAT]
     latent = tiny_engine.latent_record(torch.zeros(1, tiny_engine.G.num_ws, tiny_engine.G.w_dim), "w+")
     assert "rebuild" not in editing.edit(tiny_engine, latent, d, [0.0]).metrics  # a latent has no photo to rebuild
+
+
+def test_a_users_own_face_box_is_used_and_a_bad_one_named():
+    photo = _photo()
+    crop = faces.crop_at(photo, "200, 100, 160")
+    assert crop.found and crop.box == (200, 100, 160) and crop.image.size == (160, 160)
+    for bad in ("200, 100", "a, b, c", (900, 100, 50), (10, 10, 4)):
+        with pytest.raises(LatentStudioError, match="face box"):
+            faces.crop_at(photo, bad)
+    drawn = np.asarray(faces.draw_box(crop, width=2), dtype=np.int16)
+    assert tuple(drawn[150, 200]) == (230, 40, 40) and (drawn[5, 5] == np.asarray(photo)[5, 5]).all()
+    centre = np.asarray(faces.draw_box(faces.centre_crop(photo), width=2))
+    assert tuple(centre[100, 80]) == (240, 200, 0)  # the centre square is drawn yellow

@@ -217,9 +217,11 @@ class SynthesisNetwork(nn.Module):
             setattr(self, f"b{res}", block)
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const", generator: Optional[torch.Generator] = None,
-                noise: Optional[dict[str, torch.Tensor]] = None, force_fp32: Optional[bool] = None) -> torch.Tensor:
+                noise: Optional[dict[str, torch.Tensor]] = None, force_fp32: Optional[bool] = None,
+                features_at: Optional[int] = None) -> Any:
         """``force_fp32`` None: the fp16 blocks (``num_fp16_res``) run in float16 on CUDA, as the official
-        generator does there, and in float32 elsewhere (the official ``force_fp32=True`` maths)."""
+        generator does there, and in float32 elsewhere (the official ``force_fp32=True`` maths).
+        ``features_at``: a block resolution; then returns (image, that block's output features [N, C, r, r])."""
         if force_fp32 is None:
             force_fp32 = ws.device.type != "cuda"
         if noise_mode not in NOISE_MODES:
@@ -235,6 +237,12 @@ class SynthesisNetwork(nn.Module):
             w_idx += block.num_conv
             block_noise = {k.split(".", 1)[1]: v for k, v in noise.items() if k.startswith(f"b{res}.")}
             x, img = block(x, img, block_ws, noise_mode, generator, block_noise, force_fp32)
+            if res == features_at:
+                feats = x
+        if features_at is not None:
+            if features_at not in self.block_resolutions:
+                raise ValueError(f"features_at must be one of {self.block_resolutions}, got {features_at}")
+            return img, feats.float()
         return img
 
     def noise_layers(self) -> dict[str, SynthesisLayer]:

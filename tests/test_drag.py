@@ -74,3 +74,34 @@ def test_bad_points_get_clear_errors(tiny_g):
         D.drag(tiny_g, ws, [[4.0, 3.0], [5.0, 5.0]], [[3.0, 3.0]])
     with pytest.raises(LatentStudioError, match="Steps must be"):
         D.drag(tiny_g, ws, [[4.0, 3.0]], [[3.0, 3.0]], config=D.DragConfig(steps=0))
+
+
+def test_engine_drag_from_a_seed_a_latent_and_a_photo(tiny_engine):
+    from engines.stylegan.dragging import parse_points
+    handles, targets = parse_points("12,16:20,16")
+    first = tiny_engine.drag(0, handles, targets, steps=5, lr=0.05, frames=2)
+    assert [im.size for im in first.images] == [(32, 32)] * 2 and first.metrics["steps_run"] <= 5
+    assert first.metrics["distance_before"] == [8.0] and len(first.metrics["path"]) == first.metrics["steps_run"] + 1
+    again = tiny_engine.drag(first.latents, handles, targets, steps=2, lr=0.05)  # its latent goes on
+    assert again.options["source"] == "latent"
+    photo = tiny_engine.sample(1, seed=4)[0].resize((90, 90))
+    from_photo = tiny_engine.drag(photo, handles, targets, steps=2, invert_options={"steps": 2})
+    assert from_photo.options["source"] == "photo" and from_photo.images[0].size == (32, 32)
+    with pytest.raises(LatentStudioError, match="handle:target pairs"):
+        parse_points("12,16;20,16")
+
+
+def test_cli_drag_writes_before_after_gif_latent_and_metrics(tmp_path, tiny_g, tiny_d):
+    import json
+
+    from engines.cli.main import main
+    from engines.stylegan.checkpoints import save_gan
+    save_gan(tmp_path / "m", tiny_g, tiny_d)
+    out = tmp_path / "out"
+    assert main(["drag", "--model", str(tmp_path / "m"), "--seed", "1", "--points", "12,16:20,16;5,5:5,9",
+                 "--steps", "4", "--lr", "0.05", "--frames", "2", "--out", str(out)]) == 0
+    record = json.loads((out / "metrics.json").read_text())
+    assert {"before.png", "after.png", "drag.npz"} <= {p.name for p in out.iterdir()}
+    assert len(record["metrics"]["distance_after"]) == 2 and record["options"]["targets"] == [[20.0, 16.0], [5.0, 9.0]]
+    assert main(["drag", "--model", str(tmp_path / "m"), "--seed", "1", "--points", "50,16:20,16",
+                 "--out", str(out)]) == 2  # outside the 32 px image: a clear error, no traceback

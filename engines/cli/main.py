@@ -6,9 +6,9 @@ import sys
 from typing import Optional, Sequence
 
 from ..base import LatentStudioError
-from . import diffusion, directions, interpolate, models, project, sample, train, train_diffusion, train_encoder
+from . import diffusion, directions, drag, interpolate, models, project, sample, train, train_diffusion, train_encoder
 
-COMMANDS = [sample, project, interpolate, directions, diffusion, train, train_diffusion, train_encoder, models]
+COMMANDS = [sample, project, interpolate, drag, directions, diffusion, train, train_diffusion, train_encoder, models]
 
 
 def build_parser() -> argparse.ArgumentParser:

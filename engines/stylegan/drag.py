@@ -53,6 +53,15 @@ class DragConfig(Options):
     frames: int = option(12, "Preview frames", "intermediate images kept for progress and the GIF", min=0, max=500,
                          integer=True)
 
+    @classmethod
+    def from_options(cls, **options: Any) -> "DragConfig":
+        """From keyword options, naming any unknown one (values are checked by `check`)."""
+        known = set(cls.limits())
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise LatentStudioError(f"Unknown drag option(s) {unknown}; known: {sorted(known)}.")
+        return cls(**options)
+
     def radii(self, resolution: int) -> tuple[float, int]:
         """(r1, r2) in pixels at ``resolution``: the given ones, else DragGAN's 3 and 12 at 512 px, scaled."""
         r1 = self.r1 if self.r1 is not None else max(2.0, 3.0 * resolution / 512)

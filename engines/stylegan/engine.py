@@ -23,7 +23,7 @@ from ..evaluation.faithfulness import reconstruction
 from ..evaluation.features import FeatureDistance
 from ..evaluation.photo_distance import FILE_NAME as PHOTO_FEATURES, PhotoDistance
 from ..evaluation.realism import PatchRealism
-from . import directions, editing, interpolation
+from . import directions, dragging, editing, interpolation
 from .checkpoints import GanBundle, load_gan
 from .encoder import Encoder, load_encoder
 from .latents import latent_record, load_latents, load_noise
@@ -467,6 +467,13 @@ class GanEngine(Engine):
         result = self.project(target, mask_t, config, seed=seed, progress=progress, on_loss=on_loss)
         result.options["dilate"] = dilate
         return result
+
+    def drag(self, source: Any, handles: Any, targets: Any, mask: Any = None, **options: Any) -> Result:
+        """Drag handle points to target points (DragGAN) in a sample (an int seed), a latent or a photo (see
+        `dragging.drag_image`; ``options`` are `drag.DragConfig` fields plus truncation, face, pti_steps,
+        invert_options and progress)."""
+        self._require_class()
+        return dragging.drag_image(self, source, handles, targets, mask, **options)
 
     def interpolate(self, a: Any, b: Any, **options: Any) -> Result:
         """Frames between two images or latents (see `interpolation.interpolate`)."""

@@ -14,7 +14,7 @@ import gradio as gr
 from engines.diffusion.engine import DiffusionEngine
 from engines.stylegan.engine import GanEngine
 
-from . import (compare_tab, edit_tab, history, interpolate_tab, invert_tab, models_tab, sample_tab, scribble_tab,
+from . import (compare_tab, drag_tab, edit_tab, history, interpolate_tab, invert_tab, models_tab, sample_tab, scribble_tab,
                sdedit_tab)
 from .registry import Registry
 
@@ -58,8 +58,10 @@ def build_demo(models: Union[Registry, GanEngine], diffusion: Optional[Diffusion
             edit = edit_tab.build(registry)
             sd = sdedit_tab.build(registry)
             compare_model = compare_tab.build(registry)
+            drag_model = drag_tab.build(registry)
             sample = sample_tab.build(registry)
-            models_tab.build(registry, [inv.model, interp.model, scribble_model, edit.model, compare_model, sample.model],
+            models_tab.build(registry, [inv.model, interp.model, scribble_model, edit.model, compare_model, drag_model,
+                                        sample.model],
                              [sd.class_name, sd.guidance, sd.steps, sd.model_info],
                              lambda: sdedit_tab.conditioning_updates(registry))
         history.build()

@@ -61,6 +61,10 @@ class durations:
         return _bounded(15 + 0.05 * _arg(args, kwargs, 3, "steps_v", 50) * _arg(args, kwargs, 9, "n_v", 4))
 
     @staticmethod
+    def drag(*args: Any, **kwargs: Any) -> int:
+        return _bounded(15 + 0.1 * _arg(args, kwargs, 4, "steps_v", 100))
+
+    @staticmethod
     def compare(*args: Any, **kwargs: Any) -> int:
         return _bounded(20 + 0.03 * 4 * _arg(args, kwargs, 2, "gan_steps_v", 200) + 0.05 * _arg(args, kwargs, 4, "steps_v", 50))
 

@@ -40,7 +40,7 @@ def canvas(path=SKETCH):
 
 def test_every_tab_has_a_named_endpoint(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/invert", "/interpolate", "/scribble", "/edit", "/sdedit", "/compare", "/sample", "/models",
+    assert {"/invert", "/interpolate", "/scribble", "/edit", "/sdedit", "/compare", "/drag", "/sample", "/models",
             "/load_gan", "/load_diffusion"} <= names
 
 
@@ -115,6 +115,16 @@ def test_edit_takes_the_layer_range_example_of_its_label(client):
     with pytest.raises(Exception, match="Unknown layer range 'eyes'"):
         client.predict(DEFAULT_GAN, "Random sample", 3, None, None, "dark_fur", 4, 3, "eyes", None, None,
                        api_name="/edit")
+
+
+def test_drag_moves_a_handle_of_a_sample(client):
+    out = client.predict(DEFAULT_GAN, "20,28:20,22", 30, None, 3, api_name="/drag")
+    canvas, status, pair, metrics, latent = out[:5]  # (the page's own state follows)
+    m = json.loads(metrics)["metrics"]
+    assert m["distance_after"][0] < m["distance_before"][0] == 6.0 and "distance to the targets 6 →" in status
+    assert Image.open(canvas).size == (256, 256) and Path(latent).suffix == ".npz"
+    with pytest.raises(Exception, match="handle:target pairs"):
+        client.predict(DEFAULT_GAN, "20,28;20", 30, None, 3, api_name="/drag")
 
 
 def test_sdedit_gives_n_samples_and_is_reproducible(client):

@@ -120,3 +120,23 @@ def test_the_latent_space_picker_keeps_its_order_after_a_models_load(page, app_s
     labels = page.locator("#invert-space label")
     expect(labels).to_have_count(3)
     assert [t.strip() for t in labels.all_inner_texts()] == ["w+", "w", "z"]
+
+
+def test_drag_tab_places_points_by_clicking_and_drags(page, app_server, screenshot):
+    page.goto(app_server)
+    open_tab(page, "Drag")
+    page.locator("#drag-new").click()
+    expect(page.locator("#drag-status")).to_contain_text("Click a handle", timeout=RUN_TIMEOUT)
+    image = page.locator("#drag-canvas img")
+    wait_for_image(page.locator("#drag-canvas"))
+    box = image.bounding_box()
+    image.click(position={"x": box["width"] * 20.5 / 64, "y": box["height"] * 28.5 / 64})
+    expect(page.locator("#drag-status")).to_contain_text("Now click its target", timeout=30_000)
+    image.click(position={"x": box["width"] * 20.5 / 64, "y": box["height"] * 22.5 / 64})
+    expect(page.locator("#drag-status")).to_contain_text("1 pair(s)", timeout=30_000)
+    expect(page.locator("#drag-points textarea")).to_have_value(re.compile(r"^2\d,2\d:2\d,2\d$"))
+    page.locator("#drag-run").click()
+    expect(page.locator("#drag-status")).to_contain_text(re.compile(r"(Arrived|Stopped) after \d+ steps"),
+                                                         timeout=RUN_TIMEOUT)
+    expect(page.locator("#drag-before-after img")).to_have_count(2)
+    screenshot(page, "drag")

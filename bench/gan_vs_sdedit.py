@@ -1,7 +1,7 @@
 """GAN scribble vs SDEdit on the project's sketches, as the app's "GAN vs Diffusion" tab runs them.
 
     python -m bench.gan_vs_sdedit [--gan default] [--diffusion default] [--gan-steps 150] [--seeds 2]
-                                  [--strengths 0.5 0.6 0.7 0.8 0.9] [--out bench/results/gan_vs_sdedit.json]
+                                  [--strengths 0.6 0.75 0.9] [--out bench/results/gan_vs_sdedit.json]
 
 For every example sketch (``assets/examples/sketches``, the simple drawings in ``assets/examples/drawings`` and the
 hand-drawn ones in ``../shared/data/sketches``) both engines run through `engines.compare.run_engine` with the app's
@@ -75,7 +75,7 @@ def main(argv=None) -> dict:
     p.add_argument("--diffusion", default="default")
     p.add_argument("--gan-steps", type=int, default=None, help="default: the scribble default")
     p.add_argument("--seeds", type=int, default=2)
-    p.add_argument("--strengths", type=float, nargs="+", default=[0.5, 0.6, 0.7, 0.8, 0.9],
+    p.add_argument("--strengths", type=float, nargs="+", default=[0.6, 0.75, 0.9],
                    help="SDEdit strengths; the first is the one the GAN is compared with in the ratio lines")
     p.add_argument("--assets", type=Path, default=Path("assets/examples/sketches"))
     p.add_argument("--sketches", type=Path, default=Path("../shared/data/sketches"))
@@ -92,8 +92,10 @@ def main(argv=None) -> dict:
     for name, sketch, mask in sketches(args.assets, args.sketches, args.drawings):
         for seed in range(args.seeds):
             g = compare.run_engine("GAN", gan, sketch, mask, seed=seed, steps=args.gan_steps, photo_distance=yardstick)
+            # SDEdit as the tab runs it: the whole sketch is the guide (with the stroke mask it would re-imagine only
+            # under the strokes and keep the drawing's white page and outlines)
             ds = [compare.run_engine("Diffusion", diffusion, sketch, mask, seed=seed, frames=0, strength=s,
-                                     photo_distance=yardstick) for s in args.strengths]
+                                     guide_mask=None, photo_distance=yardstick) for s in args.strengths]
             rows.append({"sketch": name, "seed": seed, "gan": g.row(),
                          **{f"sdedit_{s:g}": d.row() for s, d in zip(args.strengths, ds)}})
             print(f"{name[:27]:<28}{seed:>5}{g.masked_l2:>9.4f}{g.realism:>10.3f}" +

@@ -33,7 +33,8 @@ CSS = """
 #models-result td, #models-known td, #models-cards td { word-break: normal; overflow-wrap: anywhere; }
 #models-cards table { display: block; overflow-x: auto; }
 .gan-picker input { text-overflow: ellipsis; min-width: 14em; }
-.status-line { min-height: 1.5em; padding-right: 4.5em; }  /* room for the Error pill: it must not cover the text */
+.status-line { min-height: 1.5em; }
+.status-line .error { display: none !important; }  /* the line itself says "Error: …" (and a toast): no pill over it */
 .status-line .wrap { justify-content: flex-end !important; background: transparent !important; }
 """
 

@@ -54,6 +54,7 @@ def test_before_after_and_an_error_that_names_its_field(page, app_server, screen
     message = "Pixel L2 weight must be between 0.0 and 10000.0, got -3"
     expect(page.locator(".toast-body").filter(has_text=message)).to_have_count(1, timeout=30_000)
     expect(page.locator("#invert-status")).to_contain_text(message)
+    expect(page.locator("#invert-status .error")).to_be_hidden()  # no pill over the end of the message
     wait_for_image(page.locator("#invert-result"))          # the previous result is still on the page
     expect(page.locator("#invert-latent")).to_contain_text(re.compile(r"latent\s*\.npz"))
     screenshot(page, "invert-error")

@@ -380,7 +380,7 @@ class Projector:
         best = pick(candidates)
         return Projection(latent=best.latent, noise=best.noise, images=best.images, loss=best.loss, curves=curves,
                           frames=frames, stopped_nonfinite=stopped, seconds=time.perf_counter() - began,
-                          steps_run=total_steps, candidates=candidates)
+                          steps_run=sum(len(c) for c in curves), candidates=candidates)  # a NaN stop ran fewer
 
     def _init_noise(self, n: int, seed: int, const: bool = True) -> dict[str, torch.Tensor]:
         """Per image a map per noise layer [n, 1, r, r]: the model's own constant maps (so the start renders

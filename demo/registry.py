@@ -98,6 +98,12 @@ class Registry:
                 if loaded.fingerprint == engine.fingerprint and loaded.arch == engine.arch:
                     return label
             label = f"{engine.describe().name} · {Path(source).name or source}"
+            if label in self._loaders:  # another model with the same name (two runs' `latest/`): never replace it
+                parent = Path(source).expanduser().resolve().parent.name
+                label = f"{engine.describe().name} · {parent}/{Path(source).name}" if parent else label
+                k = 2
+                while label in self._loaders:
+                    label, k = f"{label.rsplit(' #', 1)[0]} #{k}", k + 1
             self._loaders[label] = lambda: engine
             self._gans[label] = engine
         return label

@@ -190,3 +190,21 @@ def test_the_api_functions_describe_their_arguments_for_mcp_tools():
     for name in ("invert", "interpolate", "scribble", "edit", "sdedit", "compare", "sample", "load_gan"):
         doc = inspect.getdoc(named[name]) or ""
         assert "Args:" in doc and "Returns:" in doc, name
+
+
+def test_two_models_with_the_same_folder_name_get_two_entries(tmp_path, tiny_g, tiny_d):
+    """Two runs' `latest/` folders: the second must not replace the first (issue 32, item 4)."""
+    from conftest import randomize
+    from demo.registry import Registry
+    from engines.diffusion.engine import DiffusionEngine
+    from engines.diffusion.tiny import tiny_pixel_pipeline
+    from engines.stylegan.checkpoints import save_gan
+    from engines.stylegan.networks import StyleGAN2Generator
+    save_gan(tmp_path / "run1" / "latest", tiny_g, tiny_d)
+    other = randomize(StyleGAN2Generator(tiny_g.config), 9)
+    save_gan(tmp_path / "run2" / "latest", other, tiny_d)
+    registry = Registry(None, DiffusionEngine.from_pipeline(tiny_pixel_pipeline(), device="cpu"), device="cpu")
+    a = registry.add_gan(str(tmp_path / "run1" / "latest"))
+    b = registry.add_gan(str(tmp_path / "run2" / "latest"))
+    assert a != b and "run2/latest" in b
+    assert registry.gan(a).fingerprint != registry.gan(b).fingerprint

@@ -71,3 +71,17 @@ def test_sdedit_default_strength_is_the_lowest_meeting_both_goals():
     assert pick_strength(mean, [0.9, 0.5, 0.7]) == 0.7
     mean["sdedit_0.7"]["layout_l2"] = 0.021
     assert pick_strength(mean, [0.5, 0.7, 0.9]) is None
+
+
+def test_drag_bench_measures_a_local_move_by_patch_matching():
+    import numpy as np
+    from PIL import Image
+
+    from bench.drag import match_along
+    rng = np.random.default_rng(0)
+    a = (rng.random((64, 64, 3)) * 255).astype(np.uint8)
+    b = a.copy()
+    b[14:28, 14:28] = a[20:34, 14:28]                    # only the patch around (21, 27) moves 6 px up
+    before, after = Image.fromarray(a), Image.fromarray(b)
+    assert match_along(before, after, (21, 27), (21, 21), 64) == pytest.approx(1.0, abs=0.05)
+    assert match_along(before, before, (21, 27), (21, 21), 64) == pytest.approx(0.0, abs=0.05)

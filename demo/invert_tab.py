@@ -110,7 +110,8 @@ def build(registry: Registry) -> InvertTab:
                 class_label: class of a class-conditional model (None otherwise).
                 face_v: find and crop the cat's face first.
                 pti_v: pivotal-tuning steps after the inversion (0 = off).
-                noise_v: also fit StyleGAN2's noise maps (fine detail); ignored for models without noise (DCGAN).
+                noise_v: also fit StyleGAN2's noise maps (fine detail); ignored for models without noise (DCGAN) and
+                    with L-BFGS (its line search cannot follow the maps' renormalisation).
                 face_box_v: with face_v, "left, top, side" of the square to use instead of the one found (empty: find it).
             Returns:
                 the target as the model sees it, the reconstruction, a status line (PSNR, SSIM, time), the loss
@@ -127,7 +128,9 @@ def build(registry: Registry) -> InvertTab:
             target = imaging.center_crop_resize(crop.image if crop is not None else photo, engine.resolution)
             options = dict(space=space_v, optimizer=opt_v, steps=steps_v, l2=l2_v, l1=l1_v, perceptual=perc_v,
                            perceptual_weight=perc_w, reg=reg_v, restarts=restarts_v,
-                           optimize_noise=bool(noise_v) and engine.arch == "stylegan2",
+                           # the noise maps' per-step renormalisation breaks L-BFGS's line search: Adam only, as the
+                           # engine's own default decides (issue 32, item 1)
+                           optimize_noise=bool(noise_v) and engine.arch == "stylegan2" and opt_v == "adam",
                            seed=inputs.whole(seed_v, "Seed", 0, common.SEED_MAX))  # the engine checks every option once
             # a bad value fails before the page changes (the engine checks again, the same way)
             ProjectionConfig.from_options(**{k: v for k, v in options.items() if k != "seed"}).validate(engine.spaces)

@@ -89,6 +89,13 @@ def test_invert_warns_about_a_photo_without_a_cat_face_and_shows_the_face_it_use
                        True, 0, True, "20, 30", api_name="/invert")
 
 
+def test_invert_with_lbfgs_does_not_fit_noise_maps_even_if_ticked(client):
+    *_, metrics, _, _, _ = client.predict(
+        handle_file(str(PHOTO)), DEFAULT_GAN, "w+", "lbfgs", 3, 1.0, 0.0, "disc", 0.1, 0.0, 1, 0, None, False, 0, True,
+        api_name="/invert")
+    assert json.loads(metrics)["options"]["optimize_noise"] is False and json.loads(metrics)["options"]["optimizer"] == "lbfgs"
+
+
 def test_scribble_follows_the_strokes(client):
     result, status, over, mask, metrics, latent = client.predict(canvas(), DEFAULT_GAN, "w+", 60, 0.01, 1, 0,
                                                                  api_name="/scribble")

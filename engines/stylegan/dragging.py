@@ -38,15 +38,19 @@ def parse_points(text: str) -> tuple[list[list[float]], list[list[float]]]:
 
 def _start(engine: Any, source: Any, truncation: float, face: bool, pti_steps: int,
            invert_options: Optional[dict], progress: Optional[ProgressCallback]
-           ) -> tuple[Any, torch.Tensor, Optional[dict], Optional[faces.FaceCrop], list[str]]:
-    """(engine to render with, w+ [1, num_ws, w_dim], noise maps or None, face crop or None, warnings)."""
+           ) -> tuple[str, Any, torch.Tensor, Optional[dict], Optional[faces.FaceCrop], list[str]]:
+    """(what the source was: "seed", "latent" or "photo"; engine to render with; w+ [1, num_ws, w_dim]; noise maps
+    or None; face crop or None; warnings)."""
     if isinstance(source, (int, np.integer)) and not isinstance(source, bool):
+        kind = "seed"
         latent, space = engine.load_latent(engine.random_latent(int(source), truncation))
         noise, crop, told = None, None, []
     elif isinstance(source, dict) or (isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".npz"):
+        kind = "latent"
         latent, space = engine.load_latent(source)
         noise, crop, told = engine.load_noise(source, latent.shape[0]), None, []
     else:
+        kind = "photo"
         prepared, _ = _prepared_photo(engine, source, invert_options, face, pti_steps, progress)
         engine, latent, space, noise, crop, told = (prepared.engine, prepared.latent, prepared.space, prepared.noise,
                                                     prepared.crop, list(prepared.warnings))
@@ -55,7 +59,7 @@ def _start(engine: Any, source: Any, truncation: float, face: bool, pti_steps: i
     with torch.no_grad():
         ws = engine.G.to_wplus(latent.to(engine.device), space)
     noise = {k: v[:1].to(engine.device) for k, v in noise.items()} if noise else None
-    return engine, ws, noise, crop, told
+    return kind, engine, ws, noise, crop, told
 
 
 def drag_image(engine: Any, source: Any, handles: Any, targets: Any, mask: Any = None, *, truncation: float = 0.7,
@@ -71,7 +75,7 @@ def drag_image(engine: Any, source: Any, handles: Any, targets: Any, mask: Any =
     config = DragConfig.from_options(**options)
     timer = Timer()
     with timer("start"):
-        engine, ws, noise, crop, told = _start(engine, source, truncation, face, pti_steps, invert_options, progress)
+        kind, engine, ws, noise, crop, told = _start(engine, source, truncation, face, pti_steps, invert_options, progress)
     res = engine.resolution
     m = None
     if mask is not None:
@@ -101,5 +105,4 @@ def drag_image(engine: Any, source: Any, handles: Any, targets: Any, mask: Any =
                   options={**config.as_dict(), "handles": np.asarray(handles, dtype=float).tolist(),
                            "targets": t.tolist(), "masked": mask is not None, "truncation": truncation,
                            "face_box": list(crop.box) if crop is not None else None, "pti_steps": pti_steps,
-                           "source": "seed" if isinstance(source, (int, np.integer)) else
-                           "latent" if isinstance(source, dict) or str(source).lower().endswith(".npz") else "photo"})
+                           "source": kind})

@@ -9,7 +9,13 @@ distance to the target before and after (the drag's own tracker), the displaceme
 flow** (OpenCV Farneback between before and after, at 256 px) at the handle along the requested direction as a
 share of the requested length, identity (distance in the discriminator's features between before and after), the
 share of results the cat-face detector still finds a face in, and seconds per drag. Writes a figure of the first
-drags (before with the arrow | after).
+drags (before with the arrow | after | the ceiling's image).
+
+**The ceiling.** What the optimised w+ rows can reach at all: the before image is warped the way an ideal drag would
+move it (a Gaussian-weighted displacement, σ 6 px, the full request at the handle), and the same rows are fitted to
+that warped image by plain pixel MSE (150 Adam steps from the start latent). Its moves, by the same two measures, bound
+what any drag on this model can show; the warped image itself reads 60–80 % by both, not 100 %, since the measures
+average a window around the handle.
 """
 from __future__ import annotations
 
@@ -72,12 +78,44 @@ def match_along(before: Image.Image, after: Image.Image, handle: tuple[float, fl
     return float(moved @ want / (want @ want))
 
 
+def ideal_warp(image: Image.Image, handle: tuple[float, float], target: tuple[float, float],
+               sigma: float = 6.0) -> Image.Image:
+    """``image`` with the content around ``handle`` moved toward ``target``: displacement (target − handle) weighted by
+    a Gaussian of ``sigma`` px around the handle (a smooth, local drag done by hand)."""
+    import cv2
+    a = np.asarray(image.convert("RGB"))
+    h, w = a.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    weight = np.exp(-((xx - handle[0]) ** 2 + (yy - handle[1]) ** 2) / (2 * sigma ** 2))
+    dx, dy = target[0] - handle[0], target[1] - handle[1]
+    out = cv2.remap(a, (xx - dx * weight).astype(np.float32), (yy - dy * weight).astype(np.float32), cv2.INTER_CUBIC,
+                    borderMode=cv2.BORDER_REFLECT)
+    return Image.fromarray(out)
+
+
+def ceiling(engine: GanEngine, record: dict, warped: Image.Image, rows: int, steps: int = 150) -> Image.Image:
+    """The drag's start latent with its first ``rows`` w+ rows fitted to ``warped`` by pixel MSE (its noise maps kept)."""
+    from engines.stylegan.dragging import _start
+    _, eng, ws, noise, _, _ = _start(engine, record, 0.7, False, 0, None, None)
+    target = imaging.to_tensor([warped], device=eng.device)
+    moving = ws[:, :rows].detach().clone().requires_grad_(True)
+    opt = torch.optim.Adam([moving], lr=0.01)
+    for _ in range(steps):
+        img = eng.G.synthesis(torch.cat([moving, ws[:, rows:]], dim=1), noise_mode="const", noise=noise)
+        loss = torch.nn.functional.mse_loss(img, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return imaging.to_pil(img.detach().clamp(-1, 1))[0]
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--samples", type=int, default=32)
     p.add_argument("--photos", type=int, default=8)
     p.add_argument("--cats", type=Path, default=Path("../shared/data/cats"))
     p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--ceiling-steps", type=int, default=150, help="0 = skip the ceiling")
     p.add_argument("--out", type=Path, default=Path("bench/results/drag.json"))
     args = p.parse_args(argv)
     engine = GanEngine("default", device="cpu")
@@ -106,22 +144,32 @@ def main(argv=None) -> dict:
         before, after = result.images
         m = result.metrics
         bt, at = imaging.to_tensor(before), imaging.to_tensor(after)
+        best = None
+        if args.ceiling_steps:
+            import math
+            best = ceiling(engine, record, ideal_warp(before, (hx, hy), (tx, ty)), math.ceil(engine.G.num_ws / 3),
+                           args.ceiling_steps)
         rows.append({"start": name, "part": part, "handle": [hx, hy], "target": [tx, ty],
                      "tracked_before": m["distance_before"][0], "tracked_after": m["distance_after"][0],
                      "flow_share": flow_along(before, after, (hx, hy), (tx, ty), res),
                      "match_share": match_along(before, after, (hx, hy), (tx, ty), res),
                      "identity": float(distance.paired(bt, at)[0]),
                      "holds_face": bool(cat_faces.confidence(at)[0] >= cat_faces.MIN_CONFIDENCE),
+                     "ceiling_flow_share": flow_along(before, best, (hx, hy), (tx, ty), res) if best else None,
+                     "ceiling_match_share": match_along(before, best, (hx, hy), (tx, ty), res) if best else None,
                      "steps": m["steps_run"], "seconds": seconds})
-        if len(figure) < 16:
+        if len(figure) < 24:
             from demo.drag_tab import draw_points  # the app's own arrows
             figure += [draw_points(before, [[hx, hy], [tx, ty]], res).resize((128, 128)), after.resize((128, 128))]
+            figure += [best.resize((128, 128))] if best else []
         print(f"{name:>10} {part:>9}: tracked {rows[-1]['tracked_before']:.1f} → {rows[-1]['tracked_after']:.1f} px, "
               f"flow {rows[-1]['flow_share']:.2f}, patch match {rows[-1]['match_share']:.2f} of the request, face {rows[-1]['holds_face']}, {seconds:.1f} s",
               flush=True)
 
     def summary(subset: list[dict]) -> dict:
-        return {"n": len(subset), "tracked_before": float(np.mean([r["tracked_before"] for r in subset])),
+        ceil = {k: float(np.mean([r[k] for r in subset])) for k in ("ceiling_flow_share", "ceiling_match_share")
+                if subset[0][k] is not None}
+        return {**ceil, "n": len(subset), "tracked_before": float(np.mean([r["tracked_before"] for r in subset])),
                 "tracked_after": float(np.mean([r["tracked_after"] for r in subset])),
                 "flow_share": float(np.mean([r["flow_share"] for r in subset])),
                 "match_share": float(np.mean([r["match_share"] for r in subset])),
@@ -133,16 +181,18 @@ def main(argv=None) -> dict:
     table = {k: summary(v) for k, v in groups.items() if v}
     print(f"\nDrag bench: {len(rows)} drags of 4–8 px, ≤ {args.steps} steps (CPU)")
     print("| starts | n | tracked distance before → after (px) | optical-flow move along the request | patch-match move "
-          "along the request | identity (D features) | cat face kept | s / drag |\n|---|---|---|---|---|---|---|---|")
+          "along the request | identity (D features) | cat face kept | s / drag | ceiling: flow / patch match |\n"
+          "|---|---|---|---|---|---|---|---|---|")
     for k, v in table.items():
         print(f"| {k} | {v['n']} | {v['tracked_before']:.1f} → {v['tracked_after']:.1f} | {v['flow_share']:.0%} | "
               f"{v['match_share']:.0%} | "
-              f"{v['identity']:.3f} | {v['holds_face']:.0%} | {v['seconds']:.1f} |")
+              f"{v['identity']:.3f} | {v['holds_face']:.0%} | {v['seconds']:.1f} | "
+              f"{v.get('ceiling_flow_share', float('nan')):.0%} / {v.get('ceiling_match_share', float('nan')):.0%} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     record = {"steps": args.steps, "rows": rows, "summary": table}
     args.out.write_text(json.dumps(record, indent=2))
     if figure:
-        imaging.make_grid(figure, nrow=8).save(args.out.with_suffix(".png"))
+        imaging.make_grid(figure, nrow=9 if args.ceiling_steps else 8).save(args.out.with_suffix(".png"))
     return record
 
 

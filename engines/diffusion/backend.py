@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from ..base import ProgressCallback, make_generator
-from .options import SDEditOptions
+from .options import SDEditOptions, TranslateOptions
 
 
 @dataclass
@@ -84,3 +84,10 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def sample(self, opts: SDEditOptions, seed: int, progress: Optional[ProgressCallback]) -> RunOutput:
         """``opts.n`` images from noise."""
+
+    def translate(self, image: Image.Image, opts: TranslateOptions, progress: Optional[ProgressCallback]) -> RunOutput:
+        """``image`` (at `resolution`) DDIM-inverted under ``opts.source_class`` and regenerated under
+        ``opts.class_name`` (both resolved)."""
+        from ..base import LatentStudioError
+        raise LatentStudioError(f"Class translation needs a class-conditional pixel model; this {self.kind} model "
+                                "has no classes to translate between.")

@@ -199,3 +199,10 @@ class DiffusionEngine(Engine):
         if info.get("denoise_steps"):
             timings["per_step_ms"] = 1000 * timings["denoise"] / info["denoise_steps"]
         return Result(images=run_images, frames=frames_out, metrics=metrics, timings=timings, options=options)
+
+    def translate(self, photo: Any, **options: Any) -> Result:
+        """Turn the cat in ``photo`` into another class of this model, keeping its pose and layout (DDIM inversion
+        under its class, regeneration under the target; `translation.translate`; options: `TranslateOptions` fields,
+        ``face`` and ``progress``)."""
+        from .translation import translate
+        return translate(self, photo, **options)

@@ -73,3 +73,28 @@ class SDEditOptions(Options):
 def zero_steps_message(steps: int, strength: float) -> str:
     """`strength.zero_steps_message` within this option's steps limit."""
     return _strength.zero_steps_message(steps, strength, max_steps=int(SDEditOptions.limit("steps").max))
+
+
+@dataclass
+class TranslateOptions(Options):
+    """The options of one class translation (`DiffusionEngine.translate`): DDIM-invert a photo under its class, then
+    regenerate it under another with classifier-free guidance that steers away from the source class. Unset (None):
+    ``source_class`` → the model's first class, ``class_name`` → the first other class."""
+    class_name: Optional[str] = option(None, "Target class", "the class to turn the photo into, e.g. 'grumpy cat'",
+                                       default_text="the first class other than the source")
+    source_class: Optional[str] = option(None, "Source class", "what the photo shows now, e.g. 'cat'",
+                                         default_text="the model's first class")
+    strength: float = option(0.8, "Depth", "how far to invert: lower keeps more of the photo, 1 inverts to pure "
+                             "noise and changes the most", min=0.05, max=1.0, step=0.05)
+    steps: int = option(50, "Steps", "DDIM steps of the full schedule; int(steps × depth) run each way", min=2,
+                        max=1000, integer=True)
+    guidance: float = option(3.0, "Guidance scale", "w in s + w·(t − s) (t: target class, s: source class); 1 = the "
+                             "target class alone", min=0.0, max=50.0, step=0.5)
+    refine: int = option(2, "Inversion refinement", "fixed-point iterations per inversion step (more: a closer "
+                         "round trip, each costs one more UNet call per step)", min=0, max=10, integer=True)
+
+    def check(self) -> "TranslateOptions":
+        values = self.check_values()
+        if _strength.steps_run(values["steps"], values["strength"]) == 0:
+            raise LatentStudioError(zero_steps_message(values["steps"], values["strength"]))
+        return dataclasses.replace(self, **values)

@@ -17,7 +17,7 @@ from .. import imaging
 from ..base import LatentStudioError, ProgressCallback, report
 from .backend import Backend, RunOutput, frame_steps, generators
 from .guide import mask_tensor
-from .options import SDEditOptions
+from .options import SDEditOptions, TranslateOptions
 from .pixel_pipeline import DEFAULT_GUIDANCE, ClassConditionalPixelPipeline
 from .schedulers import make_scheduler
 
@@ -112,3 +112,28 @@ class PixelBackend(Backend):
 
     def sample(self, opts: SDEditOptions, seed: int, progress: Optional[ProgressCallback]) -> RunOutput:
         return self._run(None, None, opts, seed, progress, 1.0)
+
+    def translate(self, image: Image.Image, opts: TranslateOptions, progress: Optional[ProgressCallback]) -> RunOutput:
+        """DDIM inversion under the source class (guidance 1, ``opts.refine`` fixed-point iterations per step), then
+        DDIM (eta 0) under the target class with guidance ``s + w·(t − s)``: the source class stands in for the null
+        class, so the target = source round trip is exact whatever w (`ClassConditionalPixelPipeline.invert`)."""
+        from diffusers import DDIMScheduler
+        pipe = ClassConditionalPixelPipeline(
+            **{**self.pipe.components, "scheduler": DDIMScheduler.from_config(self.pipe.scheduler.config)},
+            class_names=self.pipe.classes)
+        x = imaging.to_tensor(image, device=self.device, dtype=self.dtype)
+        total = 2 * int(opts.steps * opts.strength)
+        inverted = pipe.invert(x, strength=opts.strength, num_inference_steps=opts.steps,
+                               class_labels=opts.source_class, fixed_point_iterations=opts.refine,
+                               callback=lambda i, n: report(progress, i, total))
+
+        def on_step_end(p: ClassConditionalPixelPipeline, i: int, t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+            report(progress, len(inverted.timesteps) + i + 1, total)
+            return {}
+
+        out = pipe(latents=inverted.latents, strength=opts.strength, num_inference_steps=opts.steps,
+                   guidance_scale=opts.guidance, class_labels=opts.class_name, negative_class_labels=opts.source_class,
+                   eta=0.0, output_type="pt", callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=[])
+        info = {"inversion_steps": len(inverted.timesteps), "denoise_steps": len(out.timesteps),
+                "t_start": out.timesteps[0], "cfg": out.guided}
+        return RunOutput(images=imaging.to_pil(out.images), info=info)

@@ -26,7 +26,8 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import PIL.Image
 import torch
-from diffusers import DDPMScheduler, DiffusionPipeline, ImagePipelineOutput, UNet2DModel
+from diffusers import DDIMInverseScheduler, DDPMScheduler, DiffusionPipeline, ImagePipelineOutput, UNet2DModel
+from diffusers.utils import BaseOutput
 from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils.torch_utils import randn_tensor
 
@@ -70,6 +71,26 @@ DEFAULT_SCHEDULER_CONFIG: dict[str, Any] = dict(
 
 
 @dataclass
+class InversionOutput(BaseOutput):
+    """``latents`` [N, C, H, W]: the noisy samples that DDIM regenerates the images from, at timestep ``timesteps[-1]``
+    (``timesteps``: those the inversion ran, ascending)."""
+    latents: torch.Tensor
+    timesteps: list[int]
+
+
+def to_epsilon(scheduler: Any, model_output: torch.Tensor, sample: torch.Tensor, t: Any) -> torch.Tensor:
+    """The model output as predicted noise ε, whatever the scheduler's ``prediction_type``, for ``sample`` at ``t``
+    (v: ε = √ᾱ·v + √(1−ᾱ)·x; sample: ε = (x − √ᾱ·x0) / √(1−ᾱ))."""
+    kind = scheduler.config.prediction_type
+    if kind == "epsilon":
+        return model_output
+    a = scheduler.alphas_cumprod.to(sample.device)[int(t)].to(sample.dtype)
+    if kind == "v_prediction":
+        return a.sqrt() * model_output + (1 - a).sqrt() * sample
+    return (sample - a.sqrt() * model_output) / (1 - a).sqrt().clamp_min(1e-4)
+
+
+@dataclass
 class PixelPipelineOutput(ImagePipelineOutput):
     """``images``: PIL images (``output_type="pil"``), float [N, H, W, C] in [0, 1] ("np"), or a tensor
     [N, C, H, W] in [-1, 1] ("pt", the project's convention); ``timesteps``: those that ran;
@@ -82,8 +103,10 @@ ImageInput = Union[torch.Tensor, np.ndarray, PIL.Image.Image, Sequence[PIL.Image
 
 
 def guided_model_output(unet: Any, x_in: torch.Tensor, t: torch.Tensor, labels: Optional[torch.Tensor],
-                        null_id: Optional[int], guidance: float) -> torch.Tensor:
-    """The UNet's prediction with classifier-free guidance ``u + w·(c − u)`` (c: conditional, u: null class).
+                        null_id: Optional[int], guidance: float,
+                        negative: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The UNet's prediction with classifier-free guidance ``u + w·(c − u)`` (c: conditional, u: null class, or
+    the ``negative`` classes where given — a negative prompt's role, e.g. the source class when translating).
 
     Conditional and unconditional halves go through the UNet as one batch; with ``w == 1`` (or no
     null class) the unconditional half is skipped; ``labels`` None = an unconditional UNet.
@@ -92,7 +115,7 @@ def guided_model_output(unet: Any, x_in: torch.Tensor, t: torch.Tensor, labels: 
         return unet(x_in, t).sample
     if null_id is None or guidance == 1.0:
         return unet(x_in, t, class_labels=labels).sample
-    null = torch.full_like(labels, int(null_id))
+    null = negative if negative is not None else torch.full_like(labels, int(null_id))
     cond, uncond = unet(torch.cat([x_in, x_in]), t, class_labels=torch.cat([labels, null])).sample.chunk(2)
     return uncond + guidance * (cond - uncond)
 
@@ -231,7 +254,8 @@ class ClassConditionalPixelPipeline(DiffusionPipeline):
     def __call__(self, image: Optional[ImageInput] = None, mask_image: Optional[ImageInput] = None,
                  strength: float = 1.0, num_inference_steps: int = 50, guidance_scale: float = DEFAULT_GUIDANCE,
                  class_labels: Any = None, eta: float = 0.0, generator: Any = None, batch_size: int = 1,
-                 output_type: str = "pil", return_dict: bool = True,
+                 output_type: str = "pil", return_dict: bool = True, latents: Optional[torch.Tensor] = None,
+                 negative_class_labels: Any = None,
                  callback_on_step_end: Optional[Callable[..., dict[str, Any]]] = None,
                  callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",)) -> Any:
         """Sample (no ``image``) or SDEdit ``image`` from ``t0 ≈ strength × T``.
@@ -248,7 +272,10 @@ class ClassConditionalPixelPipeline(DiffusionPipeline):
         ``len(class_labels)``, else ``batch_size``. ``callback_on_step_end(pipe, i, t, tensors)`` runs after
         every step with the requested ``tensors`` — "latents" (the sample; a returned "latents"
         replaces it) and "pred_original_sample" (the x0 prediction in [-1, 1], with the image pasted
-        outside the mask). ``output_type``: "pil", "np" ([0, 1]) or "pt" ([-1, 1]).
+        outside the mask). ``output_type``: "pil", "np" ([0, 1]) or "pt" ([-1, 1]). ``latents``: the noisy sample
+        at the strength's first timestep (`invert`'s output), used instead of noising ``image``.
+        ``negative_class_labels``: classes whose prediction stands in for the null class's under guidance (the
+        source class when translating: it regenerates an inversion exactly whatever the guidance).
         """
         for name in callback_on_step_end_tensor_inputs:
             if name not in self._callback_tensor_inputs:
@@ -259,11 +286,13 @@ class ClassConditionalPixelPipeline(DiffusionPipeline):
         if image is None:
             if mask_image is not None:
                 raise ValueError("mask_image needs an image: outside the mask the image is kept.")
-            strength = 1.0
+            strength = 1.0 if latents is None else strength
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be in [0, 1], got {strength}.")
         if isinstance(generator, list):
             n = len(generator)
+        elif latents is not None:
+            n = latents.shape[0]
         elif isinstance(class_labels, (list, tuple)):
             n = len(class_labels)
         else:
@@ -284,17 +313,23 @@ class ClassConditionalPixelPipeline(DiffusionPipeline):
             raise ValueError(zero_steps_message(num_inference_steps, strength))
         self._num_timesteps = len(timesteps)
         noise = randn_tensor(shape, generator=generator, device=torch.device(device), dtype=dtype)
-        if x0 is None or strength >= 1.0:
+        if latents is not None:
+            if tuple(latents.shape) != shape:
+                raise ValueError(f"latents of shape {list(latents.shape)} for a batch of shape {list(shape)}.")
+            x = latents.to(device=device, dtype=dtype)
+        elif x0 is None or strength >= 1.0:
             x = noise * self.scheduler.init_noise_sigma
         else:
             x = self.scheduler.add_noise(x0, noise, timesteps[:1].repeat(n))
         labels = torch.tensor(ids, dtype=torch.long, device=device) if ids is not None else None
         null_id = self.null_class_id
         guided = labels is not None and null_id is not None and guidance_scale != 1.0
+        negative = (torch.tensor(self.class_ids(negative_class_labels, n), dtype=torch.long, device=device)
+                    if negative_class_labels is not None and labels is not None else None)
         step_kwargs = self.prepare_extra_step_kwargs(generator, eta)
         for i, t in enumerate(timesteps):
             x_in = self.scheduler.scale_model_input(x, t)
-            model_output = guided_model_output(self.unet, x_in, t, labels, null_id, guidance_scale)
+            model_output = guided_model_output(self.unet, x_in, t, labels, null_id, guidance_scale, negative)
             out = self.scheduler.step(model_output, t, x, **step_kwargs)
             x_prev = out.prev_sample
             if m is not None:
@@ -324,6 +359,45 @@ class ClassConditionalPixelPipeline(DiffusionPipeline):
         if not return_dict:
             return (images,)
         return PixelPipelineOutput(images=images, timesteps=[int(t) for t in timesteps], guided=guided)
+
+    @torch.no_grad()
+    def invert(self, image: ImageInput, strength: float = 1.0, num_inference_steps: int = 50,
+               class_labels: Any = None, guidance_scale: float = 1.0, fixed_point_iterations: int = 0,
+               callback: Optional[Callable[[int, int], None]] = None) -> InversionOutput:
+        """DDIM inversion: the noisy samples at strength ``strength``'s first timestep from which a deterministic
+        DDIM (eta 0, same steps and strength) regenerates ``image`` — pass them as ``latents`` to ``__call__``.
+
+        diffusers' `DDIMInverseScheduler` over this model's schedule runs the first ``int(steps × strength)``
+        timesteps of the ``steps``-step schedule upward. The UNet's output is turned into ε for the sample it saw
+        (`to_epsilon`), so the inverse step is the exact algebraic inverse of the DDIM step for every prediction
+        type (diffusers' inverse scheduler converts a v prediction with the wrong timestep's ᾱ). DDIM inversion
+        evaluates the UNet at x_{t−1} where the DDIM step will evaluate it at x_t; ``fixed_point_iterations`` k
+        re-evaluates it at the current estimate of x_t k more times (Pan et al. 2023, AIDI; "ReNoise"), which
+        closes most of that gap for k + 1 times the UNet calls. Invert with ``guidance_scale`` 1 (the default) and
+        regenerate with ``negative_class_labels`` = the same classes, and the round trip holds under any guidance
+        (negative-prompt inversion, Miyake et al. 2023, in class form). ``callback(i, total)`` after every step.
+        """
+        if not 0.0 < strength <= 1.0:
+            raise ValueError(f"strength must be in (0, 1], got {strength}.")
+        x = self._to_tensor(image).to(device=self._execution_device, dtype=self.unet.dtype)
+        n = x.shape[0]
+        ids = self.class_ids(class_labels, n)
+        labels = torch.tensor(ids, dtype=torch.long, device=x.device) if ids is not None else None
+        inverse = DDIMInverseScheduler.from_config(self.scheduler.config, prediction_type="epsilon", clip_sample=False)
+        inverse.set_timesteps(num_inference_steps, device=x.device)
+        timesteps = inverse.timesteps[:min(int(num_inference_steps * strength), num_inference_steps)]
+        if not len(timesteps):
+            raise ValueError(zero_steps_message(num_inference_steps, strength))
+        for i, t in enumerate(timesteps):
+            estimate = x
+            for _ in range(1 + int(fixed_point_iterations)):
+                output = guided_model_output(self.unet, inverse.scale_model_input(estimate, t), t, labels,
+                                             self.null_class_id, guidance_scale)
+                estimate = inverse.step(to_epsilon(self.scheduler, output, estimate, t), t, x).prev_sample
+            x = estimate
+            if callback is not None:
+                callback(i + 1, len(timesteps))
+        return InversionOutput(latents=x, timesteps=[int(t) for t in timesteps])
 
 
 def build_pixel_pipeline(unet_config: Optional[dict[str, Any]] = None,

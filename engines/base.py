@@ -2,6 +2,9 @@
 
 Also the small policies every engine needs: which device and dtype to run on, how a seed becomes a
 `torch.Generator`, how progress is reported and cancelled, and the one exception type users see.
+
+torch is imported by the functions that need it, not here: the CLI's parser, option checks and error type
+come from this module, and ``python -m engines --help`` answers without loading torch (`bench.startup`).
 """
 from __future__ import annotations
 
@@ -10,11 +13,14 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
-import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 #: Progress callback: ``(step, total, preview_image_or_None)``. Raising `Cancelled` inside it stops the job.
 ProgressCallback = Callable[[int, int, Optional[Image.Image]], None]
@@ -51,6 +57,7 @@ def report(progress: Optional[ProgressCallback], step: int, total: int, preview:
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """CUDA when present, else CPU; ``device`` ("cpu", "cuda", "cuda:1", "auto") overrides."""
+    import torch
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -64,6 +71,7 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
 
 def pick_dtype(device: torch.device, dtype: str | torch.dtype | None = None, *, half_on_cuda: bool = False) -> torch.dtype:
     """float32 unless asked otherwise; ``half_on_cuda`` gives float16 on CUDA (big diffusion models)."""
+    import torch
     if dtype is None or dtype == "auto":
         return torch.float16 if (half_on_cuda and device.type == "cuda") else torch.float32
     if isinstance(dtype, torch.dtype):
@@ -81,6 +89,7 @@ def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gener
         raise LatentStudioError(f"Seed must be an integer, got {seed!r}.")
     if not 0 <= int(seed) < 2**63:
         raise LatentStudioError(f"Seed must be in [0, 2**63), got {seed}.")
+    import torch
     gen = torch.Generator(device=torch.device(device))
     gen.manual_seed(int(seed))
     return gen
@@ -163,8 +172,11 @@ class Result:
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, (np.floating, np.integer)):
         return obj.item()
-    if isinstance(obj, (np.ndarray, torch.Tensor)):
-        return np.asarray(obj.detach().cpu() if isinstance(obj, torch.Tensor) else obj).tolist()
+    torch = sys.modules.get("torch")  # a tensor can only exist once torch is loaded
+    if torch is not None and isinstance(obj, torch.Tensor):
+        return np.asarray(obj.detach().cpu()).tolist()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
     if isinstance(obj, Path):
         return str(obj)
     return repr(obj)

@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from PIL import Image
-from tqdm import tqdm
+from ..base import ProgressCallback
 
-from .. import imaging
-from ..base import LatentStudioError, ProgressCallback
+if TYPE_CHECKING:  # each command imports what it runs with inside its run function (see main.py)
+    from PIL import Image
+    from tqdm import tqdm
 
 
 def add_device_flag(p: argparse.ArgumentParser) -> None:
@@ -63,11 +63,12 @@ def add_scale_flags(p: argparse.ArgumentParser) -> None:
                         "one step, split over the processes of `accelerate launch` / `torchrun` and these (default: 1)")
 
 
-def tqdm_progress(desc: str) -> tuple[ProgressCallback, tqdm]:
+def tqdm_progress(desc: str) -> tuple[ProgressCallback, "tqdm"]:
     """A progress callback that drives a tqdm bar (the engines' ``(step, total, preview)`` protocol)."""
+    from tqdm import tqdm
     bar = tqdm(desc=desc, unit="step", leave=False)
 
-    def progress(step: int, total: int, preview: Optional[Image.Image] = None) -> None:
+    def progress(step: int, total: int, preview: Optional["Image.Image"] = None) -> None:
         bar.total = total
         bar.n = step
         bar.refresh()
@@ -75,8 +76,9 @@ def tqdm_progress(desc: str) -> tuple[ProgressCallback, tqdm]:
     return progress, bar
 
 
-def write_images(images: list[Image.Image], out: Path, prefix: str = "sample") -> list[Path]:
+def write_images(images: list["Image.Image"], out: Path, prefix: str = "sample") -> list[Path]:
     """OUT ending in .png/.jpg → one grid image; otherwise a folder with one PNG per image."""
+    from .. import imaging
     if out.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
         out.parent.mkdir(parents=True, exist_ok=True)
         imaging.make_grid(images).save(out)

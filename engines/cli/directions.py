@@ -11,13 +11,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from .. import imaging
 from ..base import LatentStudioError
 from .common import add_gan_flags, add_photo_flags, gan_engine, positive_int, write_json
 
-PREVIEW_STRENGTHS = [float(s) for s in np.linspace(-3, 3, 7)]
+PREVIEW_STRENGTHS = [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
 MAX_STRIP = 64  # images in an edit strip
 
 
@@ -93,6 +90,7 @@ def _layers(engine, text: str):
 
 
 def run_directions(args: argparse.Namespace) -> int:
+    from .. import imaging
     from ..stylegan import editing
     engine = gan_engine(args)
     layers = _layers(engine, args.layers)
@@ -122,6 +120,9 @@ def run_directions(args: argparse.Namespace) -> int:
 
 
 def run_edit(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .. import imaging
     from ..stylegan import editing
     from ..stylegan.latents import save_latents
     if args.steps < 2 or args.steps > MAX_STRIP:

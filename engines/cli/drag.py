@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ..options import add_flag
-from ..stylegan.drag import DragConfig
+from ..stylegan.options import DragConfig
 from .common import add_gan_flags, add_photo_flags, gan_engine, tqdm_progress, write_json
 
 #: DragConfig fields → their flags (ranges and defaults come from the dataclass)

@@ -5,11 +5,9 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from .. import batch, faces, imaging
+from .. import batch
 from ..options import add_flag
-from ..stylegan.engine import SCRIBBLE_DEFAULTS
-from ..stylegan.latents import save_latents
-from ..stylegan.projector import ProjectionConfig
+from ..stylegan.options import SCRIBBLE_DEFAULTS, ProjectionConfig
 from .common import add_gan_flags, add_photo_flags, gan_engine, positive_int, tqdm_progress, write_json
 
 
@@ -83,6 +81,8 @@ def _job(args: argparse.Namespace, command: str, inputs: list, expanded: bool, c
 
 
 def run_invert(args: argparse.Namespace) -> int:
+    from .. import faces, imaging
+    from ..stylegan.latents import save_latents
     inputs, expanded = batch.expand_inputs(args.images)
     options = _projection_options(args)
     job = _job(args, "invert", inputs, expanded, args.batch,
@@ -137,6 +137,8 @@ def run_invert(args: argparse.Namespace) -> int:
 
 
 def run_scribble(args: argparse.Namespace) -> int:
+    from .. import imaging
+    from ..stylegan.latents import save_latents
     inputs, expanded = batch.expand_inputs(args.sketch)
     options = _projection_options(args)
     if args.perceptual_weight is None and args.perceptual not in (None, "none"):

@@ -26,48 +26,10 @@ import torch
 import torch.nn.functional as F
 
 from ..base import Cancelled, LatentStudioError
-from ..options import Options, option
+from .options import DragConfig  # noqa: F401 (its old home)
 
 #: ``(step, total, preview [1, C, R, R] or None)``.
 TensorProgress = Callable[[int, int, Optional[torch.Tensor]], None]
-
-
-@dataclass
-class DragConfig(Options):
-    """Every knob of a drag, each with its limits (checked once; the CLI's flags and the app's controls take their
-    ranges from here)."""
-    steps: int = option(100, "Steps", "most optimisation steps (it stops earlier once every handle has arrived)",
-                        min=1, max=2000, integer=True)
-    lr: float = option(0.01, "Learning rate", "Adam's step size on the optimised w+ rows", min=1e-5, max=1.0)
-    rows: Optional[int] = option(None, "Optimised rows", "how many of the first w+ rows move (more rows change finer "
-                                 "detail too)", min=1, max=64, integer=True,
-                                 default_text="a third of them, as DragGAN's 6 of 18: 4 of 10 at 64 px")
-    r1: Optional[float] = option(None, "Supervision radius", "pixels around each handle pushed toward its target",
-                                 min=0.5, max=64.0, default_text="3 at 512 px, at least 3")
-    r2: Optional[int] = option(None, "Tracking radius", "pixels around each handle searched for it after a step",
-                               min=1, max=128, integer=True, default_text="12 at 512 px, at least 6")
-    mask_weight: float = option(10.0, "Mask weight", "how firmly the region outside the mask keeps its features",
-                                min=0.0, max=1e4)
-    stop_distance: float = option(1.0, "Stop distance", "stop once every handle is this close to its target (pixels)",
-                                  min=0.0, max=64.0)
-    frames: int = option(12, "Preview frames", "intermediate images kept for progress and the GIF", min=0, max=500,
-                         integer=True)
-
-    @classmethod
-    def from_options(cls, **options: Any) -> "DragConfig":
-        """From keyword options, naming any unknown one (values are checked by `check`)."""
-        known = set(cls.limits())
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise LatentStudioError(f"Unknown drag option(s) {unknown}; known: {sorted(known)}.")
-        return cls(**options)
-
-    def radii(self, resolution: int) -> tuple[float, int]:
-        """(r1, r2) in pixels at ``resolution``: the given ones, else DragGAN's 3 and 12 at 512 px, scaled, at least 3
-        and 6 (at 64 px: a 3 px disc moved the content further and kept the face more often than 2 px, `bench.drag`)."""
-        r1 = self.r1 if self.r1 is not None else max(3.0, 3.0 * resolution / 512)
-        r2 = self.r2 if self.r2 is not None else max(6, round(12 * resolution / 512))
-        return float(r1), int(r2)
 
 
 def feature_resolution(G: Any) -> int:

@@ -28,22 +28,11 @@ from .checkpoints import GanBundle, load_gan
 from .encoder import Encoder, load_encoder
 from .latents import latent_record, load_latents, load_noise
 from .losses import DiscriminatorFeatures, make_perceptual
+from .options import SCRIBBLE_DEFAULTS, SCRIBBLE_NOISE_FROM  # noqa: F401 (their old home)
 from .projector import LossCallback, ProjectionConfig, Projector, pick
 from .pti import pivotal_tuning
 
 RESTART_LOSS_TOLERANCE = 0.25  # a scribble's restart may lose this much (relative) loss for more realism
-#: Scribble projection's defaults (over `ProjectionConfig`'s), from `bench.scribble_study` on 13 sketches and 6 simple
-#: canvas drawings × 2 seeds: the strokes are compared as a 16×16 colour layout (``follow_lines`` 0: a person means
-#: "a cat with this layout", not their flat fills and outlines pixel for pixel), w+ with a firm pull toward the mean w
-#: (reg 1.0: the detector finds a cat face in 95 % of results against 74 % at 0.1 and 55 % at 0.03, where the w+ code
-#: paints the drawing's dots and fills; the layout L2 stays 0.009, goal ≤ 0.02), 3 restarts of 150 steps from random
-#: starts (different seeds give different cats), the one most like a cat face kept (`restart_score`); no perceptual
-#: term (a sketch is not a photo). The noise maps are fitted only when the lines are followed closely
-#: (`SCRIBBLE_NOISE_FROM`), with a noise regulariser 40× the inversion's.
-SCRIBBLE_DEFAULTS = {"perceptual": "none", "perceptual_weight": 0.0, "reg": 1.0, "reg_to": "mean", "restarts": 3,
-                     "steps": 100, "init": "random", "noise_reg": 200.0, "follow_lines": 0.0}
-#: A scribble fits StyleGAN2's noise maps (fine detail) by default only from this ``follow_lines`` on.
-SCRIBBLE_NOISE_FROM = 0.75
 
 
 def restart_score(images: torch.Tensor, realism: Optional[PatchRealism]) -> torch.Tensor:

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..base import LatentStudioError
 
-PERCEPTUAL_CHOICES = ("disc", "vgg16", "lpips", "none")
+from .options import PERCEPTUAL_CHOICES  # noqa: F401 (its old home)
 VGG_LAYERS = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22, "relu5_3": 29}
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -27,77 +27,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..base import Cancelled, LatentStudioError, make_generator
-from ..options import Options, option
 from ..evaluation.faithfulness import LAYOUT_RESOLUTION, masked_pixel_losses, pooled_pixel_losses
-from .losses import PERCEPTUAL_CHOICES, make_perceptual
+from .losses import make_perceptual
+from .options import ProjectionConfig
 
-OPTIMIZERS = ("adam", "lbfgs")
 
 #: ``(step, loss)`` after every optimisation step (restarts count on), for live loss curves.
 LossCallback = Callable[[int, float], None]
-INITS = ("mean", "random", "encoder")
 LBFGS_LINE_SEARCH_EVALS = 20   # most steps use 1-3; a cap keeps one step from running away
 COARSEST_RESOLUTION = 8        # where a coarse-to-fine comparison starts
-
-
-@dataclass
-class ProjectionConfig(Options):
-    """Every knob of a projection, each with its limits (checked once, by `validate`; the CLI's flags and the
-    app's controls take their ranges and defaults from here); stored in `Result.options` to repeat a run."""
-    space: str = option("w+", "Latent space", "z (through the mapping), w (one code) or w+ (one code per layer; "
-                        "DCGAN: z only)", choices=("z", "w", "w+"))
-    optimizer: str = option("adam", "Optimizer", "Adam with the StyleGAN2 lr ramp, or L-BFGS with a strong-Wolfe "
-                            "line search", choices=OPTIMIZERS)
-    steps: int = option(300, "Steps", "optimisation steps per restart", min=1, max=5000, integer=True)
-    lr: Optional[float] = option(None, "Learning rate", "step size", min=1e-6, max=100.0,
-                                 default_text="0.1 for Adam, 1.0 for L-BFGS")
-    init: str = option("mean", "Start", "start from the mean latent, a random one (z has no mean start for "
-                       "StyleGAN2: it starts random) or the model's encoder (w / w+; one forward pass)",
-                       choices=INITS)
-    l1: float = option(0.0, "Pixel L1 weight", "weight of the L1 pixel term", min=0.0, max=1e4)
-    l2: float = option(1.0, "Pixel L2 weight", "weight of the L2 pixel term", min=0.0, max=1e4)
-    perceptual: str = option("disc", "Perceptual network", "disc (our discriminator's features, offline), vgg16 "
-                             "(torchvision weights), lpips, none", choices=PERCEPTUAL_CHOICES)
-    perceptual_weight: float = option(0.1, "Perceptual weight", "weight of the perceptual term", min=0.0, max=1e4)
-    reg: float = option(0.0, "Latent regulariser", "weight of mean((latent − anchor)²)", min=0.0, max=1e4)
-    reg_to: str = option("init", "Regulariser anchor", "the start point or the mean latent", choices=("init", "mean"))
-    follow_lines: float = option(1.0, "Follow the lines", "how closely the pixels are followed: 0 compares only the "
-                                 "16×16 colour layout under the mask (a drawing becomes a photo-like cat with its "
-                                 "colours and eyes where they were drawn), 1 every pixel (inversion; a scribble's "
-                                 "lines and flat fills are painted as drawn); between, 32×32 at 0.5 on a 64 px model",
-                                 min=0.0, max=1.0)
-    coarse_to_fine: float = option(0.0, "Coarse-to-fine", "share of the steps over which the comparison sharpens "
-                                   "from 8×8 to the resolution `follow_lines` sets (0: that resolution from the start)",
-                                   min=0.0, max=0.9)
-    optimize_noise: bool = False  # also fit the per-image noise maps (StyleGAN2); `GanEngine.invert` turns it on
-    noise_reg: float = option(5.0, "Noise regulariser", "weight of StyleGAN2's noise autocorrelation penalty: "
-                              "lower fits more detail into the noise maps (bench.encoder: 5 gives 28.7 dB in 100 steps "
-                              "on held-out photos, 10 gives 26.4; NVIDIA's 1e5 leaves them unchanged at 64 px)",
-                              min=0.0, max=1e9)
-    restarts: int = option(1, "Restarts", "independent runs, each with its own seed (`restart_seed`); each image keeps "
-                           "its best",
-                           min=1, max=20, integer=True)
-    frames: int = option(12, "Preview frames", "intermediate previews kept for progress and GIFs", min=0, max=500,
-                         integer=True)
-
-    def validate(self, spaces: tuple[str, ...]) -> "ProjectionConfig":
-        """A checked copy: every limit, plus the rules across fields and the model's own spaces."""
-        cfg = self.check()
-        if cfg.space not in spaces:
-            raise LatentStudioError(f"This model has no {cfg.space!r} space; it supports {', '.join(spaces)}.")
-        if cfg.init == "encoder" and cfg.space == "z":
-            raise LatentStudioError("The encoder start gives w or w+ latents: use space w or w+ with init 'encoder'.")
-        if cfg.l1 == cfg.l2 == cfg.reg == 0 and (cfg.perceptual == "none" or cfg.perceptual_weight == 0):
-            raise LatentStudioError("Every loss weight is 0: set at least one of l1, l2, perceptual_weight.")
-        return cfg
-
-    @classmethod
-    def from_options(cls, **options: Any) -> "ProjectionConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - names)
-        if unknown:
-            raise LatentStudioError(f"Unknown projection option(s) {unknown}; known: {sorted(names)}.")
-        return cls(**options)
 
 
 def restart_seed(seed: int, restart: int) -> int:

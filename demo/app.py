@@ -15,7 +15,7 @@ from engines.diffusion.engine import DiffusionEngine
 from engines.stylegan.engine import GanEngine
 
 from . import (compare_tab, drag_tab, edit_tab, history, interpolate_tab, invert_tab, models_tab, sample_tab, scribble_tab,
-               sdedit_tab)
+               sdedit_tab, translate_tab)
 from .registry import Registry
 
 #: Uploads larger than this are refused by the server before any decoding.
@@ -58,6 +58,7 @@ def build_demo(models: Union[Registry, GanEngine], diffusion: Optional[Diffusion
             scribble_model = scribble_tab.build(registry)
             edit = edit_tab.build(registry)
             sd = sdedit_tab.build(registry)
+            translate_tab.build(registry)
             compare_model = compare_tab.build(registry)
             drag_model = drag_tab.build(registry)
             sample = sample_tab.build(registry)

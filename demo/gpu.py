@@ -65,6 +65,11 @@ class durations:
         return _bounded(15 + 0.1 * _arg(args, kwargs, 4, "steps_v", 100))
 
     @staticmethod
+    def translate(*args: Any, **kwargs: Any) -> int:
+        steps = _arg(args, kwargs, 5, "steps_value", 50) * _arg(args, kwargs, 3, "depth_value", 0.8)
+        return _bounded(15 + 0.05 * steps * (3 + _arg(args, kwargs, 6, "refine_value", 2)))
+
+    @staticmethod
     def compare(*args: Any, **kwargs: Any) -> int:
         return _bounded(20 + 0.03 * 4 * _arg(args, kwargs, 2, "gan_steps_v", 200) + 0.05 * _arg(args, kwargs, 4, "steps_v", 50))
 

@@ -25,7 +25,10 @@ def track(event: Any, tab: str, image: Any, status: Any) -> None:
 
 
 def first_image(value: Any) -> Any:
-    """The picture in an Image value, or the first of a Gallery value (None when there is none)."""
+    """The picture in an Image value, the first of a Gallery value, the "after" of an ImageSlider value (None when
+    there is none)."""
+    if isinstance(value, tuple) and len(value) == 2:
+        value = value[1]
     if isinstance(value, list):
         value = value[0] if value else None
         if isinstance(value, (tuple, list)):

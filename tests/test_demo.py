@@ -40,7 +40,7 @@ def canvas(path=SKETCH):
 
 def test_every_tab_has_a_named_endpoint(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/invert", "/interpolate", "/scribble", "/edit", "/sdedit", "/compare", "/drag", "/sample", "/models",
+    assert {"/invert", "/interpolate", "/scribble", "/edit", "/sdedit", "/compare", "/drag", "/translate", "/sample", "/models",
             "/load_gan", "/load_diffusion"} <= names
 
 
@@ -191,3 +191,14 @@ def test_build_demo_over_a_single_engine(tiny_engine):
         assert len(gallery) == 4
     finally:
         demo.close()
+
+
+def test_translate_gives_a_before_after_pair_with_its_numbers(client):
+    pair, status, metrics, download = client.predict(handle_file(str(PHOTO)), "cat", "grumpy cat", 0.5, 3.0, 10, 0,
+                                                     False, api_name="/translate")
+    before, after = (Image.open(p["path"] if isinstance(p, dict) else p) for p in pair)
+    assert before.size == after.size and not np.array_equal(np.asarray(before), np.asarray(after))
+    assert "cat → grumpy cat" in status and "5 inversion + 5 DDIM steps" in status and "layout kept" in status
+    assert json.loads(metrics)["options"]["class_name"] == "grumpy cat" and Path(download).suffix == ".zip"
+    with pytest.raises(Exception, match="dog is not in the list of choices"):  # Gradio checks the dropdown
+        client.predict(handle_file(str(PHOTO)), "cat", "dog", 0.5, 3.0, 10, 0, False, api_name="/translate")

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "edit": ("directions", "move a latent or image along a direction"),
     "sdedit": ("diffusion", "SDEdit a photo or colour sketch with a diffusion model"),
     "compare": ("diffusion", "the same sketch through the GAN (scribble) and diffusion (SDEdit)"),
+    "translate": ("translate", "turn the cat in a photo into another class (e.g. a Grumpy Cat)"),
     "train-gan": ("train", "train or fine-tune a GAN on a folder of images"),
     "train-diffusion": ("train_diffusion", "train the class-conditional pixel diffusion model"),
     "train-encoder": ("train_encoder", "train an image → w+ encoder for a StyleGAN2 (fast inversion start)"),

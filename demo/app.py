@@ -16,6 +16,7 @@ from engines.stylegan.engine import GanEngine
 
 from . import (compare_tab, drag_tab, edit_tab, history, interpolate_tab, invert_tab, models_tab, sample_tab, scribble_tab,
                sdedit_tab, translate_tab)
+from . import mcp_tools
 from .registry import Registry
 
 #: Uploads larger than this are refused by the server before any decoding.
@@ -67,6 +68,7 @@ def build_demo(models: Union[Registry, GanEngine], diffusion: Optional[Diffusion
                              [sd.class_name, sd.guidance, sd.steps, sd.model_info],
                              lambda: sdedit_tab.conditioning_updates(registry))
         history.build()
+        mcp_tools.build(registry)
 
         def to_interpolate(latent, model):
             return latent, model, gr.Tabs(selected="interpolate")
@@ -83,5 +85,6 @@ def build_demo(models: Union[Registry, GanEngine], diffusion: Optional[Diffusion
                           api_visibility="private")
         sample.to_edit.click(to_edit, [sample.latent, sample.model], [edit.latent, edit.model, edit.start, tabs],
                              api_visibility="private")
+    mcp_tools.hide_replaced(demo)
     demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
     return demo

@@ -39,9 +39,13 @@ def canvas(path=SKETCH):
 
 
 def test_every_tab_has_a_named_endpoint(client):
-    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    names = set(client.view_api(all_endpoints=True, print_info=False, return_format="dict")["named_endpoints"])
     assert {"/invert", "/interpolate", "/scribble", "/edit", "/sdedit", "/compare", "/drag", "/translate", "/sample", "/models",
             "/load_gan", "/load_diffusion"} <= names
+    # the tools for agents (demo/mcp_tools.py) are listed; the page's endpoints they replace are not
+    listed = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/sample_tool", "/invert_tool", "/scribble_tool", "/sdedit_tool", "/interpolate", "/edit"} <= listed
+    assert not {"/sample", "/invert", "/scribble", "/sdedit"} & listed
 
 
 def test_invert_reconstructs_and_its_latent_feeds_interpolate(client):

@@ -186,8 +186,9 @@ def test_the_api_functions_describe_their_arguments_for_mcp_tools():
     from engines.diffusion.engine import DiffusionEngine
     from engines.diffusion.tiny import tiny_pixel_pipeline
     demo = build_demo(Registry(None, DiffusionEngine.from_pipeline(tiny_pixel_pipeline(), device="cpu"), device="cpu"))
-    named = {fn.api_name: fn.fn for fn in demo.fns.values() if fn.api_name and fn.api_visibility == "public"}
-    for name in ("invert", "interpolate", "scribble", "edit", "sdedit", "compare", "sample", "load_gan"):
+    named = {fn.api_name: fn.fn for fn in demo.fns.values() if fn.api_name and fn.api_visibility != "private"}
+    for name in ("invert", "interpolate", "scribble", "edit", "sdedit", "compare", "sample", "load_gan",
+                 "sample_tool", "invert_tool", "scribble_tool", "sdedit_tool"):
         doc = inspect.getdoc(named[name]) or ""
         assert "Args:" in doc and "Returns:" in doc, name
 

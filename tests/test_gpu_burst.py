@@ -174,7 +174,7 @@ def test_burst_end_to_end_on_cpu(tmp_path):
 
 def test_compact_state_halves_and_expands(tmp_path):
     """fp16 weights, bf16 Adam moments, Adam's step count untouched; expansion restores fp32."""
-    from bench.gpu.burst import compact_state, expand_state
+    from bench.gpu.compact import compact_state, expand_state
     lin = torch.nn.Linear(8, 4)
     opt = torch.optim.Adam(lin.parameters())
     lin(torch.randn(3, 8)).sum().backward()

@@ -39,6 +39,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from bench.gpu.compact import COMPACT_NAME, STATE_NAME, write_compact
+
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 64 * 2 ** 20                     # what one device call may send: tree + carried paths
 FORMAT = "latent-studio-pack"
@@ -259,7 +261,6 @@ def copy_resume(src: Optional[str], dest: Path, kind: str, with_state: bool = Fa
     if not with_state:
         shutil.copytree(src_path / "latest", dest)
         return
-    from bench.gpu.burst import COMPACT_NAME, STATE_NAME, write_compact
     shutil.copytree(src_path / "latest", dest / "latest")
     if (src_path / "log.jsonl").is_file():
         shutil.copy(src_path / "log.jsonl", dest / "log.jsonl")

@@ -21,7 +21,7 @@ import tarfile
 from pathlib import Path
 from typing import Optional, Sequence
 
-from bench.gpu.burst import COMPACT_NAME, expand_run
+from bench.gpu.compact import COMPACT_NAME, expand_run
 
 
 def join_parts(src: Path, dest: Path) -> Path:

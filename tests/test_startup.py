@@ -16,9 +16,6 @@ from engines.evaluation.faithfulness import psnr, reconstruction, ssim
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "diffusers", "transformers", "gradio", "torchmetrics", "accelerate", "cv2")
-#: Their option dataclass (engines/diffusion/options.py) imports engines/diffusion/strength.py, which imports torch
-#: at its top; strict: once that import moves into the function that needs it, these pass and must be listed no more.
-LOADS_TORCH_FOR_ITS_FLAGS = {"sdedit", "compare", "translate"}
 
 
 def _loaded_after(args: list[str]) -> tuple[int, list[str], str]:
@@ -51,9 +48,7 @@ def test_an_unknown_command_is_refused_without_loading_torch():
     assert rc == 2 and loaded == [] and "invalid choice: 'invrt'" in output
 
 
-@pytest.mark.parametrize("command", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="engines/diffusion/strength.py imports torch"))
-    if name in LOADS_TORCH_FOR_ITS_FLAGS else name for name in COMMANDS])
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_each_commands_help_and_argument_errors_answer_before_torch(command):
     rc, loaded, output = _loaded_after([command, "--help"])
     assert rc == 0 and f"python -m engines {command}" in output and loaded == []

@@ -3,14 +3,18 @@
 A strength s of an ``n``-step schedule runs its last ``int(n · s)`` steps (`steps_run`), starting near
 timestep ``s · T``; `plan_timesteps` picks them from a scheduler exactly as diffusers'
 ``StableDiffusionImg2ImgPipeline.get_timesteps`` does, so a strength means the same thing for Stable
-Diffusion and for our pixel model. Core code: plain Python and torch, no engine imports.
+Diffusion and for our pixel model. Core code: plain Python (torch only in type hints, so option checks and the CLI's
+--help load no torch), no engine imports.
 """
 from __future__ import annotations
 
 import math
 from typing import Any, Optional
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 def steps_run(steps: int, strength: float) -> int:
@@ -39,7 +43,7 @@ def zero_steps_message(steps: int, strength: float, max_steps: Optional[int] = N
 
 
 def plan_timesteps(scheduler: Any, steps: int, strength: float,
-                   device: torch.device | str = "cpu") -> tuple[torch.Tensor, int]:
+                   device: "torch.device | str" = "cpu") -> "tuple[torch.Tensor, int]":
     """The timesteps SDEdit runs for ``strength``: the last ``int(steps·strength)`` of a ``steps``-step schedule.
 
     Same rule as diffusers' ``StableDiffusionImg2ImgPipeline.get_timesteps`` (including

@@ -68,7 +68,8 @@ def main(argv=None) -> int:
     else:
         label = f"{gan.describe().name} · {args.gan}"
     registry = Registry(gan, diffusion, device=args.device, gan_label=label, diffusion_source=args.diffusion)
-    demo = build_demo(registry, concurrency=max(1, args.concurrency), max_queue=max(1, args.max_queue))
+    demo = build_demo(registry, concurrency=max(1, args.concurrency), max_queue=max(1, args.max_queue),
+                      mcp_server=bool(args.mcp_server))
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_FILE_SIZE,
                 footer_links=["api", "gradio"], theme=THEME, css=CSS, mcp_server=args.mcp_server)
     return 0

@@ -41,8 +41,12 @@ CSS = """
 
 
 def build_demo(models: Union[Registry, GanEngine], diffusion: Optional[DiffusionEngine] = None, *,
-               concurrency: int = 1, max_queue: int = 32) -> gr.Blocks:
+               concurrency: int = 1, max_queue: int = 32, mcp_server: bool = False) -> gr.Blocks:
     """The whole UI over a `Registry` (or one GAN engine, plus an optional diffusion engine).
+
+    ``mcp_server``: the app also serves MCP tools (``app.py --mcp-server``): then the page's endpoints that a plain
+    tool replaces (`mcp_tools.REPLACED`) are unlisted, so an agent sees each operation once. Otherwise they stay
+    listed, so API clients (``gradio_client``) get their parameter list and defaults.
 
     ``concurrency``: engine jobs that run at once (all tabs share the slot; the rest wait in a queue of
     at most ``max_queue``). One is right for a CPU; a big GPU can take more.
@@ -85,6 +89,7 @@ def build_demo(models: Union[Registry, GanEngine], diffusion: Optional[Diffusion
                           api_visibility="private")
         sample.to_edit.click(to_edit, [sample.latent, sample.model], [edit.latent, edit.model, edit.start, tabs],
                              api_visibility="private")
-    mcp_tools.hide_replaced(demo)
+    if mcp_server:
+        mcp_tools.hide_replaced(demo)
     demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
     return demo

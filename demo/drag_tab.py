@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from engines.stylegan.drag import DragConfig
 
-from . import common, inputs, outputs
+from . import common, inputs, outputs, polish
 from .errors import user_errors
 from .gpu import durations, gpu
 from .jobs import stream
@@ -92,6 +92,7 @@ def build(registry: Registry) -> gr.Dropdown:
                 with gr.Accordion("All numbers (JSON)", open=False):
                     metrics = gr.Code(label="Metrics", language="json", elem_id="drag-metrics")
                 latent = gr.File(label="Latent (.npz)", elem_id="drag-latent", visible=False)
+                polish.add(registry, before_after, "drag")
         start = gr.State("")       # the latent (.npz) the next drag starts from
         base = gr.State(None)      # its image (PIL, model size)
 

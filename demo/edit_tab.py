@@ -12,7 +12,7 @@ from engines.base import LatentStudioError
 from engines.stylegan import editing
 from engines.stylegan.editing import load_direction, named_directions
 
-from . import common, inputs, outputs
+from . import common, inputs, outputs, polish
 from .errors import user_errors
 from .gpu import durations, gpu
 from .jobs import stream
@@ -125,6 +125,7 @@ def build(registry: Registry) -> EditTab:
                 with gr.Accordion("All numbers (JSON)", open=False):
                     metrics = gr.Code(label="Metrics", language="json")
                 edited = gr.File(label="Edited latents (.npz)", visible=False)
+                polish.add(registry, before_after, "edit")
 
         outs = [gallery, status, strip, metrics, edited, table, before_after]
 

@@ -6,7 +6,7 @@ import gradio as gr
 from engines.stylegan.engine import SCRIBBLE_DEFAULTS
 from engines.stylegan.projector import ProjectionConfig
 
-from . import common, inputs, outputs
+from . import common, inputs, outputs, polish
 from .errors import user_errors
 from .gpu import durations, gpu
 from .jobs import stream
@@ -49,6 +49,7 @@ def build(registry: Registry) -> gr.Dropdown:
                 with gr.Accordion("All numbers (JSON)", open=False):
                     metrics = gr.Code(label="Metrics", language="json")
                 latent = gr.File(label="Latent (.npz)", visible=False)
+                polish.add(registry, result, "scribble")
 
         outs = [result, status, over, mask_img, metrics, latent]
 

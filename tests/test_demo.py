@@ -13,6 +13,7 @@ gr = pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 
 from demo import build_demo  # noqa: E402
+from engines.diffusion.tiny import tiny_pixel_pipeline  # noqa: E402
 from demo.registry import DEFAULT_GAN, Registry  # noqa: E402
 from engines.diffusion.engine import DiffusionEngine  # noqa: E402
 from engines.stylegan.engine import GanEngine  # noqa: E402
@@ -39,13 +40,19 @@ def canvas(path=SKETCH):
 
 
 def test_every_tab_has_a_named_endpoint(client):
-    names = set(client.view_api(all_endpoints=True, print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/invert", "/interpolate", "/scribble", "/edit", "/sdedit", "/compare", "/drag", "/translate", "/sample", "/models",
-            "/load_gan", "/load_diffusion"} <= names
-    # the tools for agents (demo/mcp_tools.py) are listed; the page's endpoints they replace are not
-    listed = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/sample_tool", "/invert_tool", "/scribble_tool", "/sdedit_tool", "/interpolate", "/edit"} <= listed
-    assert not {"/sample", "/invert", "/scribble", "/sdedit"} & listed
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/invert", "/interpolate", "/scribble", "/edit", "/sdedit", "/compare", "/drag", "/translate", "/sample",
+            "/models", "/load_gan", "/load_diffusion", "/polish_scribble", "/polish_edit", "/polish_drag"} <= names
+    assert {"/sample_tool", "/invert_tool", "/scribble_tool", "/sdedit_tool"} <= names  # the tools for agents
+
+
+def test_as_an_mcp_server_each_operation_is_listed_once(tiny_engine):
+    """With ``--mcp-server`` the page's endpoints that a plain tool replaces are unlisted (still callable)."""
+    from demo.mcp_tools import REPLACED
+    demo = build_demo(Registry(tiny_engine, DiffusionEngine.from_pipeline(tiny_pixel_pipeline(), device="cpu"),
+                               device="cpu"), mcp_server=True)
+    listed = {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"}
+    assert not set(REPLACED) & listed and {f"{name}_tool" for name in REPLACED} <= listed
 
 
 def test_invert_reconstructs_and_its_latent_feeds_interpolate(client):
@@ -206,3 +213,20 @@ def test_translate_gives_a_before_after_pair_with_its_numbers(client):
     assert json.loads(metrics)["options"]["class_name"] == "grumpy cat" and Path(download).suffix == ".zip"
     with pytest.raises(Exception, match="dog is not in the list of choices"):  # Gradio checks the dropdown
         client.predict(handle_file(str(PHOTO)), "cat", "dog", 0.5, 3.0, 10, 0, False, api_name="/translate")
+
+
+def test_a_gan_result_can_be_polished_with_diffusion(client):
+    pair, status = client.predict(handle_file(str(PHOTO)), 0.3, api_name="/polish_scribble")
+    gan, polished = (Image.open(p["path"] if isinstance(p, dict) else p) for p in pair)
+    assert gan.size == polished.size and not np.array_equal(np.asarray(gan), np.asarray(polished))
+    assert "Polished" in status and "15 ddim steps" in status and "L2 to the GAN image" in status
+    with pytest.raises(Exception, match="Nothing to polish yet"):
+        client.predict(None, 0.3, api_name="/polish_scribble")
+
+
+def test_polish_takes_the_after_of_a_slider_and_the_end_of_a_strip():
+    from demo.polish import gan_image
+    a, b = Image.new("RGB", (8, 8), "red"), Image.new("RGB", (8, 8), "blue")
+    assert gan_image((a, b)).getpixel((0, 0)) == (0, 0, 255)
+    assert gan_image([(a, "-s"), (b, "+s")]).getpixel((0, 0)) == (0, 0, 255)
+    assert gan_image(a).getpixel((0, 0)) == (255, 0, 0)

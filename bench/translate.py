@@ -1,6 +1,6 @@
 """Class translation (DDIB on the default DDPM) beside the GAN's `grumpy` edit, on held-out cat photos.
 
-    python -m bench.translate [--photos 16] [--settings 0.8:3,1.0:3] [--gan-strength 4] [--out bench/results/translate.json]
+    python -m bench.translate [--photos 16] [--settings 0.8:2,0.9:2,1.0:2] [--gan-strength 4] [--out bench/results/translate.json]
 
 Every photo is a held-out cat photo (never trained on, 64 px face crops). Reported per method:
 - **round trip** (diffusion only): DDIM-invert under `cat` at depth 1 (pure noise), regenerate under `cat`, guidance
@@ -53,10 +53,13 @@ def main(argv=None) -> dict:
     p.add_argument("--photos", type=int, default=16)
     p.add_argument("--cats", type=Path, default=Path("../shared/data/cats"))
     p.add_argument("--grumpy", type=Path, default=Path("../shared/data/grumpy"))
-    p.add_argument("--settings", default="0.8:3,1.0:3", help="depth:guidance pairs to translate with")
+    p.add_argument("--settings", default="0.8:2,0.9:2,1.0:2", help="depth:guidance pairs to translate with")
     p.add_argument("--refine", type=int, default=None, help="fixed-point iterations (default: TranslateOptions')")
     p.add_argument("--gan-strength", type=float, default=4.0, help="0 = skip the GAN")
     p.add_argument("--skip-round-trip", action="store_true")
+    p.add_argument("--write-reference", action="store_true",
+                   help="save the held-out Grumpy-Cat photos' features as the GAN's grumpy_features.npz (what "
+                        "`compare --edit grumpy` and the GAN vs Diffusion tab measure the move toward)")
     p.add_argument("--out", type=Path, default=Path("bench/results/translate.json"))
     args = p.parse_args(argv)
     from engines.diffusion.engine import DiffusionEngine
@@ -70,7 +73,10 @@ def main(argv=None) -> dict:
     photos = imaging.to_tensor(photos_pil)
     grumpy = datasets.load_split(args.grumpy, res, GRUMPY_HELD_OUT, "val").float() / 127.5 - 1
     D = gan.bundle.D.eval().requires_grad_(False)
-    to_grumpy = PhotoDistance.fit(grumpy, lambda x: D.features(x))
+    to_grumpy = PhotoDistance.fit(grumpy, D.features, gan.fingerprint)
+    if args.write_reference:
+        from engines.compare_edits import TARGETS
+        print("wrote", to_grumpy.save(gan.bundle.folder / TARGETS["grumpy"][1]))
     own = {"swd_to_grumpy": swd_to(photos, grumpy), "grumpy_distance": float(to_grumpy.distance(photos).mean()),
            "holds_face": float((cat_faces.confidence(photos) >= cat_faces.MIN_CONFIDENCE).float().mean())}
     print(f"{len(files)} held-out cat photos, {len(grumpy)} held-out Grumpy-Cat photos; the photos' own SWD to them "
@@ -78,7 +84,7 @@ def main(argv=None) -> dict:
     record: dict = {"photos": [str(f) for f in files], "own": own, "methods": {}}
     refine = {} if args.refine is None else {"refine": args.refine}
     if not args.skip_round_trip:
-        for k in (0, 2):
+        for k in (0, 1, 2, 3):
             psnrs, secs = [], []
             for im in photos_pil:
                 t0 = time.perf_counter()

@@ -113,4 +113,56 @@ def build(registry: Registry) -> gr.Dropdown:
         common.stop_wiring(stop, event, "compare", outs, stopped)
         common.reveal(event, [details])
         common.track(event, "GAN vs Diffusion", diff_img, status)
+        _edits_section(registry, model)
     return model
+
+
+def _edits_section(registry: Registry, model: gr.Dropdown) -> None:
+    """One photo, two edits: the GAN's `grumpy` direction (invert, then move) beside the diffusion model's
+    translation to "grumpy cat" (`engines.compare_edits`)."""
+    from engines import compare_edits
+    from engines.diffusion.options import TranslateOptions
+    gr.Markdown("### On a photo: the GAN's edit vs diffusion's translation\nThe GAN inverts the photo and moves "
+                "along its **grumpy** direction; the diffusion model inverts it under *cat* and regenerates it as a "
+                "*grumpy cat*. Each is measured against the photo (PSNR, SSIM, layout kept) and by its distance to "
+                "real Grumpy-Cat photos in the GAN discriminator's features (1 ≈ a typical one; lower = more "
+                "Grumpy-Cat-like).")
+    with gr.Row():
+        with gr.Column(scale=1):
+            photo = gr.Image(label="Cat photo", type="pil", sources=["upload", "clipboard"], height=220)
+            with gr.Row():
+                gan_strength = gr.Slider(0, 8, value=4, step=0.5, label="GAN: grumpy strength",
+                                         info="multiples of the direction's step (the Edit tab's default is 4)")
+                depth = common.limited_slider(TranslateOptions.limit("strength"), label="Diffusion: depth")
+            face = common.face_checkbox()
+            run = gr.Button("Edit with both", variant="primary", elem_id="compare-edits-run")
+        with gr.Column(scale=1):
+            gallery = gr.Gallery(format="png", interactive=False, label="Photo | GAN | Diffusion", columns=3,
+                                 height=220, elem_id="compare-edits-result")
+            table = gr.Markdown(elem_id="compare-edits-table")
+
+    @gpu(lambda *args, **kwargs: 60)
+    @user_errors
+    def compare_edits_run(photo_image, gan_model, grumpy_strength, translate_depth, find_face):
+        """One cat photo made grumpy by both engines: the GAN's grumpy direction and diffusion's class translation.
+
+        Args:
+            photo_image: the cat photo.
+            gan_model: the GAN (its label in the model picker).
+            grumpy_strength: how far along the GAN's grumpy direction, 0-8 (multiples of its unit step).
+            translate_depth: how far the diffusion model inverts the photo, 0.05-1 (lower keeps more of it).
+            find_face: crop the photo to its cat face first.
+        Returns:
+            the photo and both results, and a table of their figures.
+        """
+        image = inputs.load_photo(photo_image)
+        square, runs, own = compare_edits.compare_edits(registry.model(gan_model), registry.diffusion(), image,
+                                                        gan_strength=float(grumpy_strength),
+                                                        strength=float(translate_depth), face=bool(find_face))
+        shown = [(common.big(square.resize(runs[0].image.size)), "photo")] + \
+            [(common.big(r.image), f"{r.name}: {r.options.get('direction') or r.options.get('class_name')}")
+             for r in runs]
+        return shown, compare_edits.table(runs, own)
+
+    run.click(compare_edits_run, [photo, model, gan_strength, depth, face], [gallery, table], api_name="compare_edits",
+              concurrency_id="engines", show_progress_on=[table])

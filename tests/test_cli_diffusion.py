@@ -101,3 +101,17 @@ def test_compare_gan_and_diffusion(tmp_path, tiny_pixel_dir):
                  "--steps", "6", "--strength", "0.7", "--sdedit-mask", "metric", "--out", str(out2)]) == 0
     assert not (np.asarray(Image.open(out2 / "diffusion.png"))[:2] == 255).all()
     assert json.loads((out2 / "metrics.json").read_text())["diffusion"]["options"]["masked"] is False
+
+
+def test_compare_edit_puts_the_gans_direction_beside_diffusions_translation(tmp_path, tiny_pixel_dir):
+    out = tmp_path / "edits"
+    assert main(["compare", "assets/examples/photos/stylegan2_seed8.png", "--edit", "grumpy", "--diffusion",
+                 str(tiny_pixel_dir), "--strength", "0.5", "--steps", "6", "--device", "cpu", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["compare.png", "diffusion.png", "gan.png", "metrics.json"]
+    data = json.loads((out / "metrics.json").read_text())
+    assert data["gan"]["options"] == {"direction": "grumpy", "strength": 4.0, "invert_steps": 75}
+    assert data["diffusion"]["options"]["class_name"] == "grumpy cat" and data["diffusion"]["options"]["strength"] == 0.5
+    for engine in ("gan", "diffusion"):
+        assert {"psnr", "ssim", "layout_ssim", "holds_cat_face", "seconds"} <= set(data[engine])
+    assert main(["compare", "assets/examples/photos/stylegan2_seed8.png", "--edit", "no-such-direction",
+                 "--diffusion", str(tiny_pixel_dir), "--out", str(out)]) == 2

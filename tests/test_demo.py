@@ -230,3 +230,9 @@ def test_polish_takes_the_after_of_a_slider_and_the_end_of_a_strip():
     assert gan_image((a, b)).getpixel((0, 0)) == (0, 0, 255)
     assert gan_image([(a, "-s"), (b, "+s")]).getpixel((0, 0)) == (0, 0, 255)
     assert gan_image(a).getpixel((0, 0)) == (255, 0, 0)
+
+
+def test_gan_vs_diffusion_on_a_photo_edit(client):
+    gallery, table = client.predict(handle_file(str(PHOTO)), DEFAULT_GAN, 4, 0.5, False, api_name="/compare_edits")
+    assert len(gallery) == 3 and [item["caption"] for item in gallery][1:] == ["GAN: grumpy", "Diffusion: grumpy cat"]
+    assert "| GAN |" in table and "| Diffusion |" in table and "distance to target photos (the photo:" in table

@@ -94,6 +94,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="edit: SDEdit re-imagines only the masked strokes and keeps the rest of the sketch; metric: "
                         "SDEdit re-imagines the whole sketch and the mask only scores it (default: edit)")
     c.add_argument("--seed", type=int, default=0, help="random seed for both engines (default: 0)")
+    c.add_argument("--edit", default=None, metavar="DIRECTION",
+                   help="the input is a photo: compare the GAN's DIRECTION edit (e.g. grumpy: invert, then move along "
+                        "it) with the diffusion model's class translation to what it means (grumpy cat, or "
+                        "--class-name), writing compare.png, gan.png, diffusion.png and metrics.json (PSNR / SSIM / "
+                        "layout SSIM to the photo, distance to real photos of the target, cat face, seconds); --strength is "
+                        "then the translation's depth, --guidance and --steps its own")
+    c.add_argument("--gan-strength", type=float, default=None,
+                   help="with --edit: multiples of the direction's unit step (default: the direction's own)")
+    c.add_argument("--face", action="store_true", help="with --edit: crop the photo to its cat face first")
     add_device_flag(c)
     c.add_argument("--out", type=Path, required=True, help="output folder")
     c.set_defaults(run=run_compare)
@@ -164,7 +173,37 @@ def run_sdedit(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_compare_edits(args: argparse.Namespace) -> int:
+    from .. import imaging
+    from ..base import check_range
+    from ..compare_edits import compare_edits, table
+    from ..stylegan.direction_files import load_direction
+    from ..stylegan.engine import GanEngine
+    gan = GanEngine(args.gan, arch=args.gan_arch, device=args.device).for_class(args.gan_class)
+    diffusion = _engine(args, args.diffusion)
+    direction = load_direction(args.edit, gan)
+    strength = args.gan_strength if args.gan_strength is not None else float(direction.meta.get("default_strength", 3))
+    check_range("--gan-strength", strength, -1000.0, 1000.0)
+    options = {k: v for k, v in (("strength", args.strength), ("guidance", args.guidance), ("steps", args.steps))
+               if v is not None}
+    square, runs, own = compare_edits(gan, diffusion, args.sketch, direction=args.edit, gan_strength=strength,
+                                      target_class=args.class_name, face=args.face, **options)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    side = max(r.image.size[0] for r in runs)
+    imaging.make_grid([im.resize((side, side)) for im in (square, *(r.image for r in runs))], nrow=3).save(
+        out / "compare.png")
+    runs[0].image.save(out / "gan.png")
+    runs[1].image.save(out / "diffusion.png")
+    write_json({"sheet": ["photo", "gan", "diffusion"], "photo_target_distance": own,
+                "gan": runs[0].row(), "diffusion": runs[1].row()}, out / "metrics.json")
+    print(f"wrote compare.png to {out}:\n{table(runs, own)}")
+    return 0
+
+
 def run_compare(args: argparse.Namespace) -> int:
+    if args.edit:
+        return run_compare_edits(args)
     import numpy as np
     from PIL import Image
 

@@ -84,11 +84,12 @@ class TranslateOptions(Options):
                                        default_text="the first class other than the source")
     source_class: Optional[str] = option(None, "Source class", "what the photo shows now, e.g. 'cat'",
                                          default_text="the model's first class")
-    strength: float = option(0.8, "Depth", "how far to invert: lower keeps more of the photo, 1 inverts to pure "
-                             "noise and changes the most", min=0.05, max=1.0, step=0.05)
+    strength: float = option(0.9, "Depth", "how far to invert: lower keeps more of the photo, 1 inverts to pure "
+                             "noise and changes the most", min=0.05, max=1.0, step=0.05,
+                             default_text="0.9 (bench.translate: layout kept, clearly the target class)")
     steps: int = option(50, "Steps", "DDIM steps of the full schedule; int(steps × depth) run each way", min=2,
                         max=1000, integer=True)
-    guidance: float = option(3.0, "Guidance scale", "w in s + w·(t − s) (t: target class, s: source class); 1 = the "
+    guidance: float = option(2.0, "Guidance scale", "w in s + w·(t − s) (t: target class, s: source class); 1 = the "
                              "target class alone", min=0.0, max=50.0, step=0.5)
     refine: int = option(2, "Inversion refinement", "fixed-point iterations per inversion step (more: a closer "
                          "round trip, each costs one more UNet call per step)", min=0, max=10, integer=True)

@@ -383,7 +383,9 @@ class ClassConditionalPixelPipeline(DiffusionPipeline):
         n = x.shape[0]
         ids = self.class_ids(class_labels, n)
         labels = torch.tensor(ids, dtype=torch.long, device=x.device) if ids is not None else None
-        inverse = DDIMInverseScheduler.from_config(self.scheduler.config, prediction_type="epsilon", clip_sample=False)
+        accepted = set(inspect.signature(DDIMInverseScheduler.__init__).parameters)  # DDPM keys it has no use for
+        inverse = DDIMInverseScheduler.from_config({k: v for k, v in self.scheduler.config.items() if k in accepted},
+                                                   prediction_type="epsilon", clip_sample=False)
         inverse.set_timesteps(num_inference_steps, device=x.device)
         timesteps = inverse.timesteps[:min(int(num_inference_steps * strength), num_inference_steps)]
         if not len(timesteps):

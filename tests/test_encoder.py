@@ -147,3 +147,19 @@ def test_an_encoder_fine_tunes_for_a_generator_that_changed(tmp_path, tiny_model
     assert torch.equal(trainer.encoder.offsets.weight, old.offsets.weight)       # starts from the old weights
     assert torch.allclose(trainer.encoder.w_avg, trainer.G.w_avg)                # around this generator's mean w
     load_encoder(trainer.snapshot(), fingerprint=trainer.bundle.fingerprint)     # and ships bound to it
+
+
+def test_an_exact_resume_draws_the_batches_an_unbroken_run_would(tmp_path, tiny_model_dir):
+    """Issue 32, item 6: the RNG state is saved, so resuming does not replay the first batches."""
+    cfg = EncoderTrainConfig(model=str(tiny_model_dir), data="unused", out=str(tmp_path / "run"), batch=4, kimg=1,
+                             lr=1e-3, device="cpu", snapshot_minutes=1e9)
+    torch.manual_seed(0)
+    unbroken = EncoderTrainer(cfg, images=photos(16), val_images=photos(4, seed=1))
+    first = [unbroken.step()["loss"] for _ in range(3)]
+    unbroken.snapshot()
+    later = [unbroken.step()["loss"] for _ in range(3)]
+    torch.manual_seed(0)   # the state decides, not whatever the RNG holds when resuming
+    resumed = EncoderTrainer(EncoderTrainConfig(**{**cfg.__dict__, "resume": str(tmp_path / "run")}),
+                             images=photos(16), val_images=photos(4, seed=1))
+    again = [resumed.step()["loss"] for _ in range(3)]
+    assert again == pytest.approx(later, rel=1e-5) and again != pytest.approx(first, rel=1e-3)

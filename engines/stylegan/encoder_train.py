@@ -170,7 +170,11 @@ class EncoderTrainer:
             fh.write(json.dumps({"kimg": round(self.nimg / 1000, 2), "held_out_psnr": round(psnr, 3)}) + "\n")
         save_atomic({"encoder": self.encoder.state_dict(), "opt": self.opt.state_dict(),
                      "counters": torch.tensor([self.nimg, self.steps], dtype=torch.int64),
-                     "elapsed": torch.tensor(self.elapsed, dtype=torch.float64)}, self.out / STATE_NAME)
+                     "elapsed": torch.tensor(self.elapsed, dtype=torch.float64),
+                     # the batches drawn next (samples, mixing, photos, flips): an exact resume draws the same ones
+                     "rng": torch.get_rng_state(),
+                     **({"cuda_rng": torch.cuda.get_rng_state(self.device)} if self.device.type == "cuda" else {})},
+                    self.out / STATE_NAME)
         info = {**self.training_info(), "held_out_psnr_encoder_only": round(psnr, 3),
                 "held_out_photos": len(self.val)}
         return save_encoder(self.out / "latest", self.encoder, fingerprint=self.bundle.fingerprint,
@@ -185,6 +189,10 @@ class EncoderTrainer:
         load_optimizer(self.opt, state["opt"])
         self.nimg, self.steps = (int(v) for v in state["counters"])
         self.elapsed = float(state["elapsed"])
+        if "rng" in state:  # states written before the RNG was saved resume with the current one
+            torch.set_rng_state(state["rng"].cpu())
+        if "cuda_rng" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
 
     def run(self, log_every: int = 20) -> dict[str, Any]:
         return run_budgeted(self, "train encoder", {"l2": "l2_real", "lat": "latent"}, log_every)

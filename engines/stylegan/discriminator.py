@@ -95,6 +95,30 @@ class DiscriminatorEpilogue(nn.Module):
         return x
 
 
+def add_blocks(module: nn.Module, img_resolution: int, img_channels: int, channel_base: int, channel_max: int,
+               conv_clamp: Optional[float] = None) -> dict[int, int]:
+    """Give ``module`` the discriminator's residual backbone: blocks ``b{res}`` (`DiscriminatorBlock`) from
+    ``img_resolution`` down to 8 px, listed in ``module.block_resolutions``; returns the channels per resolution
+    (min(channel_base // res, channel_max), 4 px included). The discriminator and the encoder share it."""
+    log2 = int(np.log2(img_resolution))
+    module.block_resolutions = [2 ** i for i in range(log2, 2, -1)]
+    channels = {res: min(channel_base // res, channel_max) for res in module.block_resolutions + [4]}
+    for res in module.block_resolutions:
+        in_ch = channels[res] if res < img_resolution else 0
+        setattr(module, f"b{res}", DiscriminatorBlock(in_ch, channels[res], channels[res // 2], img_channels, conv_clamp))
+    return channels
+
+
+def run_blocks(module: nn.Module, img: torch.Tensor) -> list[torch.Tensor]:
+    """The activations after each of ``module``'s backbone blocks (`add_blocks`), finest first; the last one feeds
+    the 4 px epilogue."""
+    feats, x = [], None
+    for res in module.block_resolutions:
+        x = getattr(module, f"b{res}")(x, img)
+        feats.append(x)
+    return feats
+
+
 class StyleGAN2Discriminator(nn.Module):
     """Image [N, C, R, R] in [-1, 1] → realism logit [N, 1]."""
 
@@ -102,13 +126,8 @@ class StyleGAN2Discriminator(nn.Module):
         super().__init__()
         self.config = cfg = config or DiscriminatorConfig(**kwargs)
         self.img_resolution, self.c_dim = cfg.img_resolution, cfg.c_dim
-        log2 = int(np.log2(cfg.img_resolution))
-        self.block_resolutions = [2 ** i for i in range(log2, 2, -1)]
-        channels = {res: min(cfg.channel_base // res, cfg.channel_max) for res in self.block_resolutions + [4]}
-        for res in self.block_resolutions:
-            in_ch = channels[res] if res < cfg.img_resolution else 0
-            setattr(self, f"b{res}", DiscriminatorBlock(in_ch, channels[res], channels[res // 2],
-                                                        cfg.img_channels, cfg.conv_clamp))
+        channels = add_blocks(self, cfg.img_resolution, cfg.img_channels, cfg.channel_base, cfg.channel_max,
+                              cfg.conv_clamp)
         cmap_dim = 0
         if cfg.c_dim > 0:
             from .networks import MappingNetwork
@@ -118,16 +137,10 @@ class StyleGAN2Discriminator(nn.Module):
                                         cfg.conv_clamp)
 
     def forward(self, img: torch.Tensor, c: Optional[torch.Tensor] = None) -> torch.Tensor:
-        x = None
-        for res in self.block_resolutions:
-            x = getattr(self, f"b{res}")(x, img)
+        x = run_blocks(self, img)[-1]
         cmap = self.mapping(None, c) if self.c_dim > 0 else None
         return self.b4(x, cmap)
 
     def features(self, img: torch.Tensor) -> list[torch.Tensor]:
         """Activations after each residual block, coarse-to-fine order reversed (finest first)."""
-        feats, x = [], None
-        for res in self.block_resolutions:
-            x = getattr(self, f"b{res}")(x, img)
-            feats.append(x)
-        return feats
+        return run_blocks(self, img)

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..base import LatentStudioError
-from .discriminator import DiscriminatorBlock
+from .discriminator import add_blocks, run_blocks
 
 FORMAT = "latent-studio-encoder"
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
@@ -54,11 +54,7 @@ class Encoder(nn.Module):
         log2 = int(np.log2(cfg.img_resolution))
         if 2 ** log2 != cfg.img_resolution or log2 < 3:
             raise LatentStudioError(f"Encoder resolution must be a power of two ≥ 8, got {cfg.img_resolution}.")
-        self.block_resolutions = [2 ** i for i in range(log2, 2, -1)]
-        channels = {res: min(cfg.channel_base // res, cfg.channel_max) for res in self.block_resolutions + [4]}
-        for res in self.block_resolutions:
-            in_ch = channels[res] if res < cfg.img_resolution else 0
-            setattr(self, f"b{res}", DiscriminatorBlock(in_ch, channels[res], channels[res // 2], cfg.img_channels))
+        channels = add_blocks(self, cfg.img_resolution, cfg.img_channels, cfg.channel_base, cfg.channel_max)
         flat = channels[4] * 16
         self.trunk = nn.Sequential(nn.Flatten(), nn.Linear(flat, cfg.hidden), nn.LeakyReLU(0.2),
                                    nn.Linear(cfg.hidden, cfg.hidden), nn.LeakyReLU(0.2))
@@ -79,10 +75,7 @@ class Encoder(nn.Module):
         if img.ndim != 4 or tuple(img.shape[1:]) != (cfg.img_channels, cfg.img_resolution, cfg.img_resolution):
             raise LatentStudioError(f"The encoder takes [N, {cfg.img_channels}, {cfg.img_resolution}, "
                                     f"{cfg.img_resolution}] images, got {list(img.shape)}.")
-        x = None
-        for res in self.block_resolutions:
-            x = getattr(self, f"b{res}")(x, img)
-        h = self.trunk(x)
+        h = self.trunk(run_blocks(self, img)[-1])
         return self.base(h), self.offsets(h).view(-1, cfg.num_ws, cfg.w_dim)
 
     def forward(self, img: torch.Tensor) -> torch.Tensor:

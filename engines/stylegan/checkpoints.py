@@ -48,11 +48,14 @@ class GanBundle:
     folder: Optional[Path] = None
     config: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._fingerprint: Optional[str] = None  # `fingerprint`, computed once
+
     @property
     def fingerprint(self) -> str:
         """Short hash of the architecture, its config and the generator's weights, stored with latents and
         directions: a latent of one model is refused by another, even of the same shape (computed once)."""
-        if getattr(self, "_fingerprint", None) is None:
+        if self._fingerprint is None:
             digest = hashlib.sha256(json.dumps({"arch": self.arch, "G": self.config.get("generator")},
                                                sort_keys=True, default=str).encode())
             for name, tensor in sorted(self.G.state_dict().items()):

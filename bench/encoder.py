@@ -77,7 +77,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     engine = GanEngine(args.model, device=args.device)
     if args.encoder:
-        engine._encoder = load_encoder(args.encoder, fingerprint=engine.fingerprint, device=engine.device)
+        engine.encoder = load_encoder(args.encoder, fingerprint=engine.fingerprint, device=engine.device)
     if engine.encoder is None:
         raise SystemExit(f"{args.model} has no encoder/; pass --encoder FOLDER")
     val = datasets.load_split(args.data, engine.resolution, 0.05, "val")[: args.photos]

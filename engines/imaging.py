@@ -13,14 +13,14 @@ import math
 import struct
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .base import LatentStudioError, as_list, check_range
+from .base import LatentStudioError, ProgressCallback, as_list, check_range
 
 #: Images with more pixels than this are refused before they are decoded (uploads are untrusted).
 MAX_PIXELS = 64_000_000
@@ -179,6 +179,14 @@ def to_pil(tensor: torch.Tensor) -> list[Image.Image]:
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)
     return [Image.fromarray(a) for a in x.permute(0, 2, 3, 1).contiguous().numpy()]
+
+
+def pil_progress(progress: Optional[ProgressCallback]) -> Optional[Callable[[int, int, Optional[torch.Tensor]], None]]:
+    """A callback for tensor previews ([1, C, R, R] in [-1, 1], or None) that hands ``progress`` PIL images; None
+    stays None. The core algorithms report tensors, users' callbacks take images."""
+    if progress is None:
+        return None
+    return lambda step, total, preview: progress(step, total, None if preview is None else to_pil(preview)[0])
 
 
 def _dilate(mask: np.ndarray, pixels: int) -> np.ndarray:

@@ -15,7 +15,8 @@ LAYERS = {
     "engines.training": 0, "engines.sources": 0, "engines.catalog": 0, "engines.faces": 0,
     "engines.stylegan": 1, "engines.diffusion": 1,            # networks, schedulers, pipelines, algorithms
     "engines.stylegan.engine": 2, "engines.stylegan.editing": 2, "engines.stylegan.interpolation": 2,
-    "engines.stylegan.dragging": 2,
+    "engines.stylegan.dragging": 2, "engines.stylegan.inversion": 2, "engines.stylegan.direction_files": 2,
+    "engines.stylegan.view": 2,
     "engines.stylegan.latents": 2, "engines.stylegan.train": 2, "engines.stylegan.encoder_train": 2,
     "engines.diffusion.engine": 2, "engines.diffusion.backend": 2, "engines.diffusion.pixel_backend": 2,
     "engines.diffusion.stable_diffusion": 2, "engines.diffusion.guide": 2, "engines.diffusion.train": 2,
@@ -24,7 +25,8 @@ LAYERS = {
 }
 CORE = ("engines.stylegan.networks", "engines.stylegan.ops", "engines.stylegan.discriminator", "engines.stylegan.dcgan",
         "engines.stylegan.projector", "engines.stylegan.directions", "engines.stylegan.losses",
-        "engines.stylegan.augment", "engines.diffusion.pixel_pipeline", "engines.diffusion.schedulers")
+        "engines.stylegan.augment", "engines.stylegan.classes", "engines.diffusion.pixel_pipeline",
+        "engines.diffusion.schedulers")
 
 
 def _modules() -> dict[str, Path]:

@@ -59,3 +59,38 @@ def test_latent_record_round_trip_and_checks(tmp_path, tiny_engine, tiny_dcgan_e
         tiny_engine.load_latent(tmp_path / "x.npz")
     with pytest.raises(LatentStudioError, match="no 'w'"):
         tiny_dcgan_engine.synthesize(np.zeros((1, 16)), "w")
+
+
+def test_the_engine_is_the_view_its_operations_take(tiny_engine, tiny_dcgan_engine):
+    """`editing`, `interpolation`, `dragging`, `inversion` and `direction_files` see the engine as `view.GanView`
+    (they never import it): every member that protocol names is there, on class views too."""
+    from engines.stylegan.view import GanModel, GanView
+    for engine in (tiny_engine, tiny_dcgan_engine):
+        assert isinstance(engine, GanView) and isinstance(engine, GanModel)
+
+
+def test_engine_level_modules_take_a_protocol_not_any():
+    import ast
+    from pathlib import Path
+    folder = Path(__file__).resolve().parents[1] / "engines" / "stylegan"
+    for name in ("editing", "interpolation", "dragging", "inversion", "direction_files"):
+        for node in ast.walk(ast.parse((folder / f"{name}.py").read_text())):
+            if isinstance(node, ast.arg) and node.arg == "engine":
+                assert node.annotation is not None and ast.unparse(node.annotation) in ("GanView", "GanModel"), \
+                    f"{name}.py takes engine: {ast.unparse(node.annotation) if node.annotation else 'unannotated'}"
+
+
+def test_caches_are_declared_up_front_not_made_on_first_use(tiny_engine):
+    """The mean w, the yardsticks, the encoder lookup and a photo's inversion for Edit fill caches the engine
+    declared when it was made: no attribute appears on the engine or on its bundle on first use."""
+    from PIL import Image
+    from engines.stylegan import editing
+    engine_keys, bundle_keys = set(vars(tiny_engine)), set(vars(tiny_engine.bundle))
+    tiny_engine.mean_w(), tiny_engine.typical_w_distance(), tiny_engine.encoder, tiny_engine.photo_distance()
+    d = tiny_engine.directions("ganspace", k=1, n_samples=200)[0]
+    photo = Image.new("RGB", (32, 32), (120, 90, 60))
+    editing.edit(tiny_engine, photo, d, [0.0], invert_options={"steps": 2, "perceptual": "none"})
+    assert set(vars(tiny_engine)) == engine_keys and set(vars(tiny_engine.bundle)) == bundle_keys
+    assert len(tiny_engine.cache.photo_inversions) == 1
+    view = tiny_engine.for_class(None)
+    assert view.cache is tiny_engine.cache

@@ -2,12 +2,11 @@
 
 The algorithm lives in `drag` (tensors only). Here a start becomes a w+ latent [1, num_ws, w_dim] with its noise
 maps: a seed is a sample (ψ 0.7, as the Sample tab's), a latent record or ``.npz`` is read (its noise maps kept), a
-photo is inverted first (`editing._prepared_photo`: the face finder, PTI and the same cache as Edit) and the dragged
+photo is inverted first (`editing.prepare_photo`: the face finder, PTI and the same cache as Edit) and the dragged
 face is pasted back into it. Points are (x, y) in the model's pixels.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
@@ -17,7 +16,9 @@ from ..base import LatentStudioError, ProgressCallback, Result, Timer
 from .. import faces, imaging
 from ..evaluation import cat_faces
 from .drag import DragConfig, drag
-from .editing import _prepared_photo
+from .editing import prepare_photo
+from .latents import is_latent_source
+from .view import GanView
 
 
 def parse_points(text: str) -> tuple[list[list[float]], list[list[float]]]:
@@ -36,22 +37,21 @@ def parse_points(text: str) -> tuple[list[list[float]], list[list[float]]]:
     return handles, targets
 
 
-def _start(engine: Any, source: Any, truncation: float, face: bool, pti_steps: int,
+def _start(engine: GanView, source: Any, truncation: float, face: bool, pti_steps: int,
            invert_options: Optional[dict], progress: Optional[ProgressCallback]
-           ) -> tuple[str, Any, torch.Tensor, Optional[dict], Optional[faces.FaceCrop], list[str]]:
+           ) -> tuple[str, GanView, torch.Tensor, Optional[dict], Optional[faces.FaceCrop], list[str]]:
     """(what the source was: "seed", "latent" or "photo"; engine to render with; w+ [1, num_ws, w_dim]; noise maps
     or None; face crop or None; warnings)."""
+    crop, told = None, []
     if isinstance(source, (int, np.integer)) and not isinstance(source, bool):
         kind = "seed"
-        latent, space = engine.load_latent(engine.random_latent(int(source), truncation))
-        noise, crop, told = None, None, []
-    elif isinstance(source, dict) or (isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".npz"):
+        latent, space, noise = engine.read_latent(engine.random_latent(int(source), truncation))  # noise: None
+    elif is_latent_source(source):
         kind = "latent"
-        latent, space = engine.load_latent(source)
-        noise, crop, told = engine.load_noise(source, latent.shape[0]), None, []
+        latent, space, noise = engine.read_latent(source)
     else:
         kind = "photo"
-        prepared, _ = _prepared_photo(engine, source, invert_options, face, pti_steps, progress)
+        prepared, _ = prepare_photo(engine, source, invert_options, face, pti_steps, progress)
         engine, latent, space, noise, crop, told = (prepared.engine, prepared.latent, prepared.space, prepared.noise,
                                                     prepared.crop, list(prepared.warnings))
     if latent.shape[0] != 1:
@@ -62,7 +62,7 @@ def _start(engine: Any, source: Any, truncation: float, face: bool, pti_steps: i
     return kind, engine, ws, noise, crop, told
 
 
-def drag_image(engine: Any, source: Any, handles: Any, targets: Any, mask: Any = None, *, truncation: float = 0.7,
+def drag_image(engine: GanView, source: Any, handles: Any, targets: Any, mask: Any = None, *, truncation: float = 0.7,
                face: bool = False, pti_steps: int = 0, invert_options: Optional[dict] = None,
                progress: Optional[ProgressCallback] = None, **options: Any) -> Result:
     """Drag ``handles`` to ``targets`` in ``source`` (a seed, a latent record / ``.npz`` or a photo). ``mask``: an
@@ -80,10 +80,9 @@ def drag_image(engine: Any, source: Any, handles: Any, targets: Any, mask: Any =
     m = None
     if mask is not None:
         m = torch.as_tensor(imaging.load_mask(mask, size=(res, res)), dtype=torch.float32)[None, None]
-    pil_progress = None if progress is None else (
-        lambda step, total, preview: progress(step, total, None if preview is None else imaging.to_pil(preview)[0]))
     with timer("drag"):
-        done = drag(engine.G, ws, handles, targets, m, config=config, noise=noise, progress=pil_progress)
+        done = drag(engine.G, ws, handles, targets, m, config=config, noise=noise,
+                    progress=imaging.pil_progress(progress))
     with torch.no_grad():
         before = engine.G.synthesis(ws, noise=noise)
     images = imaging.to_pil(torch.cat([before, done.image]).clamp(-1, 1))
@@ -96,7 +95,7 @@ def drag_image(engine: Any, source: Any, handles: Any, targets: Any, mask: Any =
         "distance_before": distance(done.path[0]), "distance_after": distance(done.path[-1]),
         "cat_face": float(cat_faces.confidence(done.image)[0]), "warnings": told}
     metrics["holds_face"] = metrics["cat_face"] >= cat_faces.MIN_CONFIDENCE
-    yardstick = engine.photo_distance() if hasattr(engine, "photo_distance") else None
+    yardstick = engine.photo_distance()
     if yardstick is not None:
         metrics["photo_distance"] = float(yardstick.distance(done.image)[0])
     return Result(images=images, frames=[imaging.to_pil(f.clamp(-1, 1))[0] for f in done.frames],

@@ -16,6 +16,8 @@ from PIL import Image
 
 from ..base import LatentStudioError, ProgressCallback, Result, Timer, check_range, report
 from .. import imaging
+from .latents import is_latent_source
+from .view import GanModel, GanView
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 SPACES = ("z", "w", "w+")
@@ -119,7 +121,7 @@ def smoothness(frames: list[Image.Image]) -> dict[str, float]:
 
 
 @torch.no_grad()
-def convert_space(engine: Any, latent: torch.Tensor, src: str, dst: str) -> torch.Tensor:
+def convert_space(engine: GanModel, latent: torch.Tensor, src: str, dst: str) -> torch.Tensor:
     """Move a latent batch between spaces where that is exact (z → w/w+, w → w+); refuse the rest."""
     if src == dst:
         return latent
@@ -141,14 +143,10 @@ def _kind(src: Any) -> str:
     """'image' or 'latent' for one endpoint, from its type or file suffix."""
     if isinstance(src, Image.Image):
         return "image"
-    if isinstance(src, dict):
+    if is_latent_source(src):
         return "latent"
-    if isinstance(src, (str, Path)):
-        suffix = Path(src).suffix.lower()
-        if suffix == ".npz":
-            return "latent"
-        if suffix in IMAGE_SUFFIXES:
-            return "image"
+    if isinstance(src, (str, Path)) and Path(src).suffix.lower() in IMAGE_SUFFIXES:
+        return "image"
     raise LatentStudioError(f"Cannot tell whether {src!r} is an image or a latent: pass an image "
                             f"({', '.join(IMAGE_SUFFIXES)}) or a latent .npz file.")
 
@@ -168,24 +166,21 @@ def _part(progress: Optional[ProgressCallback], index: int, parts: int) -> Optio
     return lambda step, total, preview: progress(index * total + step, parts * total, preview)
 
 
-def _endpoint(engine: Any, src: Any, space: str, invert_options: dict, progress: Optional[ProgressCallback],
+def _endpoint(engine: GanView, src: Any, space: str, invert_options: dict, progress: Optional[ProgressCallback],
               timer: Timer, inversions: list) -> tuple[torch.Tensor, Optional[dict[str, torch.Tensor]]]:
     """One endpoint as a single latent (no batch dim) in ``space`` and its noise maps (None: the model's own);
     images are inverted first."""
     if _kind(src) == "image":
-        if not hasattr(engine, "invert"):
-            raise LatentStudioError("This engine cannot invert images yet: pass latent .npz files instead.")
         with timer("invert"):
             inv = engine.invert([imaging.load_image(src)], space=space, progress=progress, **invert_options)
         inversions.append(inv.metrics)
         src = inv.latents
-    latent, src_space = engine.load_latent(src)
-    noise = engine.load_noise(src, latent.shape[0]) if hasattr(engine, "load_noise") else None
+    latent, src_space, noise = engine.read_latent(src)
     noise = {k: v[:1] for k, v in noise.items()} if noise else None
-    return convert_space(engine, latent[:1].to(engine.device), src_space, space)[0], noise
+    return convert_space(engine, latent[:1], src_space, space)[0], noise
 
 
-def interpolate(engine: Any, a: Any, b: Any, *, space: str = "w+", frames: int = 16, crossfade_row: bool = True,
+def interpolate(engine: GanView, a: Any, b: Any, *, space: str = "w+", frames: int = 16, crossfade_row: bool = True,
                 invert_options: Optional[dict] = None, progress: Optional[ProgressCallback] = None) -> Result:
     """Render the latent path from ``a`` to ``b`` (images or latents) with ``engine``.
 

@@ -4,7 +4,8 @@ Keys: ``latent`` (float32; z/w: [N, dim], w+: [N, num_ws, w_dim]), ``space`` ("z
 ``arch`` and ``fingerprint`` (see `GanBundle.fingerprint`), and, for a StyleGAN2 inversion that optimised
 them, the per-image noise maps ``noise.<layer>`` (float32 [N, 1, r, r], layer names as
 `SynthesisNetwork.noise_layers`). Loading checks all of them, so a latent from another model or of the
-wrong shape is a clear error instead of a strange image.
+wrong shape is a clear error instead of a strange image. `read_latent` is the one way back from a file or record to
+tensors (latent, space, noise maps).
 """
 from __future__ import annotations
 
@@ -44,6 +45,11 @@ def latent_record(latent: torch.Tensor | np.ndarray, space: str, arch: str, fing
     for name, maps in (noise or {}).items():
         record[NOISE_PREFIX + name] = _array(maps)
     return record
+
+
+def is_latent_source(src: Any) -> bool:
+    """Whether ``src`` names a latent (a record dict or a ``.npz`` path) rather than an image."""
+    return isinstance(src, dict) or (isinstance(src, (str, Path)) and Path(src).suffix.lower() == ".npz")
 
 
 def save_latents(path: str | Path, record: dict[str, np.ndarray]) -> Path:
@@ -152,3 +158,12 @@ def load_noise(src: str | Path | dict, G: Any, n: int) -> Optional[dict[str, tor
             raise LatentStudioError(f"The noise map {name!r} holds NaN or infinite values.")
         noise[name] = torch.from_numpy(np.ascontiguousarray(arr))
     return noise
+
+
+def read_latent(src: str | Path | dict, G: Any, fingerprint: str, arch: str, *, with_noise: bool = True
+                ) -> tuple[torch.Tensor, str, Optional[dict[str, torch.Tensor]]]:
+    """A latent file or record → ``(latent [N, …], space, noise maps or None)``, checked by `load_latents` and
+    `load_noise` (the file is read once); ``with_noise=False`` leaves the maps unread (None)."""
+    data = src if isinstance(src, dict) else _read_npz(src)
+    latent, space = load_latents(data, G, fingerprint, arch)
+    return latent, space, load_noise(data, G, latent.shape[0]) if with_noise else None

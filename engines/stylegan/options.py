@@ -119,8 +119,8 @@ class DragConfig(Options):
 #: "a cat with this layout", not their flat fills and outlines pixel for pixel), w+ with a firm pull toward the mean w
 #: (reg 1.0: the detector finds a cat face in 95 % of results against 74 % at 0.1 and 55 % at 0.03, where the w+ code
 #: paints the drawing's dots and fills; the layout L2 stays 0.009, goal ≤ 0.02), 3 restarts of 150 steps from random
-#: starts (different seeds give different cats), the one most like a cat face kept (`restart_score`); no perceptual
-#: term (a sketch is not a photo). The noise maps are fitted only when the lines are followed closely
+#: starts (different seeds give different cats), the one most like a cat face kept (`inversion.restart_score`); no
+#: perceptual term (a sketch is not a photo). The noise maps are fitted only when the lines are followed closely
 #: (`SCRIBBLE_NOISE_FROM`), with a noise regulariser 40× the inversion's.
 SCRIBBLE_DEFAULTS = {"perceptual": "none", "perceptual_weight": 0.0, "reg": 1.0, "reg_to": "mean", "restarts": 3,
                      "steps": 100, "init": "random", "noise_reg": 200.0, "follow_lines": 0.0}

@@ -12,7 +12,7 @@ strong-Wolfe line search, one iteration per step.
 
 This is the algorithm only: `project(G, target, mask, …)` on tensors, like NVIDIA's ``project(G,
 target, …)``. Turning photos and sketches into targets and masks, and the result into a `Result`
-with metrics, is the engine's job (`engine.GanEngine.invert` / ``scribble`` / ``project``).
+with metrics, is the engine's job (`inversion.project`, behind `GanEngine.invert` / ``scribble`` / ``project``).
 """
 from __future__ import annotations
 
@@ -144,6 +144,7 @@ class Projection:
     seconds: float
     steps_run: int
     candidates: list["Candidate"] = field(default_factory=list)  # each restart's best, per image
+    perceptual: Optional[nn.Module] = None  # the perceptual loss the run used (None: none), to measure results with
 
     @property
     def best_curve(self) -> list[float]:
@@ -318,7 +319,8 @@ class Projector:
         best = pick(candidates)
         return Projection(latent=best.latent, noise=best.noise, images=best.images, loss=best.loss, curves=curves,
                           frames=frames, stopped_nonfinite=stopped, seconds=time.perf_counter() - began,
-                          steps_run=sum(len(c) for c in curves), candidates=candidates)  # a NaN stop ran fewer
+                          steps_run=sum(len(c) for c in curves), candidates=candidates,  # a NaN stop ran fewer
+                          perceptual=self.perceptual)
 
     def _init_noise(self, n: int, seed: int, const: bool = True) -> dict[str, torch.Tensor]:
         """Per image a map per noise layer [n, 1, r, r]: the model's own constant maps (so the start renders

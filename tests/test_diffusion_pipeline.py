@@ -1,7 +1,7 @@
 """`ClassConditionalPixelPipeline.__call__`: sampling and SDEdit (masked or not) in the pipeline itself, on tensors.
 
-The reference values were computed by the free SDEdit loop (``engines/diffusion/sdedit.py``'s ``denoise``)
-before it moved into the pipeline: the same seeds must give the same numbers.
+The reference values were computed by the free SDEdit loop that the pipeline replaced (``denoise`` in
+``engines/diffusion/sdedit.py``, removed in 78a030a): the same seeds must give the same numbers.
 """
 from __future__ import annotations
 

@@ -57,6 +57,8 @@ def main(argv=None) -> dict:
     p.add_argument("--refine", type=int, default=None, help="fixed-point iterations (default: TranslateOptions')")
     p.add_argument("--gan-strength", type=float, default=4.0, help="0 = skip the GAN")
     p.add_argument("--skip-round-trip", action="store_true")
+    p.add_argument("--round-trip-depths", default="1.0", help="depths the round trip is measured at")
+    p.add_argument("--round-trip-refines", default="0,1,2,3", help="fixed-point iterations the round trip is measured with")
     p.add_argument("--write-reference", action="store_true",
                    help="save the held-out Grumpy-Cat photos' features as the GAN's grumpy_features.npz (what "
                         "`compare --edit grumpy` and the GAN vs Diffusion tab measure the move toward)")
@@ -84,17 +86,19 @@ def main(argv=None) -> dict:
     record: dict = {"photos": [str(f) for f in files], "own": own, "methods": {}}
     refine = {} if args.refine is None else {"refine": args.refine}
     if not args.skip_round_trip:
-        for k in (0, 1, 2, 3):
-            psnrs, secs = [], []
-            for im in photos_pil:
-                t0 = time.perf_counter()
-                r = diffusion.translate(im, class_name="cat", source_class="cat", strength=1.0, guidance=1.0, refine=k)
-                secs.append(time.perf_counter() - t0)
-                psnrs.append(r.metrics["psnr"][0])
-            record[f"round_trip_refine{k}"] = {"psnr": float(np.mean(psnrs)), "psnr_min": float(np.min(psnrs)),
-                                               "seconds": float(np.mean(secs))}
-            print(f"round trip (depth 1, guidance 1, refine {k}): PSNR {np.mean(psnrs):.1f} dB (min "
-                  f"{np.min(psnrs):.1f}), {np.mean(secs):.1f} s", flush=True)
+        for depth in (float(v) for v in args.round_trip_depths.split(",")):
+            for k in (int(v) for v in args.round_trip_refines.split(",")):
+                psnrs, secs = [], []
+                for im in photos_pil:
+                    t0 = time.perf_counter()
+                    r = diffusion.translate(im, class_name="cat", source_class="cat", strength=depth, guidance=1.0,
+                                            refine=k)
+                    secs.append(time.perf_counter() - t0)
+                    psnrs.append(r.metrics["psnr"][0])
+                record[f"round_trip_depth{depth:g}_refine{k}"] = {
+                    "psnr": float(np.mean(psnrs)), "psnr_min": float(np.min(psnrs)), "seconds": float(np.mean(secs))}
+                print(f"round trip (depth {depth:g}, guidance 1, refine {k}): PSNR {np.mean(psnrs):.1f} dB (min "
+                      f"{np.min(psnrs):.1f}), {np.mean(secs):.1f} s", flush=True)
     figure = [photos_pil]
     for setting in [s for s in args.settings.split(",") if s]:
         depth, guidance = (float(v) for v in setting.split(":"))

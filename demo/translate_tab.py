@@ -25,9 +25,11 @@ def build(registry: Registry) -> gr.Dropdown:
             with gr.Column(scale=1):
                 photo = gr.Image(label="Cat photo", type="pil", sources=["upload", "clipboard"], height=260)
                 with gr.Row():
-                    source = gr.Dropdown(classes, value=classes[0] if classes else None, label="The photo shows")
+                    source = gr.Dropdown(classes, value=classes[0] if classes else None, label="The photo shows",
+                                         allow_custom_value=True, info="a class; a prompt for Stable Diffusion")
                     target = gr.Dropdown(classes, value=next((c for c in classes[1:]), None) if classes else None,
-                                         label="Turn it into")
+                                         label="Turn it into", allow_custom_value=True,
+                                         info="a class; a prompt for Stable Diffusion")
                 depth = common.limited_slider(limit("strength"), label="Depth")
                 guidance = common.limited_slider(limit("guidance"), label="Guidance (toward the target, away from "
                                                                           "the source)")

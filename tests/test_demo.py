@@ -211,7 +211,7 @@ def test_translate_gives_a_before_after_pair_with_its_numbers(client):
     assert before.size == after.size and not np.array_equal(np.asarray(before), np.asarray(after))
     assert "cat → grumpy cat" in status and "5 inversion + 5 DDIM steps" in status and "layout kept" in status
     assert json.loads(metrics)["options"]["class_name"] == "grumpy cat" and Path(download).suffix == ".zip"
-    with pytest.raises(Exception, match="dog is not in the list of choices"):  # Gradio checks the dropdown
+    with pytest.raises(Exception, match="Unknown target class 'dog'"):  # the dropdown takes prompts too
         client.predict(handle_file(str(PHOTO)), "cat", "dog", 0.5, 3.0, 10, 0, False, api_name="/translate")
 
 

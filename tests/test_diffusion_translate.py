@@ -75,7 +75,7 @@ def test_translate_returns_the_input_and_a_measured_result(tmp_path):
     assert default.options["class_name"] == "grumpy cat"  # the first class other than the source
 
 
-def test_translate_refuses_bad_input_with_clear_errors(tiny_sd_dir):
+def test_translate_refuses_bad_input_with_clear_errors():
     engine = DiffusionEngine.from_pipeline(tiny_pixel_pipeline(), device="cpu")
     photo = guide_image()
     with pytest.raises(LatentStudioError, match="Unknown target class 'dog'"):
@@ -86,9 +86,6 @@ def test_translate_refuses_bad_input_with_clear_errors(tiny_sd_dir):
         engine.translate(photo, strenght=0.5)
     with pytest.raises(LatentStudioError, match="needs a photo"):
         engine.translate(None)
-    sd = DiffusionEngine(str(tiny_sd_dir), device="cpu")
-    with pytest.raises(LatentStudioError, match="class-conditional"):
-        sd.translate(photo, class_name="grumpy cat")
 
 
 def test_cli_translate_writes_input_result_and_metrics(tmp_path, tiny_pixel_dir):
@@ -102,3 +99,24 @@ def test_cli_translate_writes_input_result_and_metrics(tmp_path, tiny_pixel_dir)
     assert data["options"]["class_name"] == "grumpy cat" and data["options"]["guidance"] == 2.0
     assert "layout_ssim" in data["metrics"]
     assert main(["translate", str(photo), "--model", str(tiny_pixel_dir), "--depth", "1.5", "--out", str(out)]) == 2
+
+
+def test_stable_diffusion_inverts_and_translates_prompt_to_prompt(tiny_sd_dir):
+    """On the tiny Stable Diffusion: regenerating an inversion under its own prompt gives the same image whatever the
+    guidance (the source prompt is the negative prompt); another prompt changes it; the engine runs it end to end."""
+    from engines.diffusion.sd_translate import StableDiffusionTranslatePipeline
+    engine = DiffusionEngine(str(tiny_sd_dir), device="cpu")
+    pipe = StableDiffusionTranslatePipeline(**engine.backend.img2img.components, requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    x = imaging.to_tensor(guide_image(size=(engine.resolution,) * 2))
+    inv = pipe.invert(x, "a cat", strength=0.5, num_inference_steps=8, fixed_point_iterations=1)
+    assert len(inv.timesteps) == 4 and inv.timesteps == sorted(inv.timesteps)
+    plain = pipe.regenerate(inv.latents, "a cat", None, 0.5, 8, guidance_scale=1.0)
+    guided = pipe.regenerate(inv.latents, "a cat", "a cat", 0.5, 8, guidance_scale=5.0)
+    other = pipe.regenerate(inv.latents, "a grumpy dog", "a cat", 0.5, 8, guidance_scale=5.0)
+    assert torch.allclose(plain, guided, atol=1e-4) and not torch.allclose(plain, other, atol=1e-2)
+    r = engine.translate(guide_image(), class_name="a grumpy cat", source_class="a cat", strength=0.5, steps=8,
+                         refine=0)
+    assert r.images[1].size == (engine.resolution,) * 2 and r.options["negative_prompt"] == "a cat"
+    with pytest.raises(LatentStudioError, match="prompt → prompt"):
+        engine.translate(guide_image())

@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "cat-face confidence, timings, every option).")
     p.add_argument("photo", type=Path, help="a photo (centre-cropped to a square, or --face)")
     p.add_argument("--model", default="default",
-                   help="a class-conditional diffusion model: 'default' (weights/ddpm-cats64) or a folder of ours")
+                   help="'default' (our class-conditional DDPM, weights/ddpm-cats64), a folder of ours, or a Stable "
+                        "Diffusion model (folder, hub id or known name), whose classes are prompts")
     for flag, name in FLAGS.items():
         add_flag(p, flag, TranslateOptions.limit(name), dest=name)
     p.add_argument("--face", action="store_true",

@@ -198,6 +198,30 @@ class StableDiffusionBackend(Backend):
     def sample(self, opts: SDEditOptions, seed: int, progress: Optional[ProgressCallback]) -> RunOutput:
         return self._call("text2img", opts, seed, progress, height=self.resolution, width=self.resolution)
 
+    def translate(self, image: Image.Image, opts: Any, progress: Optional[ProgressCallback]) -> RunOutput:
+        """Prompt → prompt: DDIM inversion under ``opts.source_class`` (the source prompt), regeneration under
+        ``opts.class_name`` (the target prompt) with the source prompt as the negative prompt
+        (`sd_translate.StableDiffusionTranslatePipeline`)."""
+        from .sd_translate import StableDiffusionTranslatePipeline
+        if self.inpainting:
+            raise LatentStudioError("This is an inpainting checkpoint (9-channel UNet): it cannot translate.")
+        if "translate" not in self._pipes:
+            self._pipes["translate"] = StableDiffusionTranslatePipeline(
+                **self.img2img.components,
+                requires_safety_checker=bool(self.img2img.config.get("requires_safety_checker", False)))
+        pipe = self._pipes["translate"]
+        x = imaging.to_tensor(image.resize((self.resolution,) * 2, Image.LANCZOS), device=self.device,
+                              dtype=self.dtype)
+        total = 2 * steps_run(opts.steps, opts.strength)
+        inverted = pipe.invert(x, opts.source_class, opts.strength, opts.steps, opts.refine,
+                               callback=lambda i, n: report(progress, i, total))
+        out = pipe.regenerate(inverted.latents, opts.class_name, opts.source_class, opts.strength, opts.steps,
+                              opts.guidance, callback=lambda i, n: report(progress, len(inverted.timesteps) + i, total))
+        info = {"inversion_steps": len(inverted.timesteps), "denoise_steps": len(inverted.timesteps),
+                "t_start": inverted.timesteps[-1], "cfg": opts.guidance > 1.0, "prompt": opts.class_name,
+                "negative_prompt": opts.source_class}
+        return RunOutput(images=imaging.to_pil(out), info=info)
+
 
 def _record_x0(scheduler: Any) -> dict[str, Any]:
     """Wrap this (per-job) scheduler's ``step`` to keep its latest x0 prediction for previews, when it

@@ -1,4 +1,5 @@
-"""Class translation at the engine level: a photo in, the same cat as another class out (`DiffusionEngine.translate`).
+"""Class translation at the engine level: a photo in, the same cat as another class out (`DiffusionEngine.translate`);
+on Stable Diffusion the classes are prompts (prompt → prompt, `sd_translate`).
 
 DDIB (Su et al. 2022) on one class-conditional model: DDIM-invert the photo under its own class to a chosen depth,
 then run DDIM back under the target class. Guidance steers from the source class toward the target (the source's
@@ -21,9 +22,15 @@ from ..evaluation.realism import PatchRealism
 from .options import TranslateOptions
 
 
-def resolve_classes(classes: list[str], opts: TranslateOptions) -> TranslateOptions:
+def resolve_classes(classes: list[str], opts: TranslateOptions, text: bool = False) -> TranslateOptions:
     """``opts`` with the source (default: the first class) and target (default: the first other class) named and
-    known to the model, or a `LatentStudioError` that lists its classes."""
+    known to the model, or a `LatentStudioError` that lists its classes. ``text`` (Stable Diffusion): the classes are
+    prompts — the target must be given, the source defaults to the empty prompt."""
+    if text:
+        if not opts.class_name:
+            raise LatentStudioError("Stable Diffusion translates prompt → prompt: give the target prompt as the "
+                                    "target class (e.g. 'a photo of a grumpy cat') and the photo's as the source.")
+        return TranslateOptions(**{**opts.as_dict(), "source_class": opts.source_class or ""})
     if not classes:
         raise LatentStudioError("Class translation needs a class-conditional model; this one has no classes.")
     source = opts.source_class if opts.source_class is not None else classes[0]
@@ -45,7 +52,7 @@ def translate(engine: Any, photo: Any, *, face: bool = False, progress: Optional
     unknown = sorted(set(options) - set(TranslateOptions.limits()))
     if unknown:
         raise LatentStudioError(f"Unknown translate option(s) {unknown}; known: {sorted(TranslateOptions.limits())}.")
-    opts = resolve_classes(engine.classes, TranslateOptions(**options).check())
+    opts = resolve_classes(engine.classes, TranslateOptions(**options).check(), text=engine.kind == "stable-diffusion")
     if photo is None:
         raise LatentStudioError("Translate needs a photo.")
     image = imaging.load_image(photo)

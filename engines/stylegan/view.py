@@ -7,7 +7,7 @@ module, so the engine calls them and they call back only into what is written he
 * `GanModel`: a generator with its model files, as direction files see it (network, arch, fingerprint, folder);
 * `GanView`: that plus the engine's tensors-in / tensors-out services (latent records, rendering, inversion, pivotal
   tuning, the mean w, the realism yardsticks). A class view (`GanEngine.for_class`) and a tuned copy
-  (`GanEngine.tuned_for`) are `GanView`\\ s too.
+  (`GanEngine.tuned_for`) satisfy `GanView` too.
 
 `ModelCache` holds what a loaded model computes once and shares with every view of it.
 """

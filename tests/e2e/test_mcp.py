@@ -4,6 +4,7 @@ takes it) that come back with images."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import base64
 import io
 import os
@@ -54,7 +55,9 @@ def _session(url, work):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 return await work(session)
-    return asyncio.run(run())
+    # in its own thread: earlier browser tests (Playwright's sync API) leave an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def _images(result) -> list[Image.Image]:

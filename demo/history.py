@@ -16,12 +16,18 @@ from PIL import Image
 #: How many results a visit keeps (the oldest drop off).
 KEEP = 48
 
-_TRACKED: list[tuple[Any, str, Any, Any]] = []
+_TRACKED: list[tuple[Any, Any, str, Any, Any]] = []
+
+
+def _root() -> Any:
+    """The Blocks being built (a tab built in a Blocks of its own, as tests do, must not be wired into the next app)."""
+    from gradio.context import Context
+    return Context.root_block
 
 
 def track(event: Any, tab: str, image: Any, status: Any) -> None:
     """Add ``image``'s value (an Image or a Gallery) to the history when ``event`` succeeds."""
-    _TRACKED.append((event, tab, image, status))
+    _TRACKED.append((_root(), event, tab, image, status))
 
 
 def first_image(value: Any) -> Any:
@@ -62,7 +68,10 @@ def build() -> None:
         gallery = gr.Gallery(label="Results", interactive=False, columns=8, height=220, format="png", elem_id="history-gallery",
                              buttons=["download", "fullscreen"])
         clear = gr.Button("Clear history", size="sm")
-    for event, tab, image, status in _TRACKED:
+    root = _root()
+    for built_in, event, tab, image, status in _TRACKED:
+        if built_in is not root:  # tracked while another Blocks was built (that one has no history)
+            continue
         event.success(lambda items, value, text=None, tab=tab: add(items, tab, value, text),
                       [state, image] + ([status] if status is not None else []), [state, gallery], queue=False,
                       show_progress="hidden", api_visibility="private")

@@ -209,3 +209,20 @@ def test_two_models_with_the_same_folder_name_get_two_entries(tmp_path, tiny_g, 
     b = registry.add_gan(str(tmp_path / "run2" / "latest"))
     assert a != b and "run2/latest" in b
     assert registry.gan(a).fingerprint != registry.gan(b).fingerprint
+
+
+def test_history_wires_only_the_runs_of_the_app_being_built():
+    """A tab built in a Blocks of its own (no history) must not leave its run events for the next app's history:
+    their components are not in that app, and gradio_client failed to read its API (StopIteration)."""
+    import gradio as gr
+    from demo import history
+    with gr.Blocks():
+        other = gr.Button()
+        history.track(other.click(lambda: None), "Other", gr.Image(), None)
+    with gr.Blocks() as app:
+        mine = gr.Button()
+        image = gr.Image()
+        history.track(mine.click(lambda: None), "Mine", image, None)
+        history.build()
+    wired = [fn for fn in app.fns.values() if any(getattr(b, "_id", None) == image._id for b in fn.inputs)]
+    assert len(wired) == 1 and not history._TRACKED

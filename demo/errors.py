@@ -2,7 +2,7 @@
 
 A user's mistake (`LatentStudioError`: a bad file, a value out of range) is one line in the server log and
 a toast that says what to change; only unexpected failures log a traceback. Run buttons show progress
-and errors on their status line only (`common.RUN_EVENT`), so a failed run leaves the previous result on
+and errors on their status line only (`common.run_event`), so a failed run leaves the previous result on
 the page instead of covering every output with an error badge.
 """
 from __future__ import annotations

@@ -49,13 +49,11 @@ class EditRun:
 def target_distance(gan: Any, direction: str) -> Optional[PhotoDistance]:
     """Distance to real photos of the direction's target in ``gan``'s discriminator features, where its folder holds
     a reference made for these weights; None otherwise (no figure rather than a misleading one)."""
+    from .stylegan.inversion import load_photo_distance
     name = TARGETS.get(direction, (None, None))[1]
-    folder = getattr(gan.bundle, "folder", None)
-    if name is None or folder is None or gan.bundle.D is None or not (folder / name).is_file():
+    if name is None:
         return None
-    D = gan.bundle.D.eval().requires_grad_(False)
-    found = PhotoDistance.load(folder / name, lambda x: D.features(x.to(gan.device)))
-    return found if found.fingerprint == gan.fingerprint else None
+    return load_photo_distance(getattr(gan.bundle, "folder", None), gan.bundle.D, gan.fingerprint, gan.device, name)
 
 
 def _measure(name: str, image: Image.Image, photo: Image.Image, seconds: float, yardstick: Optional[PhotoDistance],

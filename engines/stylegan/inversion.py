@@ -98,10 +98,11 @@ def sketch_target(sketch: Any, mask: Any, resolution: int, *, dilate: int = 0,
 
 
 def load_photo_distance(folder: Optional[Path], D: Any, fingerprint: str,
-                        device: torch.device | str) -> Optional[PhotoDistance]:
-    """The distance to real photos in ``D``'s features from ``folder/photo_features.npz``, when that reference was
-    made this way for these weights (``fingerprint``); None otherwise (no figure rather than a misleading one)."""
-    path = folder / PHOTO_FEATURES if folder is not None else None
+                        device: torch.device | str, name: str = PHOTO_FEATURES) -> Optional[PhotoDistance]:
+    """The distance to real photos in ``D``'s features from ``folder/name`` (the held-out cat photos'
+    ``photo_features.npz``, or another set's, e.g. Grumpy Cat's), when that reference was made this way for these
+    weights (``fingerprint``); None otherwise (no figure rather than a misleading one)."""
+    path = folder / name if folder is not None else None
     if path is None or not path.is_file() or D is None:
         return None
     D = D.eval().requires_grad_(False)

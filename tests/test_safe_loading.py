@@ -338,3 +338,20 @@ def test_tokenizer_config_cannot_point_at_files_outside(tmp_path, tiny_sd_dir): 
     engine = DiffusionEngine(str(m), device="cpu")
     vocab = engine.backend.img2img.tokenizer.get_vocab()
     assert "OUTSIDE" not in vocab and len(vocab) > 3
+
+
+def test_a_plausible_config_is_built_directly_and_a_huge_one_is_checked_on_meta_first():
+    """The shipped model loads without the meta pass (whose Python meta kernels import torch._dynamo, 1.1 s of every
+    load); a config whose size fields could ask for more than DIRECT_BUILD_WEIGHTS numbers still gets it."""
+    import subprocess
+    import sys
+    from engines.stylegan.checkpoints import DIRECT_BUILD_WEIGHTS, weights_bound
+    code = ("import sys; from engines.stylegan.engine import GanEngine; GanEngine('default', device='cpu'); "
+            "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+    assert weights_bound("stylegan2", "generator", {"img_resolution": 1024}) < DIRECT_BUILD_WEIGHTS  # config-f size
+    assert weights_bound("dcgan", "generator", {"img_resolution": 64}) < DIRECT_BUILD_WEIGHTS
+    huge = {"channel_max": 1_000_000, "channel_base": 1_000_000_000, "w_dim": 1_000_000}
+    assert weights_bound("stylegan2", "generator", huge) > DIRECT_BUILD_WEIGHTS
+    assert weights_bound("stylegan2", "generator", {"channel_max": "lots"}) == float("inf")

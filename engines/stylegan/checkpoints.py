@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -101,19 +102,47 @@ def _check_fits(module: nn.Module, state: dict[str, torch.Tensor], what: str) ->
             raise LatentStudioError(f"The {what} weight {k} has shape {list(v.shape)}, the config expects {list(own[k].shape)}.")
 
 
+#: Configs whose weights are bounded by this many numbers (800 MB in float32; NVIDIA's 1024 px config-f generator
+#: has 30 M) are built directly: the meta pass costs every load 1.1 s (its Python meta kernels import torch._dynamo).
+DIRECT_BUILD_WEIGHTS = 2e8
+
+
+def weights_bound(arch: str, what: str, kwargs: dict[str, Any]) -> float:
+    """An upper bound on the number of weights the config ``kwargs`` asks for (inf when it cannot be read), from its
+    size fields alone: channels never exceed ``channel_max`` (DCGAN: base × 2^(scales)), at most 9 resolutions."""
+    try:
+        get = lambda key, default: float(kwargs.get(key, default))  # noqa: E731
+        res = get("img_resolution", 64)
+        scales = max(1.0, math.log2(res)) if res > 0 else float("inf")
+        if arch == "stylegan2":
+            cm, c = get("channel_max", 512), get("c_dim", 0)
+            if what == "generator":
+                z, w, layers = get("z_dim", 512), get("w_dim", 512), get("mapping_layers", 8)
+                return layers * (z + c + w) ** 2 + scales * (27 * cm ** 2 + 4 * w * cm + 4 * cm)
+            return scales * 30 * cm ** 2 + (get("mbstd_num_channels", 1) + 16) * 9 * cm ** 2 + 8 * (c + cm) ** 2
+        if arch == "dcgan":
+            top = get("base_channels", 64) * 2 ** max(1.0, scales - 2)  # the coarsest scale's channels, rounded up
+            return scales * 16 * top ** 2 + 16 * (get("z_dim", 100) + 4) * top
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return float("inf")
+
+
 def _build_loaded(build: Any, arch: str, kwargs: Any, state: dict[str, torch.Tensor], what: str) -> nn.Module:
     """The network of ``kwargs`` holding ``state``, checked on the meta device first.
 
     Configs come from the checkpoint, so they are untrusted: a few bytes of JSON asking for
     ``channel_max: 10**6`` would otherwise allocate terabytes before the weights are even compared.
-    Building on "meta" costs no memory; only a config whose every tensor is in the file (so no
-    bigger than the file) is then built for real.
+    A config whose size fields bound it under `DIRECT_BUILD_WEIGHTS` is built directly; any other is built on
+    "meta" first (no memory), and only one whose every tensor is in the file (so no bigger than the file) is then
+    built for real.
     """
     if not isinstance(kwargs, dict):
         raise LatentStudioError(f"Invalid {arch} {what} config: expected a JSON object, got {type(kwargs).__name__}.")
-    with torch.device("meta"):
-        shapes = build(arch, kwargs)
-    _check_fits(shapes, state, what)
+    if weights_bound(arch, what, kwargs) > DIRECT_BUILD_WEIGHTS:
+        with torch.device("meta"):
+            shapes = build(arch, kwargs)
+        _check_fits(shapes, state, what)
     module = build(arch, kwargs)
     _load_into(module, state, what)
     return module

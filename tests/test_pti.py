@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -43,3 +44,20 @@ def test_cli_invert_pti(tmp_path, tiny_g, tiny_d):
                  "--out", str(tmp_path / "o")]) == 0
     assert main(["invert", str(tmp_path / "p.png"), "--model", str(tmp_path / "m"), "--pti", "-1",
                  "--out", str(tmp_path / "o")]) == 2
+
+
+def test_after_tuning_every_figure_of_the_images_is_the_tuned_ones(tiny_engine):
+    """Issue 32, item 2: no before-tuning figure is reported beside after-tuning ones as if one result's."""
+    from engines import imaging
+    from engines.evaluation.faithfulness import reconstruction
+    from engines.evaluation.realism import PatchRealism
+    plain = tiny_engine.invert([_photo()], steps=20)
+    tuned = tiny_engine.invert([_photo()], steps=20, pti_steps=40)
+    shown = imaging.to_tensor(tuned.images)
+    target = tiny_engine.targets([_photo()])
+    assert tuned.metrics["ssim"] == pytest.approx(reconstruction(shown, target)["ssim"], abs=1e-3)
+    realism = PatchRealism.default()
+    if realism is not None:
+        assert tuned.metrics["realism"] == pytest.approx(realism.score(shown).tolist(), abs=1e-3)
+    assert "perceptual" not in tuned.metrics and tuned.metrics["pivot"]["perceptual"] == plain.metrics["perceptual"]
+    assert {k: tuned.metrics["pivot"][k] for k in ("psnr", "ssim", "l2")} == {k: plain.metrics[k] for k in ("psnr", "ssim", "l2")}

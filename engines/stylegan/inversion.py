@@ -186,6 +186,12 @@ def tune(engine: GanView, image: Any, pivot: torch.Tensor, space: str, *, steps:
                           progress=report)
 
 
+#: Figures of the images an inversion reports; after pivotal tuning they are the tuned images' and the pivot's move to
+#: ``metrics["pivot"]`` (the perceptual distance, measured by the projection's own network, stays there only). The
+#: optimisation's own figures (loss, loss_curve, latent_distance: the latent does not change in tuning) stay as they are.
+PIVOT_FIGURES = ("psnr", "ssim", "l2", "realism", "photo_distance", "perceptual")
+
+
 def invert(engine: GanView, images: Any, config: ProjectionConfig, *, seed: int = 0, face: bool = False,
            pti_steps: int = 0, progress: Optional[ProgressCallback] = None,
            on_loss: Optional[LossCallback] = None) -> Result:
@@ -198,7 +204,8 @@ def invert(engine: GanView, images: Any, config: ProjectionConfig, *, seed: int 
     for `faces.paste_back` (``options["face_found"]``: whether each was a face). ``metrics["warnings"]``: per image
     what to tell the user (`faces.domain_warnings`: no cat face at all; the centre square used), empty when all is
     well. ``pti_steps`` > 0: then tune a copy of the generator around each pivot (`GanEngine.tuned_for`) for that
-    many steps; the images and figures are the tuned ones (``metrics["psnr_pivot"]``: before tuning)."""
+    many steps; the images and their figures are the tuned ones (``metrics["pivot"]``: the same figures before
+    tuning, `PIVOT_FIGURES`; ``metrics["psnr_pivot"]`` its PSNR)."""
     check_range("PTI steps", pti_steps, 0, 2000, integer=True)
     crops = [faces.crop_face(img, centre_if_none=True) for img in as_list(images)] if face else None
     photos = [c.image for c in crops] if crops else as_list(images)
@@ -219,11 +226,18 @@ def invert(engine: GanView, images: Any, config: ProjectionConfig, *, seed: int 
                  for i in range(len(photos))]
         with torch.no_grad():
             tuned_images = torch.cat([t.G.synthesize(latents[i:i + 1], config.space) for i, t in enumerate(tuned)])
-        result.metrics["psnr_pivot"] = result.metrics["psnr"]
+        # every figure of the images is the tuned ones'; the pivot's (before tuning) move under "pivot", so that no
+        # file or page shows a before and an after figure side by side as if they were one result's
+        pivot = {k: result.metrics.pop(k) for k in PIVOT_FIGURES if k in result.metrics}
+        result.metrics["pivot"] = pivot
+        result.metrics["psnr_pivot"] = pivot["psnr"]
         result.metrics.update(reconstruction(tuned_images, targets))
         realism = PatchRealism.default()
         if realism is not None:
             result.metrics["realism"] = realism.score(tuned_images).tolist()
+        yardstick = engine.photo_distance()
+        if yardstick is not None:
+            result.metrics["photo_distance"] = yardstick.distance(tuned_images).tolist()
         result.images = imaging.to_pil(tuned_images)
         result.timings["pti"] = time.perf_counter() - start
         result.timings["total"] += result.timings["pti"]

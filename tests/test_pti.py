@@ -61,3 +61,20 @@ def test_after_tuning_every_figure_of_the_images_is_the_tuned_ones(tiny_engine):
         assert tuned.metrics["realism"] == pytest.approx(realism.score(shown).tolist(), abs=1e-3)
     assert "perceptual" not in tuned.metrics and tuned.metrics["pivot"]["perceptual"] == plain.metrics["perceptual"]
     assert {k: tuned.metrics["pivot"][k] for k in ("psnr", "ssim", "l2")} == {k: plain.metrics[k] for k in ("psnr", "ssim", "l2")}
+
+
+def test_the_photo_cache_bounds_its_tuned_generators_and_keeps_the_newest(tiny_engine, monkeypatch):
+    """Issue 32, item 7: the tuned copies Edit keeps are bounded by their weights' bytes (the newest always stays),
+    and the cache is guarded by a lock (the app may run jobs concurrently)."""
+    import threading
+    size = editing._weights_bytes(tiny_engine)
+    monkeypatch.setattr(editing, "TUNED_CACHE_BYTES", int(2.5 * size))       # room for two tuned copies
+    opts = {"steps": 2, "perceptual": "none"}
+    for seed in range(4):
+        editing.prepare_photo(tiny_engine, _photo(seed), opts, False, 5)
+    kept = list(tiny_engine.cache.photo_inversions.values())
+    assert len(kept) == 2 and all(p.engine is not tiny_engine for p in kept)
+    plain, cached = editing.prepare_photo(tiny_engine, _photo(9), opts, False, 0)    # untuned: costs no copy
+    assert not cached and len(tiny_engine.cache.photo_inversions) == 3
+    assert editing.prepare_photo(tiny_engine, _photo(9), opts, False, 0) == (plain, True)
+    assert isinstance(tiny_engine.cache.photo_lock, type(threading.Lock()))

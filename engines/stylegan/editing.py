@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -69,6 +70,23 @@ def _invert(engine: GanView, images: list, space: str, options: Optional[dict],
 
 
 PHOTO_CACHE_SIZE = 4  # photos whose inversion (and tuned generator) Edit keeps per loaded model
+#: the tuned generators among them may hold at most this many bytes of weights together (the newest is always kept):
+#: four tuned copies of a 1024 px pickle would hold 480 MB beside the model, of our 64 px one 1.5 MB each
+TUNED_CACHE_BYTES = 256 * 2 ** 20
+
+
+def _weights_bytes(engine: GanView) -> int:
+    return sum(p.numel() * p.element_size() for p in engine.G.parameters())
+
+
+def _evict(cache: "OrderedDict[Any, PreparedPhoto]", base: GanView) -> None:
+    """Drop the least recently used photos beyond `PHOTO_CACHE_SIZE`, then tuned ones (oldest first, never the
+    newest entry) while the tuned generators hold more than `TUNED_CACHE_BYTES`."""
+    while len(cache) > PHOTO_CACHE_SIZE:
+        cache.popitem(last=False)
+    tuned = [k for k, v in cache.items() if v.engine is not base]
+    while len(tuned) > 1 and sum(_weights_bytes(cache[k].engine) for k in tuned) > TUNED_CACHE_BYTES:
+        del cache[tuned.pop(0)]
 
 
 @dataclass
@@ -93,10 +111,12 @@ def prepare_photo(engine: GanView, src: Any, invert_options: Optional[dict], fac
     image = imaging.load_image(src)
     key = (hashlib.sha256(image.tobytes()).hexdigest(), image.size, engine.fingerprint, engine.class_index,
            json.dumps(invert_options or {}, sort_keys=True, default=str), bool(face), int(pti_steps))
-    cache = engine.cache.photo_inversions
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key], True
+    cache, lock = engine.cache.photo_inversions, engine.cache.photo_lock
+    with lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key], True
+    base = engine
     space = "w+" if edit_space(engine.G) == "w" else "z"
     crop = faces.crop_face(image, centre_if_none=True) if face else None
     photo = crop.image if crop is not None else image
@@ -108,10 +128,11 @@ def prepare_photo(engine: GanView, src: Any, invert_options: Optional[dict], fac
     if pti_steps:  # edits then go through a generator tuned to this photo (keeps its identity)
         engine = engine.tuned_for(photo, latent[:1], space, steps=pti_steps, progress=progress, noise=noise)
         noise = None
-    cache[key] = PreparedPhoto(latent, space, noise, crop, engine, target, told)
-    while len(cache) > PHOTO_CACHE_SIZE:
-        cache.popitem(last=False)
-    return cache[key], False
+    prepared = PreparedPhoto(latent, space, noise, crop, engine, target, told)
+    with lock:  # the inversion ran unlocked: two jobs on one photo may both run it, the later one is kept
+        cache[key] = prepared
+        _evict(cache, base)
+    return prepared, False
 
 
 # ----------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ module, so the engine calls them and they call back only into what is written he
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Optional, Protocol, runtime_checkable
@@ -39,8 +40,10 @@ class ModelCache:
     encoder_loaded: bool = False
     photo_distance: Optional[PhotoDistance] = None
     photo_distance_loaded: bool = False
-    #: photos made ready to edit (`editing.prepare_photo`), most recently used last
+    #: photos made ready to edit (`editing.prepare_photo`), most recently used last; ``photo_lock`` guards it (the app
+    #: may run several jobs at once, `--concurrency`)
     photo_inversions: OrderedDict = field(default_factory=OrderedDict)
+    photo_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @runtime_checkable

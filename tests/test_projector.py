@@ -178,3 +178,40 @@ def test_lbfgs_keeps_improving_on_a_batch_of_real_photos():
     curve = r.metrics["loss_curve"]
     assert curve[-1] < 0.8 * curve[0], curve
     assert all(b <= a for a, b in zip(curve, curve[1:])), curve
+
+
+def test_in_a_batch_a_nonfinite_image_stops_alone_and_the_others_match_separate_runs(tiny_engine, monkeypatch):
+    """Issue 32, item 3: under Adam one image's NaN stops that image only; the other ends as it would alone."""
+    from engines.stylegan import projector
+    photos = [tiny_engine.sample(1, seed=s)[0] for s in (11, 12)]
+    alone = tiny_engine.invert([photos[0]], steps=15, perceptual="none", optimize_noise=True)
+    real = projector.Projector.loss
+    calls = {"n": 0}
+
+    def second_turns_nan(self, *a, **k):
+        calls["n"] += 1
+        loss = real(self, *a, **k)
+        if calls["n"] > 5 and len(loss) == 2:
+            loss = loss * torch.tensor([1.0, float("nan")])
+        return loss
+    monkeypatch.setattr(projector.Projector, "loss", second_turns_nan)
+    both = tiny_engine.invert(photos, steps=15, perceptual="none", optimize_noise=True)
+    assert both.metrics["stopped_nonfinite"] == [{"restart": 0, "step": 5, "images": [1]}]
+    np.testing.assert_allclose(both.latents["latent"][0], alone.latents["latent"][0], rtol=1e-4, atol=1e-5)
+    assert np.isfinite(both.latents["latent"]).all() and len(both.metrics["loss_curve"]) == 15
+
+
+def test_the_cli_inverts_one_photo_at_a_time_with_lbfgs(tmp_path, tiny_g, tiny_d, capsys):
+    from engines.cli.main import main
+    from engines.stylegan.checkpoints import save_gan
+    import json
+    save_gan(tmp_path / "m", tiny_g, tiny_d)
+    from PIL import Image
+    for i in range(2):
+        Image.fromarray((np.random.default_rng(i).random((32, 32, 3)) * 255).astype(np.uint8)).save(tmp_path / f"{i}.png")
+    out = tmp_path / "out"
+    assert main(["invert", str(tmp_path / "0.png"), str(tmp_path / "1.png"), "--model", str(tmp_path / "m"),
+                 "--optimizer", "lbfgs", "--steps", "3", "--perceptual", "none", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "invert 1-1/2" in err and "invert 2-2/2" in err        # two chunks of one photo (Adam: one chunk of two)
+    assert len(json.loads((out / "metrics.json").read_text())["images"]) == 2

@@ -48,7 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="photos (centre-cropped and resized to the model resolution), folders of them or .txt lists "
                         "(one path a line); a folder or list is a batch job: " + BATCH_HELP)
     _common(p, {})
-    p.add_argument("--batch", type=positive_int, default=8, help="images optimised together (default: 8)")
+    p.add_argument("--batch", type=positive_int, default=8,
+                   help="images optimised together (default: 8; 1 with --optimizer lbfgs, whose line search a batch "
+                        "would share)")
     add_photo_flags(p, then="also write the reconstruction pasted back into the photo (<name>_in_photo.png)")
     p.set_defaults(run=run_invert)
 
@@ -85,8 +87,10 @@ def run_invert(args: argparse.Namespace) -> int:
     from ..stylegan.latents import save_latents
     inputs, expanded = batch.expand_inputs(args.images)
     options = _projection_options(args)
-    job = _job(args, "invert", inputs, expanded, args.batch,
-               {**options, "batch": args.batch, "face": args.face, "pti": args.pti})
+    # L-BFGS shares one line search and history across a batch: one photo at a time, so each gets its own run
+    chunk = 1 if str(options.get("optimizer", "")).lower() == "lbfgs" else args.batch
+    job = _job(args, "invert", inputs, expanded, chunk,
+               {**options, "batch": chunk, "face": args.face, "pti": args.pti})
     args.device = batch.process_device(args.device, job.state)
     engine = gan_engine(args)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,9 @@ One optimisation loop serves photo inversion (full image, z / w / w+) and scribb
 pixel and perceptual terms count masked pixels only. The pixel terms compare the images after masked average
 pooling to a resolution set by ``follow_lines`` (0: the 16×16 colour layout, what a drawing means; 1: every pixel,
 what a photo means), reached coarse-to-fine from 8×8 over the first ``coarse_to_fine`` share of the steps; each image in a batch has its own loss, so
-batch inversion gives the same per-image results as separate runs would, and keeps each image's own best.
+batch inversion with Adam gives the same per-image results as separate runs would, and keeps each image's own best (an
+image whose loss turns non-finite stops there, the others go on). L-BFGS shares one line search and history across
+the batch, so its batches are not separate runs; the CLI inverts one image at a time with it.
 Adam follows the StyleGAN2 projector's learning-rate ramp-up / cosine ramp-down; L-BFGS uses a
 strong-Wolfe line search, one iteration per step.
 
@@ -242,16 +244,30 @@ class Projector:
                 opt = torch.optim.LBFGS(params, lr=lr, max_iter=1, max_eval=1 + LBFGS_LINE_SEARCH_EVALS,
                                         history_size=10, line_search_fn="strong_wolfe")
             curve: list[float] = []
-            state = {"finite": True, "level": final_level}
+            # alive: the images still optimised. Under Adam (elementwise) an image whose loss turns non-finite stops
+            # there, as it would alone, and the others go on; L-BFGS's line search is shared by the batch, so it stops
+            # all (the CLI inverts one image at a time with L-BFGS)
+            state = {"finite": True, "level": final_level, "alive": torch.ones(n, dtype=torch.bool, device=self.device),
+                     "died": []}
 
             def closure() -> torch.Tensor:
                 opt.zero_grad(set_to_none=True)
                 img = G.synthesize(latent, cfg.space, noise=noise or None)
                 per_image = self.loss(img, target, mask, y_feats, latent, anchor, list(noise.values()), state["level"])
                 with torch.no_grad():
-                    ok = torch.isfinite(per_image)
-                    if not ok.all():
-                        state["finite"] = False
+                    finite = torch.isfinite(per_image)
+                    if cfg.optimizer == "adam":
+                        died = state["alive"] & ~finite
+                        if died.any():
+                            state["died"] = died.nonzero().flatten().tolist()
+                            state["alive"] = state["alive"] & finite
+                        ok = finite & state["alive"]
+                        if not state["alive"].any():
+                            state["finite"] = False
+                    else:
+                        ok = finite
+                        if not ok.all():
+                            state["finite"] = False
                     # the best is kept only once the comparison is final (coarse levels' losses are not comparable)
                     better = ok & (per_image < best_loss) & (state["level"] >= final_level)
                     if better.any():
@@ -263,9 +279,13 @@ class Projector:
                             best_noise.setdefault(k, v.detach().clone())[better] = v.detach()[better]
                         best_loss[better] = per_image[better]
                     state["img"] = img.detach()
-                total = per_image.sum()
+                total = per_image[state["alive"]].sum() if cfg.optimizer == "adam" else per_image.sum()
                 if torch.isfinite(total):
                     total.backward()
+                    if cfg.optimizer == "adam" and not state["alive"].all():
+                        for p in params:  # a stopped image's gradient may be NaN (0 · ∞ through its graph): none
+                            if p.grad is not None:
+                                p.grad[~state["alive"]] = 0
                 return total
 
             for step in range(cfg.steps):
@@ -284,8 +304,12 @@ class Projector:
                         # that is the non-finite stop below (keep the best so far), anything else re-raises
                         if state["finite"]:
                             raise
+                if state["died"]:
+                    stopped.append({"restart": r, "step": step, "images": state["died"]})
+                    state["died"] = []
                 if not state["finite"]:
-                    stopped.append({"restart": r, "step": step})
+                    if cfg.optimizer != "adam":
+                        stopped.append({"restart": r, "step": step, "images": list(range(n))})
                     break
                 if noise:
                     with torch.no_grad():

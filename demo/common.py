@@ -92,8 +92,11 @@ def face_checkbox() -> gr.Checkbox:
 
 
 def pti_slider() -> gr.Slider:
-    return gr.Slider(0, 500, value=0, step=10, label="Pivotal tuning steps (0 = off)",
-                     info="photos: then tune a copy of the model to this photo (about 200 for fine detail, ~10 s on a CPU)")
+    """Pivotal tuning steps, over the one limit the engine checks (`PhotoOptions`)."""
+    from engines.stylegan.options import PhotoOptions
+    return limited_slider(PhotoOptions.limit("pti_steps"), label="Pivotal tuning steps (0 = off)",
+                          info="photos: then tune a copy of the model to this photo (about 200 for fine detail, ~10 s "
+                               "on a CPU)")
 
 
 def realism_text(metrics: dict) -> str:

@@ -78,3 +78,17 @@ def test_the_photo_cache_bounds_its_tuned_generators_and_keeps_the_newest(tiny_e
     assert not cached and len(tiny_engine.cache.photo_inversions) == 3
     assert editing.prepare_photo(tiny_engine, _photo(9), opts, False, 0) == (plain, True)
     assert isinstance(tiny_engine.cache.photo_lock, type(threading.Lock()))
+
+
+def test_pti_steps_have_one_limit_everywhere(tiny_engine):
+    """The engine, the CLI flag and the app's sliders take the PTI steps' range from one place (`PhotoOptions`)."""
+    from engines.base import LatentStudioError
+    from engines.stylegan.options import PhotoOptions
+    limit = PhotoOptions.limit("pti_steps")
+    with pytest.raises(LatentStudioError, match=f"PTI steps must be between 0 and {int(limit.max)}"):
+        tiny_engine.invert([_photo()], steps=2, perceptual="none", pti_steps=int(limit.max) + 1)
+    import demo.common as common
+    import gradio as gr
+    with gr.Blocks():
+        slider = common.pti_slider()
+    assert (slider.minimum, slider.maximum) == (limit.min, limit.max)

@@ -110,9 +110,11 @@ def positive_int(text: str) -> int:
 
 def add_photo_flags(p: argparse.ArgumentParser, *, then: str) -> None:
     """--pti and --face for commands that invert photos; ``then``: what happens to the photo afterwards."""
-    p.add_argument("--pti", type=int, default=0, metavar="STEPS",
-                   help="photos: pivotal tuning, tune a copy of the generator to each photo for STEPS steps (about "
-                        "200 for ~30 dB with our 64 px model; 0 = off, the default)")
+    from ..options import add_flag
+    from ..stylegan.options import PhotoOptions
+    add_flag(p, "--pti", PhotoOptions.limit("pti_steps"), dest="pti", metavar="STEPS",
+             help="photos: pivotal tuning, tune a copy of the generator to each photo for STEPS steps (about 200 for "
+                  "~30 dB with our 64 px model; 0 = off)")
     p.add_argument("--face", action="store_true",
                    help=f"photos: find the cat face (OpenCV), use it framed like the training photos and {then}")
 

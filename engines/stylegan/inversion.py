@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..base import LatentStudioError, ProgressCallback, Result, as_list, check_range
+from ..base import LatentStudioError, ProgressCallback, Result, as_list
 from .. import faces, imaging
 from ..evaluation import cat_faces
 from ..evaluation.faithfulness import reconstruction
 from ..evaluation.photo_distance import FILE_NAME as PHOTO_FEATURES, PhotoDistance
 from ..evaluation.realism import PatchRealism
-from .options import SCRIBBLE_DEFAULTS, SCRIBBLE_NOISE_FROM, ProjectionConfig
+from .options import SCRIBBLE_DEFAULTS, SCRIBBLE_NOISE_FROM, PhotoOptions, ProjectionConfig
 from . import projector
 from .projector import LossCallback, pick
 from .pti import pivotal_tuning
@@ -178,7 +178,9 @@ def tune(engine: GanView, image: Any, pivot: torch.Tensor, space: str, *, steps:
     """(a copy of the engine's generator pivotally tuned so that ``pivot`` [1, …] renders ``image`` (a photo, or its
     target [1, C, R, R]), the loss per step); ``noise``: the pivot's own noise maps (an inversion's), which the copy
     then renders as its constant noise."""
-    check_range("PTI steps", steps, 1, 2000, integer=True)
+    PhotoOptions.limit("pti_steps").check(steps)
+    if steps < 1:
+        raise LatentStudioError("PTI steps must be at least 1 to tune.")
     target = image if isinstance(image, torch.Tensor) else engine.targets([image])
     report = (lambda s, t: progress(s, t, None)) if progress is not None else None
     noise = {k: v[:1].to(engine.device) for k, v in noise.items()} if noise else None
@@ -206,7 +208,7 @@ def invert(engine: GanView, images: Any, config: ProjectionConfig, *, seed: int 
     well. ``pti_steps`` > 0: then tune a copy of the generator around each pivot (`GanEngine.tuned_for`) for that
     many steps; the images and their figures are the tuned ones (``metrics["pivot"]``: the same figures before
     tuning, `PIVOT_FIGURES`; ``metrics["psnr_pivot"]`` its PSNR)."""
-    check_range("PTI steps", pti_steps, 0, 2000, integer=True)
+    pti_steps = PhotoOptions.limit("pti_steps").check(pti_steps)
     crops = [faces.crop_face(img, centre_if_none=True) for img in as_list(images)] if face else None
     photos = [c.image for c in crops] if crops else as_list(images)
     targets = engine.targets(photos)

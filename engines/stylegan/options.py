@@ -126,3 +126,12 @@ SCRIBBLE_DEFAULTS = {"perceptual": "none", "perceptual_weight": 0.0, "reg": 1.0,
                      "steps": 100, "init": "random", "noise_reg": 200.0, "follow_lines": 0.0}
 #: A scribble fits StyleGAN2's noise maps (fine detail) by default only from this ``follow_lines`` on.
 SCRIBBLE_NOISE_FROM = 0.75
+
+
+@dataclass
+class PhotoOptions(Options):
+    """How a photo is made ready for the GAN beyond its inversion: one limit for pivotal tuning wherever it is offered
+    (Invert and Edit tabs, ``--pti`` of invert / edit / drag / interpolate, the engine's ``pti_steps``)."""
+    pti_steps: int = option(0, "PTI steps", "pivotal tuning: then tune a copy of the generator to the photo for this "
+                            "many steps (about 200 for fine detail, ~10 s on a CPU; 0 = off)", min=0, max=2000,
+                            integer=True, step=10)

@@ -11,6 +11,7 @@ from engines import imaging
 from engines.base import LatentStudioError
 from engines.stylegan import editing
 from engines.stylegan.editing import load_direction, named_directions
+from engines.stylegan.options import EditOptions
 
 from . import common, inputs, outputs, polish
 from .errors import user_errors
@@ -100,10 +101,10 @@ def build(registry: Registry) -> EditTab:
                 pti = common.pti_slider()
                 direction = gr.Dropdown(initial, value=initial[0], label="Direction", min_width=260)
                 with gr.Row():
-                    strength = gr.Slider(0.5, 20, value=3, step=0.5, label="Strength s (strip from −s to +s)",
-                                         info="named directions set their own default")
+                    strength = common.limited_slider(EditOptions.limit("strength"),
+                                                     label="Strength s (strip from −s to +s)",
+                                                     info="named directions set their own default")
                     count = gr.Slider(3, 11, value=5, step=2, label="Images in the strip")
-                common.range_note(strength, "Strength", 0.5, 20)
                 common.range_note(count, "Images in the strip", 3, 11)
                 layers = gr.Dropdown(["all", "coarse", "middle", "fine", "0-5"], value="all", allow_custom_value=True,
                                      label="w+ layers", elem_id="edit-layers",
@@ -143,7 +144,7 @@ def build(registry: Registry) -> EditTab:
                 photo_v: a photo, when starting from a photo (it is inverted first).
                 direction_v: a named direction (e.g. "dark_fur"), "SeFa 0".."SeFa 7", "GANSpace 0".."GANSpace 7", or
                     "From examples (below)".
-                strength_v: strength s (0-100): the strip runs from −s to +s.
+                strength_v: strength s (0-50): the strip runs from −s to +s.
                 count_v: images in the strip (2-21).
                 layers_v: w+ layers to edit: all, coarse, middle, fine, "a-b" (rows a to b) or "a:b".
                 pos_v: images with the attribute (for a direction from examples).
@@ -156,7 +157,8 @@ def build(registry: Registry) -> EditTab:
                 latents (.npz), a readable table of the numbers and the (start, +s) pair.
             """
             engine = registry.gan(model_label, class_label)
-            s = inputs.real(strength_v, "Strength", 0, 100)
+            limit = EditOptions.limit("strength")
+            s = inputs.real(strength_v, limit.label, limit.min, limit.max)
             n = inputs.whole(count_v, "Images in the strip", 2, 21)
             src = _start_latent(engine, start_v, latent_v, photo_v, inputs.whole(seed_v, "Seed", 0, common.SEED_MAX))
             if not direction_v:

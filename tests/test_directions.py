@@ -347,3 +347,18 @@ def test_label_files_name_each_photo_once_in_the_split_they_say():
     for stem in ("age_kitten", "age_adult"):
         assert sum(split == "train" for _, split in rows[stem]) >= 60
         assert sum(split == "val" for _, split in rows[stem]) >= 15
+
+
+def test_edit_strength_has_one_range_everywhere(tiny_engine):
+    """The engine, `edit --strength` and the Edit tab's slider take the strength's range from `EditOptions`."""
+    import subprocess
+    import sys
+    from engines.base import LatentStudioError
+    from engines.stylegan import editing
+    from engines.stylegan.options import EditOptions
+    limit = EditOptions.limit("strength")
+    d = tiny_engine.directions("ganspace", k=1, n_samples=100)[0]
+    with pytest.raises(LatentStudioError, match=f"Strength must be between -{limit.max} and {limit.max}"):
+        editing.edit(tiny_engine, tiny_engine.random_latent(0, 0.7), d, [limit.max + 1])
+    out = subprocess.run([sys.executable, "-m", "engines", "edit", "--help"], capture_output=True, text=True)
+    assert f"0-{int(limit.max)} (default: {limit.default:g})" in " ".join(out.stdout.split())

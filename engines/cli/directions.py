@@ -12,6 +12,8 @@ import argparse
 from pathlib import Path
 
 from ..base import LatentStudioError
+from ..options import add_flag
+from ..stylegan.options import EditOptions
 from .common import add_gan_flags, add_photo_flags, gan_engine, positive_int, write_json
 
 PREVIEW_STRENGTHS = [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
@@ -64,8 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--component", type=int, default=None, metavar="N",
                    help="GANSpace .npz only: the principal component to edit along (0-based, as in GANSpace); "
                         "--strength is then in standard deviations of that component (lat_stdev[N])")
-    e.add_argument("--strength", type=float, default=3.0,
-                   help="largest strength S; the strip spans -S..S (default: 3; GANSpace: standard deviations)")
+    add_flag(e, "--strength", EditOptions.limit("strength"))
     e.add_argument("--steps", type=positive_int, default=5, help="number of images in the strip, 2-64 (default: 5)")
     e.add_argument("--layers", default="all",
                    help="w+ rows to edit: coarse, middle, fine, all, 'a:b' (rows a to b-1, Python-style) or 'a-b' "

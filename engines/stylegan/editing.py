@@ -25,6 +25,7 @@ from ..evaluation.realism import PatchRealism
 from .direction_files import ganspace_edit, load_direction, named_directions, save_direction  # noqa: F401 (old home)
 from .directions import Direction, apply, edit_space, example_points, from_examples, own_rows, parse_layers
 from .latents import is_latent_source
+from .options import EditOptions
 from .view import GanView
 
 # ----------------------------------------------------------------------------------------------
@@ -164,8 +165,9 @@ def edit(engine: GanView, latent_src: Any, direction: Any, strengths: Sequence[f
     strengths = [float(s) for s in as_list(strengths)]
     if not strengths:
         raise LatentStudioError("Give at least one strength.")
+    limit = EditOptions.limit("strength")
     for s in strengths:
-        check_range("Strength", s, -1000.0, 1000.0)
+        check_range(limit.label, s, -limit.max, limit.max)
     if layers is not None and edit_space(engine.G) == "z":
         raise LatentStudioError(f"{engine.arch} has no w+ layers; leave the layer range out.")
     if layers is not None:  # an explicit range (even "all") replaces the direction's own rows

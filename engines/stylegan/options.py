@@ -135,3 +135,12 @@ class PhotoOptions(Options):
     pti_steps: int = option(0, "PTI steps", "pivotal tuning: then tune a copy of the generator to the photo for this "
                             "many steps (about 200 for fine detail, ~10 s on a CPU; 0 = off)", min=0, max=2000,
                             integer=True, step=10)
+
+
+@dataclass
+class EditOptions(Options):
+    """How far an edit goes: one range for the engine's strengths (each of them, ±), the CLI's ``--strength`` and the
+    Edit tab's slider."""
+    strength: float = option(3.0, "Strength", "largest strength s: the strip spans −s..s, in multiples of the "
+                             "direction's unit step (GANSpace: standard deviations; named directions have their own "
+                             "default)", min=0.0, max=50.0, step=0.5)

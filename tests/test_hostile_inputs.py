@@ -445,7 +445,7 @@ def test_nan_in_one_restart_leaves_the_others_running(tiny_engine, monkeypatch):
     target = tiny_engine.sample(1, seed=3)[0]
     _diverge_after(monkeypatch, tiny_engine.G, calls=4, restart_calls=[4])  # only step 3 of restart 0
     r = tiny_engine.invert([target], steps=10, restarts=2, perceptual="none")
-    assert r.metrics["stopped_nonfinite"] == [{"restart": 0, "step": 3}]
+    assert r.metrics["stopped_nonfinite"] == [{"restart": 0, "step": 3, "images": [0]}]
     assert [len(c) for c in r.metrics["loss_curves"]] == [3, 10]
     assert np.isfinite(r.latents["latent"]).all()
     # per-step time counts the 13 steps that ran, not the 20 planned (issue 32, item 5)

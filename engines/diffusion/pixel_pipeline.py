@@ -31,6 +31,7 @@ from diffusers.utils import BaseOutput
 from diffusers.image_processor import VaeImageProcessor
 from diffusers.utils.torch_utils import randn_tensor
 
+from .schedulers import config_for
 from .strength import plan_timesteps, zero_steps_message
 
 #: Classes of the default model (ids 0, 1; id 2 is the null class for guidance).
@@ -383,8 +384,7 @@ class ClassConditionalPixelPipeline(DiffusionPipeline):
         n = x.shape[0]
         ids = self.class_ids(class_labels, n)
         labels = torch.tensor(ids, dtype=torch.long, device=x.device) if ids is not None else None
-        accepted = set(inspect.signature(DDIMInverseScheduler.__init__).parameters)  # DDPM keys it has no use for
-        inverse = DDIMInverseScheduler.from_config({k: v for k, v in self.scheduler.config.items() if k in accepted},
+        inverse = DDIMInverseScheduler.from_config(config_for(DDIMInverseScheduler, self.scheduler.config),
                                                    prediction_type="epsilon", clip_sample=False)
         inverse.set_timesteps(num_inference_steps, device=x.device)
         timesteps = inverse.timesteps[:min(int(num_inference_steps * strength), num_inference_steps)]

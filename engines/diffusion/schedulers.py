@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 from typing import Any, Mapping
 
 from ..base import LatentStudioError
@@ -47,3 +48,10 @@ def make_scheduler(name: str, config: Mapping[str, Any]) -> Any:
         raise LatentStudioError("The lms scheduler needs scipy (pip install scipy); or pick another scheduler.")
     cls = getattr(importlib.import_module("diffusers"), class_name)
     return cls.from_config(dict(config), **overrides)
+
+
+def config_for(cls: Any, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of a scheduler ``config`` that scheduler class ``cls`` takes (a DDPM config's ``variance_type`` is no
+    DDIM's), so ``cls.from_config`` warns of no ignored key."""
+    accepted = set(inspect.signature(cls.__init__).parameters)
+    return {k: v for k, v in dict(config).items() if k in accepted}

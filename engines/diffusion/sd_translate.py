@@ -15,20 +15,14 @@ Core code: tensors in, tensors out; the backend (`stable_diffusion.py`) turns im
 """
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable, Optional
 
 import torch
 from diffusers import DDIMInverseScheduler, DDIMScheduler, StableDiffusionPipeline
 
 from .pixel_pipeline import InversionOutput, to_epsilon
+from .schedulers import config_for
 from .strength import plan_timesteps, steps_run, zero_steps_message
-
-
-def _config(cls: Any, config: Any) -> dict[str, Any]:
-    """The keys of a scheduler ``config`` that ``cls`` takes (no "was ignored" warning for the others)."""
-    accepted = set(inspect.signature(cls.__init__).parameters)
-    return {k: v for k, v in dict(config).items() if k in accepted}
 
 
 class StableDiffusionTranslatePipeline(StableDiffusionPipeline):
@@ -50,7 +44,7 @@ class StableDiffusionTranslatePipeline(StableDiffusionPipeline):
         x = image.to(device=device, dtype=self.vae.dtype)
         latents = self.vae.encode(x).latent_dist.mean * self.vae.config.scaling_factor
         cond, _ = self._embeddings(prompt, None, False)
-        inverse = DDIMInverseScheduler.from_config(_config(DDIMInverseScheduler, self.scheduler.config),
+        inverse = DDIMInverseScheduler.from_config(config_for(DDIMInverseScheduler, self.scheduler.config),
                                                    prediction_type="epsilon", clip_sample=False)
         inverse.set_timesteps(num_inference_steps, device=device)
         timesteps = inverse.timesteps[:steps_run(num_inference_steps, strength)]
@@ -73,7 +67,7 @@ class StableDiffusionTranslatePipeline(StableDiffusionPipeline):
                    callback: Optional[Callable[[int, int], None]] = None) -> torch.Tensor:
         """DDIM (eta 0) from ``latents`` (`invert`'s, same steps and strength) under ``prompt``, guided away from
         ``negative_prompt`` when ``guidance_scale`` > 1 → images [N, 3, H, W] in [-1, 1]."""
-        scheduler = DDIMScheduler.from_config(_config(DDIMScheduler, self.scheduler.config))
+        scheduler = DDIMScheduler.from_config(config_for(DDIMScheduler, self.scheduler.config))
         timesteps, _ = plan_timesteps(scheduler, num_inference_steps, strength, self._execution_device)
         guided = guidance_scale > 1.0
         cond, uncond = self._embeddings(prompt, negative_prompt, guided)

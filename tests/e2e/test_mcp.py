@@ -1,6 +1,7 @@
 """The app as an MCP server, through the real `mcp` client: ``python app.py --mcp-server``, tools listed with
-names an agent understands, and sample / invert / sdedit called with an image (base64, as Gradio's MCP layer
-takes it) that come back with images."""
+names an agent understands, each tool called once with small settings and an image (base64, as Gradio's MCP layer
+takes it) that comes back with an image (list_models: text), and a bad argument per tool that comes back as a tool
+error naming the field."""
 from __future__ import annotations
 
 import asyncio
@@ -22,6 +23,8 @@ from mcp import ClientSession  # noqa: E402
 from mcp.client.sse import sse_client  # noqa: E402
 
 PHOTO = REPO_ROOT / "assets" / "examples" / "photos" / "stylegan2_seed1.png"
+SKETCH = REPO_ROOT / "assets" / "examples" / "sketches" / "grumpy_rgba.png"  # strokes on a transparent background
+TOOLS = {"sample", "invert", "scribble", "sdedit", "interpolate", "edit", "drag", "translate", "compare", "list_models"}
 
 
 def _data_url(path) -> str:
@@ -67,11 +70,26 @@ def _images(result) -> list[Image.Image]:
 
 def test_tools_are_listed_with_names_an_agent_understands(mcp_url):
     tools = {t.name: t for t in _session(mcp_url, lambda s: s.list_tools()).tools}
-    assert {"sample", "invert", "scribble", "sdedit"} <= set(tools)
+    assert TOOLS <= set(tools)
+    assert not {"run_edit", "run_drag", "load", "models"} & set(tools)  # the page's endpoints they replace: unlisted
     assert set(tools["invert"].inputSchema["properties"]) == {"photo", "steps", "space", "find_face", "seed", "model"}
     assert tools["invert"].inputSchema.get("required") == ["photo"]
     assert {"image", "strength", "steps", "count", "seed"} <= set(tools["sdedit"].inputSchema["properties"])
-    for name in ("sample", "invert", "scribble", "sdedit"):
+    assert set(tools["interpolate"].inputSchema["properties"]) == {
+        "photo_a", "photo_b", "seed_a", "seed_b", "frames", "space", "invert_steps", "model"}
+    assert not tools["interpolate"].inputSchema.get("required")  # two seeds' samples by default
+    for name, required in (("edit", "direction"), ("drag", "points"), ("translate", "photo"), ("compare", "sketch")):
+        assert tools[name].inputSchema.get("required") == [required], name
+    assert {"photo", "seed", "strength", "count", "layers", "find_face"} <= set(tools["edit"].inputSchema["properties"])
+    assert "dark_fur" in tools["edit"].inputSchema["properties"]["direction"]["description"]  # what it may be
+    assert {"class_name", "source_class", "depth", "guidance", "steps", "refine"} <= set(
+        tools["translate"].inputSchema["properties"])
+    assert {"gan_steps", "strength", "steps", "seed"} <= set(tools["compare"].inputSchema["properties"])
+    # ranges stated from the options' limits
+    assert "1-2000" in tools["drag"].inputSchema["properties"]["steps"]["description"]   # DragConfig.steps
+    assert "0.05-1" in tools["translate"].inputSchema["properties"]["depth"]["description"]  # TranslateOptions
+    assert "1-16" in tools["sdedit"].inputSchema["properties"]["count"]["description"]  # SDEditOptions.n
+    for name in TOOLS:
         props = tools[name].inputSchema["properties"]
         assert not [p for p in props if p.endswith("_v") or p.endswith("_value")], (name, list(props))
         assert all(props[p].get("description") for p in props), name
@@ -100,3 +118,50 @@ def test_sample_invert_and_sdedit_return_images(mcp_url):
 def test_a_bad_argument_comes_back_as_a_tool_error(mcp_url):
     result = _session(mcp_url, lambda s: s.call_tool("invert", {"photo": _data_url(PHOTO), "steps": 0}))
     assert result.isError and "Steps" in " ".join(getattr(c, "text", "") for c in result.content)
+
+
+def _text(result) -> str:
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+def test_interpolate_edit_drag_translate_compare_and_list_models(mcp_url):
+    photo, sketch = _data_url(PHOTO), _data_url(SKETCH)
+
+    async def calls(session):
+        return [await session.call_tool(name, args) for name, args in (
+            ("interpolate", {"photo_a": photo, "seed_b": 3, "frames": 3, "invert_steps": 5}),
+            ("edit", {"direction": "dark_fur", "seed": 3, "count": 3}),
+            ("drag", {"points": "20,28:20,24", "seed": 3, "steps": 3}),
+            ("translate", {"photo": photo, "depth": 0.5, "steps": 4, "refine": 0}),
+            ("compare", {"sketch": sketch, "gan_steps": 2, "strength": 0.5, "steps": 4}),
+            ("list_models", {}))]
+
+    interpolated, edited, dragged, translated, compared, listed = _session(mcp_url, calls)
+    (strip,) = _images(interpolated)
+    assert strip.size == (3 * 256, 256)                   # A (the inverted photo), one frame between, B
+    (strip,) = _images(edited)
+    assert strip.size == (3 * 256, 256)                   # −s, the start, +s
+    left, middle, right = (strip.crop((i * 256, 0, (i + 1) * 256, 256)).convert("L") for i in range(3))
+    assert sum(left.tobytes()) != sum(right.tobytes())     # the direction changed something
+    for result in (dragged, translated, compared):
+        (pair,) = _images(result)
+        assert pair.size == (2 * 256, 256)                # before | after; GAN | diffusion
+    assert not listed.isError
+    text = _text(listed)
+    for expected in ("StyleGAN2 · cats (default)", "dark_fur", "SeFa 0", "grumpy cat", "w+"):
+        assert expected in text, (expected, text)
+
+
+@pytest.mark.parametrize("tool, args, named", [
+    ("interpolate", {"frames": 1}, "Frames"),
+    ("edit", {"direction": "fluffiness"}, "dark_fur"),          # the unknown direction, with the known ones listed
+    ("drag", {"points": "20,28", "steps": 1}, "handle:target"),
+    ("translate", {"photo": "PHOTO", "depth": 2}, "Depth"),
+    ("compare", {"sketch": "SKETCH", "strength": 2}, "Strength"),
+    ("list_models", {"model": "no such GAN"}, "Unknown model"),
+])
+def test_a_bad_argument_to_each_new_tool_is_a_tool_error_naming_it(mcp_url, tool, args, named):
+    args = {k: {"PHOTO": _data_url(PHOTO), "SKETCH": _data_url(SKETCH)}.get(v, v) if isinstance(v, str) else v
+            for k, v in args.items()}
+    result = _session(mcp_url, lambda s: s.call_tool(tool, args))
+    assert result.isError and named in _text(result), _text(result)

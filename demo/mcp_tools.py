@@ -332,7 +332,7 @@ def build(registry: Registry) -> None:
         if strength is None:
             own = d.meta.get("default_strength") if isinstance(d.meta, dict) else None
             strength = float(own) if isinstance(own, (int, float)) else EditOptions.limit("strength").default
-        s = float(strength)
+        s = EditOptions(strength=strength).check().strength  # 'Strength must be between 0 and 50' for the s asked
         start = inputs.load_photo(photo) if photo else engine.random_latent(_seed(seed), truncation=0.7)
         result = engine.edit(start, d, [s * (2 * i / (n - 1) - 1) for i in range(n)], layers=layer_range,
                              invert_options={"steps": invert_steps}, face=bool(find_face) and bool(photo))

@@ -53,7 +53,7 @@ def build(registry: Registry) -> gr.Dropdown:
         outs = [gan_img, diff_img, status, table, metrics]
 
         @gpu(durations.compare)
-        @user_errors(status=(2, 5))
+        @user_errors(status=status)
         def compare(canvas_value, model_label, gan_steps_v, strength_v, steps_v, seed_v, class_label=None,
                     request: gr.Request = None):
             """Run the same sketch through GAN scribble projection and SDEdit, and compare them.

@@ -130,7 +130,7 @@ def build(registry: Registry) -> gr.Dropdown:
         outs = [canvas, status, before_after, metrics, latent, start, base, points]
 
         @gpu(durations.drag)
-        @user_errors(status=(1, 8))
+        @user_errors(status=status)
         def run_drag(model_label, start_path, image, points_v, steps_v, class_label=None, seed_v=3,
                      request: gr.Request = None):
             """Drag handle points to target points in the current image (DragGAN on StyleGAN2).

@@ -131,7 +131,7 @@ def build(registry: Registry) -> EditTab:
         outs = [gallery, status, strip, metrics, edited, table, before_after]
 
         @gpu(durations.edit)
-        @user_errors(status=(1, 7))
+        @user_errors(status=status)
         def run_edit(model_label, start_v, seed_v, latent_v, photo_v, direction_v, strength_v, count_v, layers_v,
                      pos_v, neg_v, class_label=None, face_v=False, pti_v=0, request: gr.Request = None):
             """Move an image along a latent direction and return the strip of images from −s to +s.

@@ -87,7 +87,7 @@ def build(registry: Registry) -> InterpolateTab:
         outs = [animation, status, strip, fade, files, metrics]
 
         @gpu(durations.interpolate)
-        @user_errors(status=(1, 6))
+        @user_errors(status=status)
         def interpolate(img_a, img_b, lat_a, lat_b, model_label, space_v, frames_v, fps_v, inv_steps, seed_v,
                         class_label=None, request: gr.Request = None):
             """Walk from image (or latent) A to B in a GAN's latent space and return the animation.

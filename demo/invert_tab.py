@@ -88,7 +88,7 @@ def build(registry: Registry) -> InvertTab:
         outs = [target_img, result_img, status, curve, metrics, latent, before_after, located]
 
         @gpu(durations.invert)
-        @user_errors(status=(2, 8))
+        @user_errors(status=status)
         def invert(photo_path, model_label, space_v, opt_v, steps_v, l2_v, l1_v, perc_v, perc_w, reg_v,
                    restarts_v, seed_v, class_label=None, face_v=False, pti_v=0, noise_v=True, face_box_v=None,
                    request: gr.Request = None):

@@ -54,7 +54,7 @@ def build(registry: Registry) -> gr.Dropdown:
         outs = [result, status, over, mask_img, metrics, latent]
 
         @gpu(durations.scribble)
-        @user_errors(status=(1, 6))
+        @user_errors(status=status)
         def generate(canvas_value, model_label, space_v, steps_v, reg_v, restarts_v, seed_v, class_label=None,
                      follow_v=SCRIBBLE_DEFAULTS["follow_lines"], request: gr.Request = None):
             """Generate a realistic image that agrees with a colour sketch under its strokes (GAN projection).

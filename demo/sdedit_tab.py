@@ -82,7 +82,7 @@ def build(registry: Registry) -> SDEditTab:
         outs = [gallery, status, preview, metrics, download, before_after]
 
         @gpu(durations.sdedit)
-        @user_errors(status=(1, 6))
+        @user_errors(status=status)
         def sdedit(canvas_value, strength_v, scheduler_v, steps_v, guidance_v, eta_v, class_v, prompt_v, negative_v,
                    n_v, seed_v, strokes_v, request: gr.Request = None):
             """SDEdit: noise a sketch or photo up to a strength, then denoise it with the diffusion model.

@@ -49,7 +49,7 @@ def build(registry: Registry) -> gr.Dropdown:
         outs = [before_after, status, metrics, download]
 
         @gpu(durations.translate)
-        @user_errors(status=(1, 4))
+        @user_errors(status=status)
         def translate(photo_image, source_class, target_class, depth_value, guidance_value, steps_value,
                       refine_value, find_face, request: gr.Request = None):
             """Turn the cat in a photo into another class (e.g. a Grumpy Cat), keeping its pose and layout.

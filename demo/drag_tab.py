@@ -121,7 +121,7 @@ def build(registry: Registry) -> gr.Dropdown:
 
         def edit_points(model_label, image, text, class_label, how):
             if image is None:
-                return text, gr.skip(), gr.skip()
+                return gr.skip()  # nothing loaded: the points, canvas and status stay
             pts = [] if how == "reset" else text_points(text)[:-1]
             return points_text(pts), draw_points(image, pts, registry.gan(model_label, class_label).resolution), \
                 f"{len(pts) // 2} pair(s)."

@@ -6,12 +6,12 @@ users' scripts can find them; API names are the tab names (``/invert``, ``/sdedi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import gradio as gr
 import pandas as pd
 
-from .jobs import LIVE, Job
+from .jobs import LIVE, Job, stream
 from .registry import Registry
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -195,16 +195,6 @@ def big(image: Any, size: int = 256) -> Any:
     return image
 
 
-def preview(image: Any) -> Any:
-    """A progress preview for an output, or "no change" when the engine sent none."""
-    return big(image) if image is not None else gr.skip()
-
-
-def skips(n: int) -> tuple:
-    """A yield that changes nothing (a heartbeat while a job runs)."""
-    return tuple(gr.skip() for _ in range(n))
-
-
 def progress_text(step: int, total: int, what: str = "step") -> str:
     return f"{what} {step} / {total}" if total else "working…"
 
@@ -213,6 +203,43 @@ def stopped_text(job: Job, what: str = "step", kept: str = "") -> str:
     """The status after Stop: where the job got to and what of it the page keeps."""
     where = f" at {what} {job.step} / {job.total}" if job.total else " before the first step"
     return f"**Stopped{where}.**" + (f" {kept}" if kept else "")
+
+
+def run_job(job: Job, work: Callable[[Job], Any], status_md: gr.Markdown, *, preview: Any = None,
+            losses: Any = None, what: str = "step") -> Iterator[Any]:
+    """Run ``work(job)`` (`jobs.stream`) inside a tab's run generator and stream it to the page; the engine's result
+    is this generator's return value: ``result = yield from common.run_job(job, work, status, …)``.
+
+    Each progress report yields ``{status_md: "step k / n", preview: the engine's preview, losses: the loss
+    curve}`` (``preview`` and ``losses``: outputs to show them on, or None; a report without a preview leaves
+    ``preview`` as it is); each heartbeat yields ``gr.skip()`` (nothing changes, but Stop can land)."""
+    result = None
+    for ev in stream(work, job=job):
+        if ev.kind == "done":
+            result = ev.result  # the stream ends after "done": the loop finishes it before the caller goes on
+        elif ev.kind == "progress":
+            update = {status_md: progress_text(ev.step, ev.total, what)}
+            if preview is not None and ev.preview is not None:
+                update[preview] = big(ev.preview)
+            if losses is not None:
+                update[losses] = loss_frame(ev.losses)
+            yield update
+        else:
+            yield gr.skip()
+    return result
+
+
+def stopped_update(job: Job, status_md: gr.Markdown, *, what: str = "step", kept: str = "",
+                   preview: Any = None) -> dict:
+    """The usual Stop follow-up (`stop_wiring`'s ``on_stop``): ``{status_md: "Stopped at step k / n. <kept>"}``.
+
+    ``preview``: an output that keeps the engine's last preview; then ``kept`` (what the page keeps) is said only
+    when there was a preview to keep. Without ``preview``, ``kept`` is always said."""
+    if preview is None:
+        return {status_md: stopped_text(job, what, kept)}
+    if job.preview is None:
+        return {status_md: stopped_text(job, what)}
+    return {status_md: stopped_text(job, what, kept), preview: big(job.preview)}
 
 
 def track(event: Any, tab: str, image: Any, status_md: Any) -> None:
@@ -258,13 +285,13 @@ def loss_frame(losses: list[tuple[int, float]]) -> pd.DataFrame:
 
 def stop_wiring(stop: gr.Button, event: Any, tab: str, outputs: list, on_stop: Any) -> None:
     """The Stop button cancels the running job (its generator is closed; the engine stops at its next step);
-    then ``on_stop(job)`` gives ``outputs``' values: the status says where it stopped, the partial result stays.
-    Nothing changes when the job had already finished."""
+    then ``on_stop(job)`` gives the changed outputs as ``{component: value}`` (e.g. `stopped_update`): the status
+    says where it stopped, the partial result stays. Nothing changes when the job had already finished."""
     cancel = stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
 
     def after_stop(request: gr.Request):
         job = LIVE.stopped(session(request), tab)
-        return skips(len(outputs)) if job is None else on_stop(job)
+        return gr.skip() if job is None else on_stop(job)  # a lone skip leaves every output as it is
 
     cancel.then(after_stop, None, outputs, queue=False, show_progress="hidden", api_visibility="private")
 

@@ -11,7 +11,6 @@ from engines.stylegan.projector import ProjectionConfig
 from . import common, inputs, outputs
 from .errors import user_errors
 from .gpu import durations, gpu
-from .jobs import stream
 from .registry import Registry
 
 
@@ -51,9 +50,11 @@ def build(registry: Registry) -> gr.Dropdown:
                     metrics = gr.Code(label="Details", language="json")
 
         outs = [gan_img, diff_img, status, table, metrics]
+        shown_on = {"GAN": gan_img, "Diffusion": diff_img}  # where each run's previews go
+        steps_of = {"GAN": "GAN step", "Diffusion": "SDEdit step"}  # what its progress counts
 
         @gpu(durations.compare)
-        @user_errors(status=(2, 5))
+        @user_errors(status=status)
         def compare(canvas_value, model_label, gan_steps_v, strength_v, steps_v, seed_v, class_label=None,
                     request: gr.Request = None):
             """Run the same sketch through GAN scribble projection and SDEdit, and compare them.
@@ -77,36 +78,26 @@ def build(registry: Registry) -> gr.Dropdown:
             sketch_rgb, stroke_mask = comparison.square_sketch(drawing, mask)
             runs = []
             for name, engine, opts in (("GAN", gan, dict(steps=gan_steps_v)), ("Diffusion", diff, d_opts)):
-                what = "GAN step" if name == "GAN" else "SDEdit step"
                 guide_mask = "strokes" if name == "GAN" else None
                 job = common.start_job(request, "compare")
                 job.context.update(engine=name)
-                for ev in stream(lambda job: comparison.run_engine(name, engine, sketch_rgb, stroke_mask, seed=seed_n,
-                                                                   guide_mask=guide_mask, progress=job.progress,
-                                                                   photo_distance=gan.photo_distance(), **opts),
-                                 job=job):
-                    if ev.kind == "done":
-                        runs.append(ev.result)
-                        if name == "GAN":
-                            gan_shown = outputs.save_image(common.big(ev.result.image), "compare", "gan.png")
-                            yield gan_shown, gr.skip(), "GAN done; running SDEdit…", gr.skip(), gr.skip()
-                    elif ev.kind == "progress":
-                        preview = common.preview(ev.preview)
-                        yield ((preview, gr.skip()) if name == "GAN" else (gr.skip(), preview)) + \
-                            (common.progress_text(ev.step, ev.total, what), gr.skip(), gr.skip())
-                    else:
-                        yield common.skips(len(outs))
+                result = yield from common.run_job(
+                    job, lambda job: comparison.run_engine(name, engine, sketch_rgb, stroke_mask, seed=seed_n,
+                                                           guide_mask=guide_mask, progress=job.progress,
+                                                           photo_distance=gan.photo_distance(), **opts),
+                    status, preview=shown_on[name], what=steps_of[name])
+                runs.append(result)
+                if name == "GAN":
+                    gan_shown = outputs.save_image(common.big(runs[0].image), "compare", "gan.png")
+                    yield {gan_img: gan_shown, status: "GAN done; running SDEdit…"}
             details = {r.name: r.row() for r in runs}
-            yield (gan_shown, common.big(runs[1].image), comparison.summary(runs), comparison.table(runs),
-                   outputs.pretty(details))
+            yield {gan_img: gan_shown, diff_img: common.big(runs[1].image), status: comparison.summary(runs),
+                   table: comparison.table(runs), metrics: outputs.pretty(details)}
 
         def stopped(job):
             name = job.context.get("engine", "GAN")
-            what = "GAN step" if name == "GAN" else "SDEdit step"
-            kept = f"Showing the {name} run's last preview." if job.preview is not None else ""
-            preview = common.big(job.preview) if job.preview is not None else gr.skip()
-            pair = (preview, gr.skip()) if name == "GAN" else (gr.skip(), preview)
-            return pair + (common.stopped_text(job, what, kept), gr.skip(), gr.skip())
+            return common.stopped_update(job, status, what=steps_of[name], preview=shown_on[name],
+                                         kept=f"Showing the {name} run's last preview.")
 
         event = common.run_event(run, compare, [sketch, model, gan_steps, strength, steps, seed, model_class], outs,
                                  status, "compare")

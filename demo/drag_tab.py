@@ -12,7 +12,6 @@ from engines.stylegan.drag import DragConfig
 from . import common, inputs, outputs, polish
 from .errors import user_errors
 from .gpu import durations, gpu
-from .jobs import stream
 from .registry import Registry
 
 LIMITS = DragConfig.limits()
@@ -122,7 +121,7 @@ def build(registry: Registry) -> gr.Dropdown:
 
         def edit_points(model_label, image, text, class_label, how):
             if image is None:
-                return text, gr.skip(), gr.skip()
+                return gr.skip()  # nothing loaded: the points, canvas and status stay
             pts = [] if how == "reset" else text_points(text)[:-1]
             return points_text(pts), draw_points(image, pts, registry.gan(model_label, class_label).resolution), \
                 f"{len(pts) // 2} pair(s)."
@@ -130,7 +129,7 @@ def build(registry: Registry) -> gr.Dropdown:
         outs = [canvas, status, before_after, metrics, latent, start, base, points]
 
         @gpu(durations.drag)
-        @user_errors(status=(1, 8))
+        @user_errors(status=status)
         def run_drag(model_label, start_path, image, points_v, steps_v, class_label=None, seed_v=3,
                      request: gr.Request = None):
             """Drag handle points to target points in the current image (DragGAN on StyleGAN2).
@@ -158,29 +157,24 @@ def build(registry: Registry) -> gr.Dropdown:
             pairs = pts[: len(pts) // 2 * 2]
             handles, targets = pairs[0::2], pairs[1::2]
             job = common.start_job(request, "drag")
-            for ev in stream(lambda job: engine.drag(start_path, handles, targets, steps=steps_v, progress=job.progress),
-                             job=job):
-                if ev.kind == "done":
-                    res = ev.result
-                    m = res.metrics
-                    text = (f"**{'Arrived' if m['arrived'] else 'Stopped'} after {m['steps_run']} steps** · distance to "
-                            f"the targets {', '.join(f'{d:g}' for d in m['distance_before'])} → "
-                            f"{', '.join(f'{d:g}' for d in m['distance_after'])} px · "
-                            f"{common.face_text(m['holds_face'], m['cat_face'])} · {res.timings['drag']:.1f} s")
-                    after = res.images[1]
-                    path = outputs.save_latent(res.latents, "drag", "dragged.npz")
-                    shown = draw_points(after, [], engine.resolution)
-                    yield (shown, text, (common.big(image), common.big(after)), outputs.pretty(
-                        {"metrics": m, "options": res.options, "timings": res.timings}), path, path, after, "")
-                elif ev.kind == "progress":
-                    yield (common.preview(ev.preview), common.progress_text(ev.step, ev.total)) + common.skips(6)
-                else:
-                    yield common.skips(len(outs))
+            res = yield from common.run_job(job, lambda job: engine.drag(start_path, handles, targets, steps=steps_v,
+                                                                         progress=job.progress),
+                                            status, preview=canvas)
+            m = res.metrics
+            text = (f"**{'Arrived' if m['arrived'] else 'Stopped'} after {m['steps_run']} steps** · distance to "
+                    f"the targets {', '.join(f'{d:g}' for d in m['distance_before'])} → "
+                    f"{', '.join(f'{d:g}' for d in m['distance_after'])} px · "
+                    f"{common.face_text(m['holds_face'], m['cat_face'])} · {res.timings['drag']:.1f} s")
+            after = res.images[1]
+            path = outputs.save_latent(res.latents, "drag", "dragged.npz")
+            yield {canvas: draw_points(after, [], engine.resolution), status: text,
+                   before_after: (common.big(image), common.big(after)),
+                   metrics: outputs.pretty({"metrics": m, "options": res.options, "timings": res.timings}),
+                   latent: path, start: path, base: after, points: ""}  # the next drag starts here, with no points
 
         def stopped(job):
-            kept = "Showing the last preview; the start is unchanged." if job.preview is not None else ""
-            return (common.big(job.preview) if job.preview is not None else gr.skip(),
-                    common.stopped_text(job, kept=kept)) + common.skips(6)
+            return common.stopped_update(job, status, preview=canvas,
+                                         kept="Showing the last preview; the start is unchanged.")
 
         new.click(load, [model, seed, photo, face, model_class], [start, base, points, canvas, status],
                   api_name="drag_start", concurrency_id="engines")

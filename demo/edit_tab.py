@@ -16,7 +16,6 @@ from engines.stylegan.options import EditOptions
 from . import common, inputs, outputs, polish
 from .errors import user_errors
 from .gpu import durations, gpu
-from .jobs import stream
 from .registry import Registry
 
 METHODS = {"SeFa": "sefa", "GANSpace": "ganspace"}
@@ -131,7 +130,7 @@ def build(registry: Registry) -> EditTab:
         outs = [gallery, status, strip, metrics, edited, table, before_after]
 
         @gpu(durations.edit)
-        @user_errors(status=(1, 7))
+        @user_errors(status=status)
         def run_edit(model_label, start_v, seed_v, latent_v, photo_v, direction_v, strength_v, count_v, layers_v,
                      pos_v, neg_v, class_label=None, face_v=False, pti_v=0, request: gr.Request = None):
             """Move an image along a latent direction and return the strip of images from −s to +s.
@@ -187,35 +186,30 @@ def build(registry: Registry) -> EditTab:
                                    pti_steps=int(pti_v or 0) if start_v.startswith("Photo") else 0,
                                    progress=job.progress)
 
-            for ev in stream(work, job=job):
-                if ev.kind == "done":
-                    res = ev.result
-                    text = (f"**{res.options['direction']}** ({res.options['method']}) on layers {layers_text(res.options['layers'])}"
-                            f" · mean pixel change at ±s: {res.metrics['pixel_change'][0]:.1f} / "
-                            f"{res.metrics['pixel_change'][-1]:.1f} levels")
-                    rebuild = res.metrics.get("rebuild")
-                    if rebuild is not None:  # from a photo: how well it was rebuilt comes first (edits are no better)
-                        box = res.options.get("face_box")
-                        where = f" (face crop left {box[0]}, top {box[1]}, side {box[2]} px)" if box else ""
-                        text = (common.warnings_text(rebuild["warnings"]) +
-                                f"Photo rebuilt{where}: **PSNR {rebuild['psnr']:.1f} dB · SSIM {rebuild['ssim']:.3f}**"
-                                + (f" · patch realism {rebuild['realism']:.2f}" if rebuild["realism"] is not None else "")
-                                + "  \n" + text)
-                    captions = [f"{v:+.1f}" for v in res.metrics["strengths"]]
-                    images = [common.big(im) for im in res.images]
-                    middle = min(range(len(images)), key=lambda i: abs(float(res.metrics["strengths"][i])))
-                    yield (list(zip(images, captions)), text, imaging.make_grid(res.images, nrow=len(res.images)),
-                           outputs.pretty({"metrics": res.metrics, "options": res.options, "timings": res.timings}),
-                           outputs.save_latent(res.latents, "edit", "edited.npz"),
-                           edit_table(res), outputs.save_pair(images[middle], images[-1], "edit"))
-                elif ev.kind == "progress":
-                    yield (gr.skip(), common.progress_text(ev.step, ev.total, "inverting: step")) + common.skips(5)
-                else:
-                    yield common.skips(len(outs))
+            res = yield from common.run_job(job, work, status, what="inverting: step")
+            text = (f"**{res.options['direction']}** ({res.options['method']}) on layers {layers_text(res.options['layers'])}"
+                    f" · mean pixel change at ±s: {res.metrics['pixel_change'][0]:.1f} / "
+                    f"{res.metrics['pixel_change'][-1]:.1f} levels")
+            rebuild = res.metrics.get("rebuild")
+            if rebuild is not None:  # from a photo: how well it was rebuilt comes first (edits are no better)
+                box = res.options.get("face_box")
+                where = f" (face crop left {box[0]}, top {box[1]}, side {box[2]} px)" if box else ""
+                text = (common.warnings_text(rebuild["warnings"]) +
+                        f"Photo rebuilt{where}: **PSNR {rebuild['psnr']:.1f} dB · SSIM {rebuild['ssim']:.3f}**"
+                        + (f" · patch realism {rebuild['realism']:.2f}" if rebuild["realism"] is not None else "")
+                        + "  \n" + text)
+            captions = [f"{v:+.1f}" for v in res.metrics["strengths"]]
+            images = [common.big(im) for im in res.images]
+            middle = min(range(len(images)), key=lambda i: abs(float(res.metrics["strengths"][i])))
+            yield {gallery: list(zip(images, captions)), status: text,
+                   strip: imaging.make_grid(res.images, nrow=len(res.images)),
+                   metrics: outputs.pretty({"metrics": res.metrics, "options": res.options, "timings": res.timings}),
+                   edited: outputs.save_latent(res.latents, "edit", "edited.npz"), table: edit_table(res),
+                   before_after: outputs.save_pair(images[middle], images[-1], "edit")}
 
         def stopped(job):
-            return (gr.skip(), common.stopped_text(job, "inverting: step", "The edit needs the whole inversion: "
-                                                   "nothing to keep; run again to edit.")) + common.skips(5)
+            return common.stopped_update(job, status, what="inverting: step",
+                                         kept="The edit needs the whole inversion: nothing to keep; run again to edit.")
 
         event = common.run_event(run, run_edit, [model, start, seed, latent, photo, direction, strength, count, layers,
                                                  positives, negatives, model_class, face, pti], outs, status, "edit")

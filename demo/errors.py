@@ -39,11 +39,12 @@ def as_gr_error(exc: BaseException) -> gr.Error:
                     "are in the server log.", duration=TOAST_SECONDS, print_exception=False)
 
 
-def user_errors(fn: Optional[Callable[..., Any]] = None, *, status: Optional[tuple[int, int]] = None) -> Any:
+def user_errors(fn: Optional[Callable[..., Any]] = None, *, status: Optional[gr.Markdown] = None) -> Any:
     """Wrap a tab callback (plain or generator): every exception becomes a ``gr.Error`` with a clear message.
 
-    ``status=(index, count)`` (generators): before raising, put the message on output ``index`` of ``count``
-    (the tab's status line), so it stays on the page after the toast has gone; other outputs keep their values.
+    ``status`` (generators): the tab's status line, one of the event's outputs; before raising, the message is put
+    there (``{status: "**Error:** …"}``), so it stays on the page after the toast has gone; other outputs keep
+    their values.
     """
     if fn is None:
         return lambda f: user_errors(f, status=status)
@@ -57,8 +58,7 @@ def user_errors(fn: Optional[Callable[..., Any]] = None, *, status: Optional[tup
             except Exception as exc:  # noqa: BLE001 — every failure must reach the page, not kill the worker
                 error = as_gr_error(exc)
                 if status is not None:
-                    index, count = status
-                    yield tuple(f"**Error:** {error.message}" if i == index else gr.skip() for i in range(count))
+                    yield {status: f"**Error:** {error.message}"}
                 raise error from None
         return gen_wrapper
 

@@ -10,7 +10,6 @@ from engines import imaging
 from . import common, inputs, outputs
 from .errors import user_errors
 from .gpu import durations, gpu
-from .jobs import stream
 from .registry import Registry
 
 
@@ -87,7 +86,7 @@ def build(registry: Registry) -> InterpolateTab:
         outs = [animation, status, strip, fade, files, metrics]
 
         @gpu(durations.interpolate)
-        @user_errors(status=(1, 6))
+        @user_errors(status=status)
         def interpolate(img_a, img_b, lat_a, lat_b, model_label, space_v, frames_v, fps_v, inv_steps, seed_v,
                         class_label=None, request: gr.Request = None):
             """Walk from image (or latent) A to B in a GAN's latent space and return the animation.
@@ -115,33 +114,26 @@ def build(registry: Registry) -> InterpolateTab:
             inv = {"steps": inputs.whole(inv_steps, "Inversion steps", 1, 5000),
                    "seed": inputs.whole(seed_v, "Seed", 0, common.SEED_MAX)}
             job = common.start_job(request, "interpolate")
-            for ev in stream(lambda job: engine.interpolate(a, b, space=space_v, frames=n, invert_options=inv,
-                                                            progress=job.progress), job=job):
-                if ev.kind == "done":
-                    res = ev.result
-                    shown_gif = outputs.save_animation([common.big(im) for im in res.images], "interpolate", ".gif",
-                                                       fps=rate)  # a display copy at 256 px, crisp pixels
-                    gif = outputs.save_animation(res.images, "interpolate", ".gif", fps=rate)
-                    mp4 = outputs.save_animation(res.images, "interpolate", ".mp4", fps=rate)
-                    latents = outputs.save_latent(res.latents, "interpolate", "path.npz")
-                    numbers = outputs.save_json({"metrics": res.metrics, "timings": res.timings, "options": res.options},
-                                                "interpolate", "interpolate_metrics.json")
-                    sm = res.metrics["smoothness"]
-                    text = (f"**{n} frames in {space_v}** ({res.metrics['method']}) · {res.timings.get('total', 0):.1f} s · "
-                            f"mean step between frames {sm['step_mean']:.4f} (variance {sm['step_var']:.2e}; lower = smoother)")
-                    yield (shown_gif, text, imaging.frame_strip(res.images, min(n, 10)),
-                           imaging.frame_strip(res.frames, min(n, 10)) if res.frames else None,
-                           [gif, mp4, latents, numbers], summary(res))
-                elif ev.kind == "progress":
-                    yield (gr.skip(), common.progress_text(ev.step, ev.total), common.preview(ev.preview),
-                           gr.skip(), gr.skip(), gr.skip())
-                else:
-                    yield common.skips(len(outs))
+            res = yield from common.run_job(job, lambda job: engine.interpolate(a, b, space=space_v, frames=n,
+                                                                                invert_options=inv,
+                                                                                progress=job.progress),
+                                            status, preview=strip)
+            shown_gif = outputs.save_animation([common.big(im) for im in res.images], "interpolate", ".gif",
+                                               fps=rate)  # a display copy at 256 px, crisp pixels
+            gif = outputs.save_animation(res.images, "interpolate", ".gif", fps=rate)
+            mp4 = outputs.save_animation(res.images, "interpolate", ".mp4", fps=rate)
+            latents = outputs.save_latent(res.latents, "interpolate", "path.npz")
+            numbers = outputs.save_json({"metrics": res.metrics, "timings": res.timings, "options": res.options},
+                                        "interpolate", "interpolate_metrics.json")
+            sm = res.metrics["smoothness"]
+            text = (f"**{n} frames in {space_v}** ({res.metrics['method']}) · {res.timings.get('total', 0):.1f} s · "
+                    f"mean step between frames {sm['step_mean']:.4f} (variance {sm['step_var']:.2e}; lower = smoother)")
+            yield {animation: shown_gif, status: text, strip: imaging.frame_strip(res.images, min(n, 10)),
+                   fade: imaging.frame_strip(res.frames, min(n, 10)) if res.frames else None,
+                   files: [gif, mp4, latents, numbers], metrics: summary(res)}
 
         def stopped(job):
-            kept = "The strip shows the last frame or preview." if job.preview is not None else ""
-            return (gr.skip(), common.stopped_text(job, kept=kept),
-                    common.big(job.preview) if job.preview is not None else gr.skip(), gr.skip(), gr.skip(), gr.skip())
+            return common.stopped_update(job, status, preview=strip, kept="The strip shows the last frame or preview.")
 
         event = common.run_event(run, interpolate, [image_a, image_b, latent_a, latent_b, model, space, frames, fps,
                                                     invert_steps, seed, model_class], outs, status, "interpolate")

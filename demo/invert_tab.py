@@ -12,7 +12,6 @@ from engines.stylegan.projector import ProjectionConfig
 from . import common, inputs, outputs
 from .errors import user_errors
 from .gpu import durations, gpu
-from .jobs import stream
 from .registry import Registry
 
 LIMITS = ProjectionConfig.limits()
@@ -88,7 +87,7 @@ def build(registry: Registry) -> InvertTab:
         outs = [target_img, result_img, status, curve, metrics, latent, before_after, located]
 
         @gpu(durations.invert)
-        @user_errors(status=(2, 8))
+        @user_errors(status=status)
         def invert(photo_path, model_label, space_v, opt_v, steps_v, l2_v, l1_v, perc_v, perc_w, reg_v,
                    restarts_v, seed_v, class_label=None, face_v=False, pti_v=0, noise_v=True, face_box_v=None,
                    request: gr.Request = None):
@@ -139,53 +138,49 @@ def build(registry: Registry) -> InvertTab:
             shown_target = outputs.save_image(common.big(target), "invert", "target.png")  # sent twice: a file (see save_image)
             located_now = (gr.update(value=shown_box, visible=True) if shown_box is not None
                            else gr.update(value=None, visible=False))
-            yield shown_target, gr.skip(), "starting…", common.loss_frame([]), gr.skip(), gr.skip(), gr.skip(), located_now
-            for ev in stream(lambda job: engine.invert([target], pti_steps=pti_v, progress=job.progress,
-                                                       on_loss=job.on_loss, **options), job=job):
-                if ev.kind == "done":
-                    res = ev.result
-                    m = res.metrics
-                    summary = {"psnr_db": m["psnr"][0], "ssim": m["ssim"][0], "realism": m.get("realism", [None])[0],
-                               "perceptual": m.get("perceptual", [None])[0],
-                               "perceptual_net": m["perceptual_net"], "latent_distance": m["latent_distance"][0],
-                               "seconds": res.timings["total"], "ms_per_step": res.timings["per_step_ms"],
-                               "warnings": common.photo_warnings(crop, m["warnings"][0]),
-                               "face_box": list(crop.box) if crop is not None else None, "options": res.options}
-                    text = (common.warnings_text(summary["warnings"]) + common.face_box_text(crop) +
-                            f"**PSNR {m['psnr'][0]:.2f} dB · SSIM {m['ssim'][0]:.3f}** (faithfulness) · "
-                            f"{common.realism_text(m)} · {res.timings['total']:.1f} s "
-                            f"({res.options['space']}, {res.options['optimizer']}, {res.options['steps']} steps"
-                            f"{' from the encoder' if res.options.get('init') == 'encoder' else ''}"
-                            f"{', noise maps fitted' if res.options.get('optimize_noise') else ''})")
-                    recon = common.big(res.images[0])
-                    yield (shown_target, recon, text, common.loss_frame(ev.losses), outputs.pretty(summary),
-                           outputs.save_latent(res.latents, "invert"), outputs.save_pair(common.big(target), recon, "invert"),
-                           shown_box if shown_box is not None else gr.skip())  # the final answer carries it too
-                elif ev.kind == "progress":
-                    yield (gr.skip(), common.preview(ev.preview),
-                           common.progress_text(ev.step, ev.total), common.loss_frame(ev.losses), gr.skip(), gr.skip(),
-                           gr.skip(), gr.skip())
-                else:
-                    yield common.skips(len(outs))
+            yield {target_img: shown_target, status: "starting…", curve: common.loss_frame([]), located: located_now}
+            res = yield from common.run_job(job, lambda job: engine.invert([target], pti_steps=pti_v, progress=job.progress,
+                                                                           on_loss=job.on_loss, **options),
+                                            status, preview=result_img, losses=curve)
+            m = res.metrics
+            summary = {"psnr_db": m["psnr"][0], "ssim": m["ssim"][0], "realism": m.get("realism", [None])[0],
+                       "perceptual": m.get("perceptual", [None])[0],
+                       "perceptual_net": m["perceptual_net"], "latent_distance": m["latent_distance"][0],
+                       "seconds": res.timings["total"], "ms_per_step": res.timings["per_step_ms"],
+                       "warnings": common.photo_warnings(crop, m["warnings"][0]),
+                       "face_box": list(crop.box) if crop is not None else None, "options": res.options}
+            text = (common.warnings_text(summary["warnings"]) + common.face_box_text(crop) +
+                    f"**PSNR {m['psnr'][0]:.2f} dB · SSIM {m['ssim'][0]:.3f}** (faithfulness) · "
+                    f"{common.realism_text(m)} · {res.timings['total']:.1f} s "
+                    f"({res.options['space']}, {res.options['optimizer']}, {res.options['steps']} steps"
+                    f"{' from the encoder' if res.options.get('init') == 'encoder' else ''}"
+                    f"{', noise maps fitted' if res.options.get('optimize_noise') else ''})")
+            recon = common.big(res.images[0])
+            yield {target_img: shown_target, result_img: recon, status: text, curve: common.loss_frame(job.loss_curve()),
+                   metrics: outputs.pretty(summary), latent: outputs.save_latent(res.latents, "invert"),
+                   before_after: outputs.save_pair(common.big(target), recon, "invert"),
+                   located: shown_box if shown_box is not None else gr.skip()}  # the final answer carries it too
 
         def stopped(job):
             """After Stop: the best latent so far (the engine hands it over) and its image; else the last preview."""
             partial, engine, target = job.partial, job.context.get("engine"), job.context.get("target")
-            image, latent_file, kept = common.big(job.preview) if job.preview else None, gr.skip(), "Nothing to keep yet."
+            image, update, kept = common.big(job.preview) if job.preview else None, {}, "Nothing to keep yet."
             if "latent" in partial and engine is not None:
                 noise = partial.get("noise")
                 image = common.big(engine.synthesize(partial["latent"], partial["space"], noise)[0])
-                latent_file = common.shown(outputs.save_latent(engine.latent_record(partial["latent"], partial["space"],
-                                                                                    noise),
-                                                               "invert", "latent_stopped.npz"))
+                update[latent] = common.shown(outputs.save_latent(engine.latent_record(partial["latent"],
+                                                                                       partial["space"], noise),
+                                                                  "invert", "latent_stopped.npz"))
                 kept = "Showing the best latent so far (downloadable below)."
             elif image is not None:
                 kept = "Showing the last preview."
+            if image is not None:
+                update[result_img] = image
+                if target is not None:
+                    update[before_after] = common.shown(outputs.save_pair(target, image, "invert"))
             # the JSON says this job stopped (it must not keep showing the previous job's numbers)
-            return (gr.skip(), image if image is not None else gr.skip(), common.stopped_text(job, kept=kept),
-                    common.loss_frame(job.loss_curve()), outputs.pretty({"stopped": True, "kept": kept}), latent_file,
-                    common.shown(outputs.save_pair(target, image, "invert")) if image is not None and target is not None else gr.skip(),
-                    gr.skip())
+            return {**update, status: common.stopped_text(job, kept=kept), curve: common.loss_frame(job.loss_curve()),
+                    metrics: outputs.pretty({"stopped": True, "kept": kept})}
 
         event = common.run_event(run, invert, [photo, model, space, optimizer, steps, l2, l1, perceptual,
                                                perceptual_weight, reg, restarts, seed, model_class, face, pti, noise,

@@ -97,7 +97,7 @@ def build(registry: Registry, gan_dropdowns: list[gr.Dropdown], diffusion_output
         with gr.Accordion("Model cards", open=False):
             card_md = gr.Markdown(cards(registry), max_height=700, elem_id="models-cards")  # scrolls, not 13,000 px
 
-        @user_errors(status=(0, 3 + len(gan_dropdowns)))  # an error replaces the status line, never sits beside it
+        @user_errors(status=status)  # an error replaces the status line, never sits beside it
         def add_gan(source, arch_v):
             """Load a GAN and select it in every tab.
 
@@ -118,7 +118,7 @@ def build(registry: Registry, gan_dropdowns: list[gr.Dropdown], diffusion_output
         load_gan.click(add_gan, [gan_source, arch], [status, table, card_md, *gan_dropdowns], api_name="load_gan",
                        concurrency_id="engines", show_progress_on=[status])
 
-        @user_errors(status=(0, 3 + len(diffusion_outputs)))
+        @user_errors(status=status)
         def set_diffusion(source):
             """Load a diffusion model for SDEdit (it replaces the current one; the old one stays on failure).
 

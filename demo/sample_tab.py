@@ -81,7 +81,7 @@ def build(registry: Registry) -> SampleTab:
         @user_errors
         def pick(settings, evt: gr.SelectData):
             if not settings:
-                return gr.skip(), gr.skip()
+                return gr.skip()  # nothing on show to pick from: both outputs stay
             engine = registry.gan(settings["model"], settings["class_label"])
             record = sample_latent(engine, settings["count"], settings["seed"], evt.index, settings["psi"])
             path = outputs.save_latent(record, "sample", f"sample_{settings['seed']}_{evt.index + 1}.npz")

@@ -9,7 +9,6 @@ from engines.stylegan.projector import ProjectionConfig
 from . import common, inputs, outputs, polish
 from .errors import user_errors
 from .gpu import durations, gpu
-from .jobs import stream
 from .registry import Registry
 
 LIMITS = ProjectionConfig.limits()
@@ -54,7 +53,7 @@ def build(registry: Registry) -> gr.Dropdown:
         outs = [result, status, over, mask_img, metrics, latent]
 
         @gpu(durations.scribble)
-        @user_errors(status=(1, 6))
+        @user_errors(status=status)
         def generate(canvas_value, model_label, space_v, steps_v, reg_v, restarts_v, seed_v, class_label=None,
                      follow_v=SCRIBBLE_DEFAULTS["follow_lines"], request: gr.Request = None):
             """Generate a realistic image that agrees with a colour sketch under its strokes (GAN projection).
@@ -81,29 +80,24 @@ def build(registry: Registry) -> gr.Dropdown:
                            seed=inputs.whole(seed_v, "Seed", 0, common.SEED_MAX))  # the engine checks every option once
             job = common.start_job(request, "scribble")
             job.context.update(engine=engine)
-            for ev in stream(lambda job: engine.scribble(drawing, mask, progress=job.progress, on_loss=job.on_loss,
-                                                         **options), job=job):
-                if ev.kind == "done":
-                    res = ev.result
-                    m = res.metrics
-                    text = (f"**{common.face_text(m['holds_face'][0], m['cat_face'][0])}** · {common.photo_distance_text(m)}"
-                            f"**layout L2 {m['layout_l2'][0]:.4f}** (the strokes' colours at 16×16, lower = closer) · "
-                            f"masked L2 {m['masked_l2'][0]:.4f} (every pixel) · "
-                            f"{common.realism_text(m)} · latent distance {m['latent_distance'][0]:.2f} (1 ≈ typical sample) · "
-                            f"{res.timings['total']:.1f} s")
-                    summary = {"holds_cat_face": m["holds_face"][0], "cat_face_confidence": m["cat_face"][0],
-                               "photo_distance": m.get("photo_distance", [None])[0],
-                               "layout_l2": m["layout_l2"][0], "masked_l2": m["masked_l2"][0], "realism": m.get("realism", [None])[0],
-                               "latent_distance": m["latent_distance"][0],
-                               "seconds": res.timings["total"], "options": res.options}
-                    yield (common.big(res.images[0]), text, inputs.overlay(common.big(res.images[0]), drawing, mask),
-                           common.big(inputs.mask_image(mask)),
-                           outputs.pretty(summary), outputs.save_latent(res.latents, "scribble"))
-                elif ev.kind == "progress":
-                    yield (common.preview(ev.preview), common.progress_text(ev.step, ev.total), gr.skip(), gr.skip(),
-                           gr.skip(), gr.skip())
-                else:
-                    yield common.skips(len(outs))
+            res = yield from common.run_job(job, lambda job: engine.scribble(drawing, mask, progress=job.progress,
+                                                                             on_loss=job.on_loss, **options),
+                                            status, preview=result)
+            m = res.metrics
+            text = (f"**{common.face_text(m['holds_face'][0], m['cat_face'][0])}** · {common.photo_distance_text(m)}"
+                    f"**layout L2 {m['layout_l2'][0]:.4f}** (the strokes' colours at 16×16, lower = closer) · "
+                    f"masked L2 {m['masked_l2'][0]:.4f} (every pixel) · "
+                    f"{common.realism_text(m)} · latent distance {m['latent_distance'][0]:.2f} (1 ≈ typical sample) · "
+                    f"{res.timings['total']:.1f} s")
+            summary = {"holds_cat_face": m["holds_face"][0], "cat_face_confidence": m["cat_face"][0],
+                       "photo_distance": m.get("photo_distance", [None])[0],
+                       "layout_l2": m["layout_l2"][0], "masked_l2": m["masked_l2"][0], "realism": m.get("realism", [None])[0],
+                       "latent_distance": m["latent_distance"][0],
+                       "seconds": res.timings["total"], "options": res.options}
+            yield {result: common.big(res.images[0]), status: text,
+                   over: inputs.overlay(common.big(res.images[0]), drawing, mask),
+                   mask_img: common.big(inputs.mask_image(mask)),
+                   metrics: outputs.pretty(summary), latent: outputs.save_latent(res.latents, "scribble")}
 
         def stopped(job):
             """After Stop: the best latent so far (from the engine) and its image, else the last preview."""
@@ -112,12 +106,10 @@ def build(registry: Registry) -> gr.Dropdown:
                 noise = partial.get("noise")
                 image = common.big(engine.synthesize(partial["latent"], partial["space"], noise)[0])
                 record = engine.latent_record(partial["latent"], partial["space"], noise)
-                return (image, common.stopped_text(job, kept="Showing the best latent so far (downloadable below)."),
-                        gr.skip(), gr.skip(), gr.skip(),
-                        common.shown(outputs.save_latent(record, "scribble", "latent_stopped.npz")))
-            kept = "Showing the last preview." if job.preview is not None else ""
-            return (common.big(job.preview) if job.preview is not None else gr.skip(), common.stopped_text(job, kept=kept),
-                    gr.skip(), gr.skip(), gr.skip(), gr.skip())
+                return {result: image,
+                        status: common.stopped_text(job, kept="Showing the best latent so far (downloadable below)."),
+                        latent: common.shown(outputs.save_latent(record, "scribble", "latent_stopped.npz"))}
+            return common.stopped_update(job, status, preview=result, kept="Showing the last preview.")
 
         event = common.run_event(run, generate, [sketch, model, space, steps, reg, restarts, seed, model_class, follow],
                                  outs,

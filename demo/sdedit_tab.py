@@ -10,7 +10,6 @@ from engines.diffusion.options import SDEditOptions
 from . import common, inputs, outputs
 from .errors import user_errors
 from .gpu import durations, gpu
-from .jobs import stream
 from .registry import Registry
 
 
@@ -82,7 +81,7 @@ def build(registry: Registry) -> SDEditTab:
         outs = [gallery, status, preview, metrics, download, before_after]
 
         @gpu(durations.sdedit)
-        @user_errors(status=(1, 6))
+        @user_errors(status=status)
         def sdedit(canvas_value, strength_v, scheduler_v, steps_v, guidance_v, eta_v, class_v, prompt_v, negative_v,
                    n_v, seed_v, strokes_v, request: gr.Request = None):
             """SDEdit: noise a sketch or photo up to a strength, then denoise it with the diffusion model.
@@ -115,34 +114,27 @@ def build(registry: Registry) -> SDEditTab:
                            prompt=(prompt_v or None) if text_model else None,
                            negative_prompt=(negative_v or None) if text_model else None)
             job = common.start_job(request, "sdedit")
-            for ev in stream(lambda job: diff.from_guide(drawing, mask if strokes_v else None, progress=job.progress,
-                                                         **options), job=job):
-                if ev.kind == "done":
-                    res = ev.result
-                    l2 = res.metrics.get("masked_l2", res.metrics["l2"])
-                    o = res.options
-                    text = (f"**{len(res.images)} samples** · {o['denoise_steps']} {o['scheduler']} steps "
-                            f"(strength {o.get('strength', strength_v):g} × {o.get('steps', steps_v)} in the schedule; "
-                            f"from t={o['t_start']}) · {res.timings['total']:.1f} s "
-                            f"({res.timings['per_image']:.1f} s per image) · L2 to the guide "
-                            f"{sum(l2) / len(l2):.4f} · cat face found in {sum(res.metrics['holds_face'])} of "
-                            f"{len(res.images)}" + (f" · patch realism {sum(res.metrics['realism']) / len(res.images):.2f} "
-                                                    "(texture only: 0.5 ≈ a real photo)" if "realism" in res.metrics else ""))
-                    images = [common.big(im) for im in res.images]
-                    yield (images, text, common.big(res.frames[-1]) if res.frames else None,
-                           outputs.pretty({"metrics": res.metrics, "timings": res.timings, "options": res.options}),
-                           outputs.save_result(res, "sdedit"),
-                           outputs.save_pair(common.big(drawing.resize(res.images[0].size)), images[0], "sdedit"))
-                elif ev.kind == "progress":
-                    yield (gr.skip(), common.progress_text(ev.step, ev.total), common.preview(ev.preview), gr.skip(),
-                           gr.skip(), gr.skip())
-                else:
-                    yield common.skips(len(outs))
+            res = yield from common.run_job(job, lambda job: diff.from_guide(drawing, mask if strokes_v else None,
+                                                                             progress=job.progress, **options),
+                                            status, preview=preview)
+            l2 = res.metrics.get("masked_l2", res.metrics["l2"])
+            o = res.options
+            text = (f"**{len(res.images)} samples** · {o['denoise_steps']} {o['scheduler']} steps "
+                    f"(strength {o.get('strength', strength_v):g} × {o.get('steps', steps_v)} in the schedule; "
+                    f"from t={o['t_start']}) · {res.timings['total']:.1f} s "
+                    f"({res.timings['per_image']:.1f} s per image) · L2 to the guide "
+                    f"{sum(l2) / len(l2):.4f} · cat face found in {sum(res.metrics['holds_face'])} of "
+                    f"{len(res.images)}" + (f" · patch realism {sum(res.metrics['realism']) / len(res.images):.2f} "
+                                            "(texture only: 0.5 ≈ a real photo)" if "realism" in res.metrics else ""))
+            images = [common.big(im) for im in res.images]
+            yield {gallery: images, status: text, preview: common.big(res.frames[-1]) if res.frames else None,
+                   metrics: outputs.pretty({"metrics": res.metrics, "timings": res.timings, "options": res.options}),
+                   download: outputs.save_result(res, "sdedit"),
+                   before_after: outputs.save_pair(common.big(drawing.resize(res.images[0].size)), images[0], "sdedit")}
 
         def stopped(job):
-            kept = "The preview shows sample 1's last x0 estimate." if job.preview is not None else ""
-            return (gr.skip(), common.stopped_text(job, kept=kept),
-                    common.big(job.preview) if job.preview is not None else gr.skip(), gr.skip(), gr.skip(), gr.skip())
+            return common.stopped_update(job, status, preview=preview,
+                                         kept="The preview shows sample 1's last x0 estimate.")
 
         event = common.run_event(run, sdedit, [guide, strength, scheduler, steps, guidance, eta, class_name, prompt,
                                                negative, n, seed, strokes_only], outs, status, "sdedit")

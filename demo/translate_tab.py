@@ -8,7 +8,6 @@ from engines.diffusion.options import TranslateOptions
 from . import common, inputs, outputs
 from .errors import user_errors
 from .gpu import durations, gpu
-from .jobs import stream
 from .registry import Registry
 
 
@@ -49,7 +48,7 @@ def build(registry: Registry) -> gr.Dropdown:
         outs = [before_after, status, metrics, download]
 
         @gpu(durations.translate)
-        @user_errors(status=(1, 4))
+        @user_errors(status=status)
         def translate(photo_image, source_class, target_class, depth_value, guidance_value, steps_value,
                       refine_value, find_face, request: gr.Request = None):
             """Turn the cat in a photo into another class (e.g. a Grumpy Cat), keeping its pose and layout.
@@ -69,29 +68,22 @@ def build(registry: Registry) -> gr.Dropdown:
             image = inputs.load_photo(photo_image)
             diff = registry.diffusion()
             job = common.start_job(request, "translate")
-            for ev in stream(lambda job: diff.translate(image, source_class=source_class or None,
-                                                        class_name=target_class or None, strength=depth_value,
-                                                        guidance=guidance_value, steps=steps_value,
-                                                        refine=refine_value, face=bool(find_face),
-                                                        progress=job.progress), job=job):
-                if ev.kind == "done":
-                    res = ev.result
-                    m, o = res.metrics, res.options
-                    text = (f"**{o['source_class']} → {o['class_name']}** · {o['inversion_steps']} inversion + "
-                            f"{o['denoise_steps']} DDIM steps from t={o['t_start']} · {res.timings['total']:.1f} s · "
-                            f"PSNR {m['psnr'][0]:.1f} dB · layout kept (SSIM of blurred grey) {m['layout_ssim'][0]:.2f}"
-                            f" · {common.face_text(bool(m['holds_face'][0]), m['cat_face'][0])}"
-                            + common.warnings_text(m.get("warnings") or []))
-                    yield (outputs.save_pair(common.big(res.images[0]), common.big(res.images[1]), "translate"), text,
-                           outputs.pretty({"metrics": m, "timings": res.timings, "options": o}),
-                           outputs.save_result(res, "translate"))
-                elif ev.kind == "progress":
-                    yield gr.skip(), common.progress_text(ev.step, ev.total), gr.skip(), gr.skip()
-                else:
-                    yield common.skips(len(outs))
+            res = yield from common.run_job(job, lambda job: diff.translate(
+                image, source_class=source_class or None, class_name=target_class or None, strength=depth_value,
+                guidance=guidance_value, steps=steps_value, refine=refine_value, face=bool(find_face),
+                progress=job.progress), status)
+            m, o = res.metrics, res.options
+            text = (f"**{o['source_class']} → {o['class_name']}** · {o['inversion_steps']} inversion + "
+                    f"{o['denoise_steps']} DDIM steps from t={o['t_start']} · {res.timings['total']:.1f} s · "
+                    f"PSNR {m['psnr'][0]:.1f} dB · layout kept (SSIM of blurred grey) {m['layout_ssim'][0]:.2f}"
+                    f" · {common.face_text(bool(m['holds_face'][0]), m['cat_face'][0])}"
+                    + common.warnings_text(m.get("warnings") or []))
+            yield {before_after: outputs.save_pair(common.big(res.images[0]), common.big(res.images[1]), "translate"),
+                   status: text, metrics: outputs.pretty({"metrics": m, "timings": res.timings, "options": o}),
+                   download: outputs.save_result(res, "translate")}
 
         def stopped(job):
-            return gr.skip(), common.stopped_text(job), gr.skip(), gr.skip()
+            return common.stopped_update(job, status)
 
         event = common.run_event(run, translate, [photo, source, target, depth, guidance, steps, refine, face], outs,
                                  status, "translate")

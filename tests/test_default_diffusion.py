@@ -58,12 +58,12 @@ def smoothness(images) -> float:
 
 
 def test_samples_are_images_not_noise_and_a_seed_reproduces(engine):
-    images = engine.sample(4, seed=0, steps=25, class_name="grumpy cat")
-    again = engine.sample(4, seed=0, steps=25, class_name="grumpy cat")
-    assert [im.size for im in images] == [(64, 64)] * 4
+    images = engine.sample(2, seed=0, steps=10, class_name="grumpy cat")
+    again = engine.sample(2, seed=0, steps=10, class_name="grumpy cat")
+    assert [im.size for im in images] == [(64, 64)] * 2
     assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(images, again))
     assert smoothness(images) < 0.12
-    spread = np.std([np.asarray(im, dtype=np.float32).mean() for im in engine.sample(8, seed=10, steps=25)])
+    spread = np.std([np.asarray(im, dtype=np.float32).mean() for im in engine.sample(4, seed=10, steps=10)])
     assert spread > 2                                   # different seeds give different cats
 
 

@@ -215,3 +215,44 @@ def test_the_cli_inverts_one_photo_at_a_time_with_lbfgs(tmp_path, tiny_g, tiny_d
     err = capsys.readouterr().err
     assert "invert 1-1/2" in err and "invert 2-2/2" in err        # two chunks of one photo (Adam: one chunk of two)
     assert len(json.loads((out / "metrics.json").read_text())["images"]) == 2
+
+
+def test_our_adam_takes_the_same_steps_as_torch_optim_adam():
+    """engines.stylegan.adam.Adam (torch's functional adam, state kept by us) = torch.optim.Adam, lr changing."""
+    from engines.stylegan.adam import Adam
+    gen = torch.Generator().manual_seed(0)
+    start = [torch.randn(3, 4, generator=gen), torch.randn(2, 1, 5, generator=gen)]
+    ours = [t.clone().requires_grad_(True) for t in start]
+    theirs = [t.clone().requires_grad_(True) for t in start]
+    a, b = Adam(ours, lr=0.1), torch.optim.Adam(theirs, lr=0.1, betas=(0.9, 0.999))
+    for step in range(12):
+        lr = adam_lr(step, 12, 0.1)
+        a.lr = lr
+        for group in b.param_groups:
+            group["lr"] = lr
+        for params, opt in ((ours, a), (theirs, b)):
+            opt.zero_grad()
+            loss = sum((p.sin() * (k + 1)).pow(2).sum() for k, p in enumerate(params)) + params[0].sum() * step
+            loss.backward()
+            if step == 5:            # a parameter without a gradient this step is left alone by both
+                params[1].grad = None
+            opt.step()
+    for x, y in zip(ours, theirs):
+        torch.testing.assert_close(x, y, rtol=0, atol=0)
+
+
+def test_an_inversion_does_not_import_torch_dynamo():
+    """Constructing a torch.optim.Optimizer imports torch._dynamo (1.1 s of a one-photo CLI run): a photo's
+    inversion (the default model, Adam) runs without it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import sys\n"
+            "from engines.stylegan.engine import GanEngine\n"
+            "GanEngine('default', device='cpu').invert(['assets/examples/photos/stylegan2_seed1.png'], steps=3)\n"
+            "print('torch._dynamo' in sys.modules)\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "False"

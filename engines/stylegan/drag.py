@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from ..base import Cancelled, LatentStudioError
 from .options import DragConfig  # noqa: F401 (its old home)
+from .adam import Adam
 
 #: ``(step, total, preview [1, C, R, R] or None)``.
 TensorProgress = Callable[[int, int, Optional[torch.Tensor]], None]
@@ -144,7 +145,7 @@ def drag(G: Any, latent: torch.Tensor, handles: Any, targets: Any, mask: Optiona
     ws = latent.detach().to(device, torch.float32)
     moving = ws[:, :rows].clone().requires_grad_(True)
     fixed = ws[:, rows:]
-    opt = torch.optim.Adam([moving], lr=cfg.lr)
+    opt = Adam([moving], lr=cfg.lr)
     began = time.perf_counter()
     with torch.no_grad():
         img0, feat0 = features(G, ws, noise)
@@ -158,7 +159,7 @@ def drag(G: Any, latent: torch.Tensor, handles: Any, targets: Any, mask: Optiona
         with torch.enable_grad():
             img, feat = features(G, torch.cat([moving, fixed], dim=1), noise)
             loss = motion_loss(feat, p, t, r1, m, feat0, cfg.mask_weight)
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.backward()
             opt.step()
         step += 1

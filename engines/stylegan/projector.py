@@ -30,6 +30,7 @@ from torch import nn
 
 from ..base import Cancelled, LatentStudioError, make_generator
 from ..evaluation.faithfulness import LAYOUT_RESOLUTION, masked_pixel_losses, pooled_pixel_losses
+from .adam import Adam
 from .losses import make_perceptual
 from .options import ProjectionConfig
 
@@ -237,7 +238,7 @@ class Projector:
             params = [latent] + list(noise.values())
             lr = cfg.lr if cfg.lr is not None else (0.1 if cfg.optimizer == "adam" else 1.0)
             if cfg.optimizer == "adam":
-                opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999))
+                opt = Adam(params, lr=lr, betas=(0.9, 0.999))
             else:
                 # max_eval must be given: its default (max_iter * 5 // 4 = 1) leaves the line search no
                 # evaluation, so a first trial step that raises the loss is dropped and L-BFGS stalls for good
@@ -251,7 +252,7 @@ class Projector:
                      "died": []}
 
             def closure() -> torch.Tensor:
-                opt.zero_grad(set_to_none=True)
+                opt.zero_grad()
                 img = G.synthesize(latent, cfg.space, noise=noise or None)
                 per_image = self.loss(img, target, mask, y_feats, latent, anchor, list(noise.values()), state["level"])
                 with torch.no_grad():
@@ -291,8 +292,7 @@ class Projector:
             for step in range(cfg.steps):
                 state["level"] = level_at(step, cfg.steps, final_level, cfg.coarse_to_fine)
                 if cfg.optimizer == "adam":
-                    for group in opt.param_groups:
-                        group["lr"] = adam_lr(step, cfg.steps, lr)
+                    opt.lr = adam_lr(step, cfg.steps, lr)
                     loss = closure()
                     if state["finite"]:
                         opt.step()

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..evaluation.faithfulness import masked_pixel_losses
+from .adam import Adam
 
 
 def pivotal_tuning(G: Any, pivot: torch.Tensor, space: str, target: torch.Tensor, *, steps: int = 200,
@@ -41,7 +42,7 @@ def pivotal_tuning(G: Any, pivot: torch.Tensor, space: str, target: torch.Tensor
         params += [b for name, b in tuned.synthesis.named_buffers() if name.endswith("noise_const")]
     for p in params:
         p.requires_grad_(True)
-    opt = torch.optim.Adam(params, lr=lr)
+    opt = Adam(params, lr=lr)
     pivot, target = pivot.detach(), target.detach()
     feats = perceptual.features(target) if perceptual is not None else None
     curve = []
@@ -51,7 +52,7 @@ def pivotal_tuning(G: Any, pivot: torch.Tensor, space: str, target: torch.Tensor
             loss = l2_weight * masked_pixel_losses(img, target)[1].sum()
             if perceptual is not None and perceptual_weight > 0:
                 loss = loss + perceptual_weight * perceptual(img, target, None, feats).sum()
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.backward()
             opt.step()
             curve.append(float(loss.detach()))

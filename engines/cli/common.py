@@ -53,14 +53,13 @@ def add_gan_flags(p: argparse.ArgumentParser) -> None:
     add_device_flag(p)
 
 
-def add_scale_flags(p: argparse.ArgumentParser) -> None:
-    """The trainers' accelerate flags: precision and gradient accumulation (--batch stays the global batch)."""
-    p.add_argument("--mixed-precision", choices=["no", "bf16"], default=None,
-                   help="autocast precision (default: accelerate's config / `accelerate launch --mixed_precision`, "
-                        "else bf16 on CUDA and none on the CPU)")
-    p.add_argument("--accumulate", type=positive_int, default=1,
-                   help="micro-batches per step and process (gradient accumulation); --batch is the global batch of "
-                        "one step, split over the processes of `accelerate launch` / `torchrun` and these (default: 1)")
+def report_training(summary: dict) -> int:
+    """Print a trainer's summary as one JSON line, once: under torchrun / accelerate launch every process trains
+    and the main one reports."""
+    from accelerate import PartialState
+    if PartialState().is_main_process:
+        print(json.dumps(summary))
+    return 0
 
 
 def tqdm_progress(desc: str) -> tuple[ProgressCallback, "tqdm"]:

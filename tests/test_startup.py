@@ -85,6 +85,12 @@ def test_the_registry_names_every_command_its_module_registers_with_the_same_hel
         assert sub.choices[name].get_default("run") is not None, f"{name} sets no run function"
 
 
+def test_invert_and_scribble_are_registered_by_modules_named_for_them():
+    """Issue 32: engines/cli/project.py registered both; each now has its module, the shared flags are in common."""
+    assert (COMMANDS["invert"][0], COMMANDS["scribble"][0]) == ("invert", "scribble")
+    assert not (ROOT / "engines" / "cli" / "project.py").exists()
+
+
 def test_a_command_runs_through_the_lazy_parser(tmp_path, capsys):
     from engines.cli.main import main
     assert main(["models", "--json"]) == 0

@@ -1,7 +1,9 @@
-"""What every CLI command shares: model/device flags, tqdm progress, writing images."""
+"""What the CLI commands share: model/device flags, tqdm progress, writing images, and the projection flags and
+batch jobs of invert and scribble."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -123,3 +125,55 @@ def gan_engine(args: argparse.Namespace) -> Any:
     from ..stylegan.engine import GanEngine
     engine = GanEngine(args.model, arch=args.arch, device=args.device)
     return engine.for_class(args.class_label)
+
+
+# ---------------------------------------------------------------------------------------------- projection
+# what invert and scribble share
+
+#: What a batch job does, for --help texts.
+BATCH_HELP = ("resumable (records/ per input; a rerun skips finished ones), manifest.json, one merged metrics.json, and "
+              "sharded across processes under `accelerate launch` or `torchrun`")
+
+#: CLI flag → `ProjectionConfig` field, for the options a user sets on the command line.
+PROJECTION_FLAGS = {
+    "--space": "space", "--optimizer": "optimizer", "--steps": "steps", "--lr": "lr", "--init": "init",
+    "--restarts": "restarts", "--perceptual": "perceptual", "--perceptual-weight": "perceptual_weight", "--l1": "l1",
+    "--l2": "l2", "--reg": "reg", "--noise-reg": "noise_reg", "--follow-lines": "follow_lines",
+    "--coarse-to-fine": "coarse_to_fine"}
+
+
+def add_projection_flags(p: argparse.ArgumentParser, defaults: dict) -> None:
+    """The projection flags, with types, ranges and defaults from `ProjectionConfig` (``defaults``: this
+    command's own, e.g. scribble's). Unset flags stay None, so the engine applies those same defaults."""
+    from ..options import add_flag
+    from ..stylegan.options import ProjectionConfig
+    add_gan_flags(p)
+    limits = ProjectionConfig.limits()
+    for flag, name in PROJECTION_FLAGS.items():
+        limit = limits[name]
+        if name in defaults:
+            limit = dataclasses.replace(limit, default=defaults[name])
+        add_flag(p, flag, limit, default=None)
+    p.add_argument("--optimize-noise", action=argparse.BooleanOptionalAction, default=None,
+                   help="also fit StyleGAN2's per-pixel noise maps (fine detail: stripes, pupils), kept noise-like by "
+                        "--noise-reg and saved in the latent .npz (default: on for StyleGAN2 inversion; for scribbles only "
+                        "with --follow-lines 0.75 or more)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+
+
+def projection_options(args: argparse.Namespace) -> dict:
+    """The options the user set (the engine fills in the rest and checks them all)."""
+    opts = {name: getattr(args, name) for name in PROJECTION_FLAGS.values() if getattr(args, name) is not None}
+    if args.optimize_noise is not None:
+        opts["optimize_noise"] = args.optimize_noise
+    return opts
+
+
+def projection_job(args: argparse.Namespace, command: str, inputs: list, expanded: bool, chunk: int, options: dict):
+    """The batch job of invert or scribble: resumable (records, manifest) for a folder / list, or under several processes."""
+    from .. import batch
+    state = batch.process_state(args.device)
+    return batch.BatchJob(command, inputs, args.out, {**options, "model": args.model, "arch": args.arch,
+                                                     "class": args.class_label, "seed": args.seed},
+                          chunk=chunk, resumable=expanded or state.num_processes > 1, state=state)

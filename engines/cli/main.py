@@ -23,8 +23,8 @@ from ..base import LatentStudioError
 #: command → (its module in engines/cli, the line `python -m engines --help` shows for it), in --help's order.
 COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("sample", "draw images from a GAN"),
-    "invert": ("project", "project photos into the GAN's latent space"),
-    "scribble": ("project", "turn a colour scribble into a realistic image"),
+    "invert": ("invert", "project photos into the GAN's latent space"),
+    "scribble": ("scribble", "turn a colour scribble into a realistic image"),
     "interpolate": ("interpolate", "animate a latent interpolation between two images or latents"),
     "drag": ("drag", "drag points of a GAN image to new places (DragGAN)"),
     "directions": ("directions", "find latent directions (SeFa, GANSpace or from examples)"),

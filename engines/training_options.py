@@ -44,7 +44,8 @@ class AcceleratedTrainingOptions(TrainingOptions):
     ``accelerate launch`` / ``torchrun`` and ``accumulate`` micro-batches each."""
     mixed_precision: Optional[str] = option(
         None, "mixed_precision", "autocast precision", choices=PRECISIONS,
-        default_text="accelerate's config / `accelerate launch --mixed_precision`, else bf16 on CUDA and none on the CPU")
+        default_text="accelerate's config / `accelerate launch --mixed_precision`, else bf16 on CUDA and none on "
+                     "the CPU")
     accumulate: int = option(1, "accumulate", "micro-batches per step and process (gradient accumulation); --batch is "
                                               "the global batch of one step, split over the processes of `accelerate "
                                               "launch` / `torchrun` and these", min=1, max=4096, integer=True)

@@ -1,14 +1,16 @@
-"""What the CLI commands share: model/device flags, tqdm progress, writing images, and the projection flags and
-batch jobs of invert and scribble."""
+"""What the CLI commands share: model/device flags, tqdm progress, writing images, the training commands' flags and
+run, and the projection flags and batch jobs of invert and scribble."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..base import ProgressCallback
+from ..options import add_flag, add_flags
 
 if TYPE_CHECKING:  # each command imports what it runs with inside its run function (see main.py)
     from PIL import Image
@@ -55,13 +57,25 @@ def add_gan_flags(p: argparse.ArgumentParser) -> None:
     add_device_flag(p)
 
 
-def report_training(summary: dict) -> int:
-    """Print a trainer's summary as one JSON line, once: under torchrun / accelerate launch every process trains
-    and the main one reports."""
-    from accelerate import PartialState
-    if PartialState().is_main_process:
-        print(json.dumps(summary))
-    return 0
+def add_training_flags(p: argparse.ArgumentParser, config: type, trainer: str,
+                       values: Callable[[argparse.Namespace], dict] = lambda args: {}) -> None:
+    """A training command's flags and run. The flags: one per field of the trainer's ``config`` (`add_flags`). The
+    run: the config from them (``values``: fields from the command's own flags), checked before torch loads (a bad
+    value is one line naming the field and its range); ``trainer`` ("module:function", e.g.
+    "engines.stylegan.train:train") imported and called with it; its summary printed as one JSON line, once
+    (under torchrun / accelerate launch every process trains and the main one reports)."""
+    add_flags(p, config)
+
+    def run(args: argparse.Namespace) -> int:
+        checked = config.from_args(args, **values(args))
+        module, _, function = trainer.partition(":")
+        summary = getattr(importlib.import_module(module), function)(checked)
+        from accelerate import PartialState
+        if PartialState().is_main_process:
+            print(json.dumps(summary))
+        return 0
+
+    p.set_defaults(run=run)
 
 
 def tqdm_progress(desc: str) -> tuple[ProgressCallback, "tqdm"]:
@@ -111,7 +125,6 @@ def positive_int(text: str) -> int:
 
 def add_photo_flags(p: argparse.ArgumentParser, *, then: str) -> None:
     """--pti and --face for commands that invert photos; ``then``: what happens to the photo afterwards."""
-    from ..options import add_flag
     from ..stylegan.options import PhotoOptions
     add_flag(p, "--pti", PhotoOptions.limit("pti_steps"), dest="pti", metavar="STEPS",
              help="photos: pivotal tuning, tune a copy of the generator to each photo for STEPS steps (about 200 for "
@@ -145,7 +158,6 @@ PROJECTION_FLAGS = {
 def add_projection_flags(p: argparse.ArgumentParser, defaults: dict) -> None:
     """The projection flags, with types, ranges and defaults from `ProjectionConfig` (``defaults``: this
     command's own, e.g. scribble's). Unset flags stay None, so the engine applies those same defaults."""
-    from ..options import add_flag
     from ..stylegan.options import ProjectionConfig
     add_gan_flags(p)
     limits = ProjectionConfig.limits()

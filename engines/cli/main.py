@@ -10,6 +10,7 @@ A new command is one module, engines/cli/<name>.py, and one line in `COMMANDS` b
 - ``register(sub)`` adds the command (``sub.add_parser(name, help=<the same line as in COMMANDS>, ...)``) and its
   flags, and sets ``run`` (``p.set_defaults(run=run)``);
 - ``run(args)`` imports the engines, torch, numpy, imaging … inside itself, does the work and returns 0.
+A training command is its config's flags and a run from `common.add_training_flags` (``train-gan``: one call).
 """
 from __future__ import annotations
 

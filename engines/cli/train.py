@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..options import add_flags
 from ..stylegan.train_options import TrainConfig
-from .common import report_training
+from .common import add_training_flags
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,11 +14,4 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "model with --resume. Snapshots (sample grid, log.jsonl, state.pt, latest/) go to --out; "
                     "--resume OUT continues a run exactly, --resume MODEL_FOLDER fine-tunes shipped weights. Several GPUs: "
                     "`torchrun --nproc_per_node N -m engines train-gan …` (or accelerate launch), --batch is the global batch.")
-    add_flags(p, TrainConfig)
-    p.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    config = TrainConfig.from_args(args)  # checked before torch loads
-    from ..stylegan.train import train
-    return report_training(train(config))
+    add_training_flags(p, TrainConfig, "engines.stylegan.train:train")

@@ -5,8 +5,7 @@ import argparse
 
 from ..base import LatentStudioError
 from ..diffusion.train_options import DiffusionTrainConfig
-from ..options import add_flags
-from .common import report_training
+from .common import add_training_flags
 
 
 def _class_folder(text: str) -> tuple[str, str]:
@@ -26,14 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "--batch is the global batch.")
     p.add_argument("--class", dest="classes", type=_class_folder, action="append", required=True,
                    metavar="NAME=FOLDER", help="a class and its image folder (repeat; order = class ids)")
-    add_flags(p, DiffusionTrainConfig)
-    p.set_defaults(run=run)
+    add_training_flags(p, DiffusionTrainConfig, "engines.diffusion.train:train", values=_classes)
 
 
-def run(args: argparse.Namespace) -> int:
+def _classes(args: argparse.Namespace) -> dict:
+    """The config's classes from the --class flags (unique names: a dict would keep only the last of each)."""
     names = [n for n, _ in args.classes]
     if len(set(names)) != len(names):
         raise LatentStudioError(f"Class names must be unique, got {names}.")
-    config = DiffusionTrainConfig.from_args(args, classes=dict(args.classes))  # checked before torch loads
-    from ..diffusion.train import train
-    return report_training(train(config))
+    return {"classes": dict(args.classes)}

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..options import add_flags
 from ..stylegan.train_options import EncoderTrainConfig
-from .common import report_training
+from .common import add_training_flags
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,11 +14,4 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "photos; inversion then starts from the encoding and refines it in a few steps. Snapshots "
                     "(held-out figure, log.jsonl with held-out PSNR, state.pt, latest/) go to --out; ship by "
                     "copying latest/ to MODEL/encoder/.")
-    add_flags(p, EncoderTrainConfig)
-    p.set_defaults(run=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    config = EncoderTrainConfig.from_args(args)  # checked before torch loads
-    from ..stylegan.encoder_train import train_encoder
-    return report_training(train_encoder(config))
+    add_training_flags(p, EncoderTrainConfig, "engines.stylegan.encoder_train:train_encoder")

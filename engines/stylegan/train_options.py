@@ -90,4 +90,5 @@ class EncoderTrainConfig(TrainingOptions):
 
     def check_run(self) -> None:
         if self.batch % 2:
-            raise LatentStudioError(f"batch must be an even number ≥ 2 (half samples, half photos), got {self.batch}.")
+            raise LatentStudioError(f"batch must be an even number ≥ 2 (half samples, half photos), "
+                                    f"got {self.batch}.")

@@ -140,12 +140,18 @@ def gan_engine(args: argparse.Namespace) -> Any:
     return engine.for_class(args.class_label)
 
 
+def add_batch_inputs(p: argparse.ArgumentParser, dest: str, what: str) -> None:
+    """The inputs of a command that also runs as a batch job (`batch.expand_inputs`): ``what`` (e.g. "photos
+    (centre-cropped …)"), folders of them or .txt lists, and what a batch job does, for --help."""
+    p.add_argument(dest, nargs="+", type=Path,
+                   help=f"{what}; folders of them and .txt lists (one path a line) make a batch job: resumable "
+                        "(records/ per input; a rerun skips finished ones), with manifest.json and one merged "
+                        "metrics.json, sharded across processes under `accelerate launch` or `torchrun`")
+
+
 # ---------------------------------------------------------------------------------------------- projection
 # what invert and scribble share
 
-#: What a batch job does, for --help texts.
-BATCH_HELP = ("resumable (records/ per input; a rerun skips finished ones), manifest.json, one merged metrics.json, and "
-              "sharded across processes under `accelerate launch` or `torchrun`")
 
 #: CLI flag → `ProjectionConfig` field, for the options a user sets on the command line.
 PROJECTION_FLAGS = {

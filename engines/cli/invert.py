@@ -5,17 +5,15 @@ import argparse
 from pathlib import Path
 
 from .. import batch
-from .common import (BATCH_HELP, add_photo_flags, add_projection_flags, gan_engine, positive_int, projection_job,
-                     projection_options, tqdm_progress, write_json)
+from .common import (add_batch_inputs, add_photo_flags, add_projection_flags, gan_engine, positive_int,
+                     projection_job, projection_options, tqdm_progress, write_json)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("invert", help="project photos into the GAN's latent space",
                        description="Invert photos into z / w / w+ by optimisation. Writes a reconstruction PNG and a "
                                    "latent .npz per image and metrics.json (psnr, ssim, perceptual, seconds, steps).")
-    p.add_argument("images", nargs="+", type=Path,
-                   help="photos (centre-cropped and resized to the model resolution), folders of them or .txt lists "
-                        "(one path a line); a folder or list is a batch job: " + BATCH_HELP)
+    add_batch_inputs(p, "images", "photos (centre-cropped and resized to the model resolution)")
     add_projection_flags(p, {})
     p.add_argument("--batch", type=positive_int, default=8,
                    help="images optimised together (default: 8; 1 with --optimizer lbfgs, whose line search a batch "

@@ -6,17 +6,16 @@ from pathlib import Path
 
 from .. import batch
 from ..stylegan.options import SCRIBBLE_DEFAULTS, ProjectionConfig
-from .common import (BATCH_HELP, add_projection_flags, gan_engine, projection_job, projection_options, tqdm_progress,
-                     write_json)
+from .common import (add_batch_inputs, add_projection_flags, gan_engine, projection_job, projection_options,
+                     tqdm_progress, write_json)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("scribble", help="turn a colour scribble into a realistic image",
                        description="Masked projection: an image from the GAN that matches the sketch's strokes. The mask "
                                    "comes from --mask (white = strokes) or from the sketch (alpha, or non-background pixels).")
-    p.add_argument("sketch", nargs="+", type=Path,
-                   help="colour sketch (PNG; alpha or a plain background marks what is not drawn), or folders / .txt "
-                        "lists of them, each scribbled on its own with --seed (a batch job: " + BATCH_HELP + ")")
+    add_batch_inputs(p, "sketch", "colour sketches (PNG; alpha or a plain background marks what is not drawn), each "
+                                  "scribbled on its own with --seed (several make a batch job too)")
     p.add_argument("--mask", type=Path, default=None, help="mask image: white = strokes to match (default: from the sketch)")
     p.add_argument("--dilate", type=int, default=0, help="grow the derived mask by this many pixels, 0-256 (default: 0)")
     add_projection_flags(p, SCRIBBLE_DEFAULTS)

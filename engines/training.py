@@ -16,9 +16,7 @@ import torch
 from tqdm import tqdm
 
 from .base import LatentStudioError, pick_device
-
-#: Mixed precision the trainers support: bf16 autocast needs no loss scaling (fp16 would).
-PRECISIONS = ("no", "bf16")
+from .training_options import PRECISIONS
 
 
 def resolve_precision(requested: Optional[str], device: torch.device) -> str:

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Layer of each module prefix (the longest matching prefix wins); a module may import its own layer or lower.
 LAYERS = {
     "engines.base": 0, "engines.imaging": 0, "engines.evaluation": 0, "engines.options": 0, "engines.data": 0,
-    "engines.training": 0, "engines.sources": 0, "engines.catalog": 0, "engines.faces": 0,
+    "engines.training": 0, "engines.training_options": 0, "engines.sources": 0, "engines.catalog": 0, "engines.faces": 0,
     "engines.stylegan": 1, "engines.diffusion": 1,            # networks, schedulers, pipelines, algorithms
     "engines.stylegan.engine": 2, "engines.stylegan.editing": 2, "engines.stylegan.interpolation": 2,
     "engines.stylegan.dragging": 2, "engines.stylegan.inversion": 2, "engines.stylegan.direction_files": 2,

@@ -49,3 +49,15 @@ def test_module_entry_point_runs_default_model(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert len(list((tmp_path / "d").glob("*.png"))) == 2
+
+
+@pytest.mark.parametrize("command, dest", [("invert", "images"), ("scribble", "sketch"), ("sdedit", "guide")])
+def test_the_commands_that_run_batch_jobs_take_their_inputs_alike(command, dest):
+    """One helper (common.add_batch_inputs): files, folders or .txt lists, and --help says what a batch job does."""
+    import argparse
+
+    from engines.cli.main import build_parser
+    sub = next(a for a in build_parser(command)._actions if isinstance(a, argparse._SubParsersAction))
+    inputs = next(a for a in sub.choices[command]._actions if a.dest == dest)
+    assert inputs.nargs == "+" and "folders of them and .txt lists (one path a line) make a batch job" in inputs.help
+    assert "resumable" in inputs.help and "manifest.json" in inputs.help

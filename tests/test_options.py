@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Optional
 
 import pytest
 
 from engines.base import LatentStudioError
-from engines.options import Limit, Options, add_flag, option
+from engines.options import REQUIRED, Limit, Options, add_flag, add_flags, option
 
 
 @dataclass
@@ -81,3 +82,57 @@ def test_callables_never_reach_as_dict():
 
     assert WithHook(hook=print).as_dict() == {"steps": 1}
     assert Limit("X", min=0, max=1).flag_help() == "0-1"
+
+
+@dataclass(kw_only=True)
+class Run(Options):
+    """What a training command's config looks like: required text, switches, dicts, optional numbers."""
+    data: str = option(REQUIRED, "data", "image folder")
+    batch: int = option(32, "batch", "images per step", min=1, max=4096, integer=True)
+    ema_rampup: Optional[float] = option(0.05, "ema_rampup", "ramp-up share", min=0.0, max=1.0, optional=True)
+    lr: Optional[float] = option(None, "lr", "learning rate", min=1e-8, max=1.0, default_text="per architecture")
+    arch: str = option("stylegan2", "arch", "architecture", choices=("stylegan2", "dcgan"))
+    xflip: bool = option(True, "xflip", "mirror images at random")
+    model: dict = option({}, "model", "architecture overrides")
+    notes: list = None  # no limit: no flag
+
+
+def test_switches_dicts_and_required_options():
+    limits = Run.limits()
+    assert (limits["xflip"].kind, limits["model"].kind, limits["data"].kind) == ("switch", "json", "text")
+    with pytest.raises(TypeError, match="data"):
+        Run()  # a required option has no default
+    a, b = Run(data="x"), Run(data="y")
+    a.model["channel_base"] = 2
+    assert b.model == {} and Run.limit("model").default == {}  # each instance its own dict
+    assert Run(data=Path("/tmp/x")).check().data == "/tmp/x"   # a path is taken as its text
+    for kwargs, message in [(dict(xflip=1), "xflip must be true or false, got 1."),
+                            (dict(model=[1]), "model must be a dict (a JSON object), got [1]."),
+                            (dict(data=None), "data must be text, got NoneType.")]:
+        with pytest.raises(LatentStudioError) as err:
+            Run(**{"data": "x", **kwargs}).check()
+        assert str(err.value) == message
+
+
+def test_add_flags_makes_one_flag_per_limited_field_and_from_args_builds_the_options_back():
+    p = argparse.ArgumentParser()
+    flags = add_flags(p, Run)
+    assert flags == {"data": "--data", "batch": "--batch", "ema_rampup": "--ema-rampup", "lr": "--lr",
+                     "arch": "--arch", "xflip": "--xflip", "model": "--model-json"}
+    assert Run.from_args(p.parse_args(["--data", "d"])) == Run(data="d")  # every default is the field's
+    args = p.parse_args(["--data", "d", "--batch", "8", "--no-xflip", "--model-json", '{"channel_base": 2048}',
+                         "--lr", "0.01", "--arch", "dcgan"])
+    assert Run.from_args(args) == Run(data="d", batch=8, xflip=False, model={"channel_base": 2048}, lr=0.01,
+                                      arch="dcgan")
+    assert Run.from_args(args, data="other", notes=[1]).data == "other"  # fields given otherwise win
+    with pytest.raises(LatentStudioError, match="--model-json is not valid JSON"):
+        Run.from_args(p.parse_args(["--data", "d", "--model-json", "{oops"]))
+    with pytest.raises(SystemExit):
+        p.parse_args([])  # --data is required
+    help_text = " ".join(p.format_help().split())
+    for shown in ("--data DATA image folder", "images per step; 1-4096 (default: 32)", "(default: 0.05)",
+                  "learning rate; 1e-08-1 (default: per architecture)", "--xflip, --no-xflip mirror images at random "
+                  "(default: on)", "--model-json JSON architecture overrides (default: {})"):
+        assert shown in help_text
+    assert [f.name for f in fields(Run) if f.name not in flags] == ["notes"]
+    assert add_flags(argparse.ArgumentParser(), Run, skip=("model", "lr")).keys() == flags.keys() - {"model", "lr"}

@@ -100,7 +100,7 @@ def test_fine_tune_starts_from_shipped_weights(tmp_path):
 def test_bad_configs_are_clear(tmp_path):
     with pytest.raises(LatentStudioError, match="budget"):
         TrainConfig(data="x", out="y")
-    with pytest.raises(LatentStudioError, match="architecture"):
+    with pytest.raises(LatentStudioError, match="Unknown arch 'vae': use one of stylegan2, dcgan"):
         TrainConfig(data="x", out="y", arch="vae", kimg=1)
     with pytest.raises(LatentStudioError, match="unknown augmentation"):
         TrainConfig(data="x", out="y", kimg=1, augment="rotate")

@@ -1,12 +1,16 @@
-"""What every CLI command shares: model/device flags, tqdm progress, writing images."""
+"""What the CLI commands share: model/device flags, tqdm progress, writing images, the training commands' flags and
+run, and the projection flags and batch jobs of invert and scribble."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ..base import ProgressCallback
+from ..options import add_flag, add_flags
 
 if TYPE_CHECKING:  # each command imports what it runs with inside its run function (see main.py)
     from PIL import Image
@@ -53,14 +57,25 @@ def add_gan_flags(p: argparse.ArgumentParser) -> None:
     add_device_flag(p)
 
 
-def add_scale_flags(p: argparse.ArgumentParser) -> None:
-    """The trainers' accelerate flags: precision and gradient accumulation (--batch stays the global batch)."""
-    p.add_argument("--mixed-precision", choices=["no", "bf16"], default=None,
-                   help="autocast precision (default: accelerate's config / `accelerate launch --mixed_precision`, "
-                        "else bf16 on CUDA and none on the CPU)")
-    p.add_argument("--accumulate", type=positive_int, default=1,
-                   help="micro-batches per step and process (gradient accumulation); --batch is the global batch of "
-                        "one step, split over the processes of `accelerate launch` / `torchrun` and these (default: 1)")
+def add_training_flags(p: argparse.ArgumentParser, config: type, trainer: str,
+                       values: Callable[[argparse.Namespace], dict] = lambda args: {}) -> None:
+    """A training command's flags and run. The flags: one per field of the trainer's ``config`` (`add_flags`). The
+    run: the config from them (``values``: fields from the command's own flags), checked before torch loads (a bad
+    value is one line naming the field and its range); ``trainer`` ("module:function", e.g.
+    "engines.stylegan.train:train") imported and called with it; its summary printed as one JSON line, once
+    (under torchrun / accelerate launch every process trains and the main one reports)."""
+    add_flags(p, config)
+
+    def run(args: argparse.Namespace) -> int:
+        checked = config.from_args(args, **values(args))
+        module, _, function = trainer.partition(":")
+        summary = getattr(importlib.import_module(module), function)(checked)
+        from accelerate import PartialState
+        if PartialState().is_main_process:
+            print(json.dumps(summary))
+        return 0
+
+    p.set_defaults(run=run)
 
 
 def tqdm_progress(desc: str) -> tuple[ProgressCallback, "tqdm"]:
@@ -110,7 +125,6 @@ def positive_int(text: str) -> int:
 
 def add_photo_flags(p: argparse.ArgumentParser, *, then: str) -> None:
     """--pti and --face for commands that invert photos; ``then``: what happens to the photo afterwards."""
-    from ..options import add_flag
     from ..stylegan.options import PhotoOptions
     add_flag(p, "--pti", PhotoOptions.limit("pti_steps"), dest="pti", metavar="STEPS",
              help="photos: pivotal tuning, tune a copy of the generator to each photo for STEPS steps (about 200 for "
@@ -124,3 +138,60 @@ def gan_engine(args: argparse.Namespace) -> Any:
     from ..stylegan.engine import GanEngine
     engine = GanEngine(args.model, arch=args.arch, device=args.device)
     return engine.for_class(args.class_label)
+
+
+def add_batch_inputs(p: argparse.ArgumentParser, dest: str, what: str) -> None:
+    """The inputs of a command that also runs as a batch job (`batch.expand_inputs`): ``what`` (e.g. "photos
+    (centre-cropped …)"), folders of them or .txt lists, and what a batch job does, for --help."""
+    p.add_argument(dest, nargs="+", type=Path,
+                   help=f"{what}; folders of them and .txt lists (one path a line) make a batch job: resumable "
+                        "(records/ per input; a rerun skips finished ones), with manifest.json and one merged "
+                        "metrics.json, sharded across processes under `accelerate launch` or `torchrun`")
+
+
+# ---------------------------------------------------------------------------------------------- projection
+# what invert and scribble share
+
+
+#: CLI flag → `ProjectionConfig` field, for the options a user sets on the command line.
+PROJECTION_FLAGS = {
+    "--space": "space", "--optimizer": "optimizer", "--steps": "steps", "--lr": "lr", "--init": "init",
+    "--restarts": "restarts", "--perceptual": "perceptual", "--perceptual-weight": "perceptual_weight", "--l1": "l1",
+    "--l2": "l2", "--reg": "reg", "--noise-reg": "noise_reg", "--follow-lines": "follow_lines",
+    "--coarse-to-fine": "coarse_to_fine"}
+
+
+def add_projection_flags(p: argparse.ArgumentParser, defaults: dict) -> None:
+    """The projection flags, with types, ranges and defaults from `ProjectionConfig` (``defaults``: this
+    command's own, e.g. scribble's). Unset flags stay None, so the engine applies those same defaults."""
+    from ..stylegan.options import ProjectionConfig
+    add_gan_flags(p)
+    limits = ProjectionConfig.limits()
+    for flag, name in PROJECTION_FLAGS.items():
+        limit = limits[name]
+        if name in defaults:
+            limit = dataclasses.replace(limit, default=defaults[name])
+        add_flag(p, flag, limit, default=None)
+    p.add_argument("--optimize-noise", action=argparse.BooleanOptionalAction, default=None,
+                   help="also fit StyleGAN2's per-pixel noise maps (fine detail: stripes, pupils), kept noise-like by "
+                        "--noise-reg and saved in the latent .npz (default: on for StyleGAN2 inversion; for scribbles only "
+                        "with --follow-lines 0.75 or more)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+
+
+def projection_options(args: argparse.Namespace) -> dict:
+    """The options the user set (the engine fills in the rest and checks them all)."""
+    opts = {name: getattr(args, name) for name in PROJECTION_FLAGS.values() if getattr(args, name) is not None}
+    if args.optimize_noise is not None:
+        opts["optimize_noise"] = args.optimize_noise
+    return opts
+
+
+def projection_job(args: argparse.Namespace, command: str, inputs: list, expanded: bool, chunk: int, options: dict):
+    """The batch job of invert or scribble: resumable (records, manifest) for a folder / list, or under several processes."""
+    from .. import batch
+    state = batch.process_state(args.device)
+    return batch.BatchJob(command, inputs, args.out, {**options, "model": args.model, "arch": args.arch,
+                                                     "class": args.class_label, "seed": args.seed},
+                          chunk=chunk, resumable=expanded or state.num_processes > 1, state=state)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..diffusion.options import SDEditOptions
 from ..options import add_flag
-from .common import add_device_flag, known_models_help, positive_int, tqdm_progress, write_json
+from .common import add_batch_inputs, add_device_flag, known_models_help, positive_int, tqdm_progress, write_json
 
 
 def _noise_flags(p: argparse.ArgumentParser) -> None:
@@ -47,11 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "scheduler under classifier-free guidance. Writes one PNG per sample, the prepared "
                                    "guide, a denoising GIF and metrics.json (L2 to the guide, masked L2 with a mask, "
                                    "timings, every option used).")
-    p.add_argument("guide", nargs="+", type=Path,
-                   help="guide image: a photo or a colour sketch (centre-cropped to a square); or several, folders of "
-                        "them or .txt lists (one path a line), each edited with the same --seed: a batch job, "
-                        "resumable (records/ per guide; a rerun skips finished ones), with manifest.json and one "
-                        "merged metrics.json, sharded across processes under `accelerate launch` or `torchrun`")
+    add_batch_inputs(p, "guide", "guide images: photos or colour sketches (centre-cropped to a square), each edited "
+                                 "with the same --seed (several make a batch job too)")
     _model_flags(p, "--model")
     _noise_flags(p)
     add_flag(p, "--steps", SDEditOptions.limit("steps"), default=None)  # None: the model's default (turbo: 4)

@@ -10,6 +10,7 @@ A new command is one module, engines/cli/<name>.py, and one line in `COMMANDS` b
 - ``register(sub)`` adds the command (``sub.add_parser(name, help=<the same line as in COMMANDS>, ...)``) and its
   flags, and sets ``run`` (``p.set_defaults(run=run)``);
 - ``run(args)`` imports the engines, torch, numpy, imaging … inside itself, does the work and returns 0.
+A training command is its config's flags and a run from `common.add_training_flags` (``train-gan``: one call).
 """
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from ..base import LatentStudioError
 #: command → (its module in engines/cli, the line `python -m engines --help` shows for it), in --help's order.
 COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("sample", "draw images from a GAN"),
-    "invert": ("project", "project photos into the GAN's latent space"),
-    "scribble": ("project", "turn a colour scribble into a realistic image"),
+    "invert": ("invert", "project photos into the GAN's latent space"),
+    "scribble": ("scribble", "turn a colour scribble into a realistic image"),
     "interpolate": ("interpolate", "animate a latent interpolation between two images or latents"),
     "drag": ("drag", "drag points of a GAN image to new places (DragGAN)"),
     "directions": ("directions", "find latent directions (SeFa, GANSpace or from examples)"),

@@ -23,7 +23,7 @@ import contextlib
 import copy
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
 
@@ -38,61 +38,10 @@ from .. import imaging
 from ..base import LatentStudioError
 from ..training import load_optimizer, make_accelerator, run_budgeted, save_atomic, split_batch
 from .pixel_pipeline import DEFAULT_SCHEDULER_CONFIG, DEFAULT_UNET_CONFIG, ClassConditionalPixelPipeline
+from .train_options import DiffusionTrainConfig  # noqa: F401 (its old home)
 
 STATE_NAME = "state.pt"
 GRID_SCALES = (1.0, 3.0, 7.0)
-
-
-@dataclass
-class DiffusionTrainConfig:
-    """A run: ``classes`` maps class name → image folder (order = class ids)."""
-    classes: dict[str, str]
-    out: str
-    resume: Optional[str] = None
-    init: Optional[str] = None                           # a saved pipeline folder: fine-tune its UNet
-    batch: int = 32
-    minutes: Optional[float] = None
-    kimg: Optional[float] = None
-    lr: float = 2e-4
-    warmup_steps: int = 500
-    weight_decay: float = 0.0
-    ema_decay: float = 0.9995
-    label_dropout: float = 0.1
-    min_class_share: float = 0.25
-    xflip: bool = True
-    val_fraction: Optional[dict[str, float]] = None    # per class; default 0.05 ("grumpy cat": 0.1)
-    seed: int = 0
-    device: str = "auto"
-    snapshot_minutes: float = 10.0
-    grid_steps: int = 50                                 # DDIM steps of the snapshot sample grids
-    unet: dict[str, Any] = field(default_factory=dict)  # overrides of DEFAULT_UNET_CONFIG (new runs)
-    resolution: Optional[int] = None                     # training image size (default: the UNet's sample_size)
-    prediction_type: str = "v_prediction"                # or "epsilon"
-    snr_gamma: Optional[float] = None                    # min-SNR-γ loss weights; None = plain MSE
-    mixed_precision: Optional[str] = None                # "no" / "bf16"; None: accelerate's config, else bf16 on CUDA
-    accumulate: int = 1                                  # micro-batches per step and process (batch is global)
-
-    def __post_init__(self) -> None:
-        if not self.classes:
-            raise LatentStudioError("Give at least one class: name → image folder.")
-        if self.minutes is None and self.kimg is None:
-            raise LatentStudioError("Give a training budget: minutes and/or kimg.")
-        if not 0 <= self.label_dropout < 1:
-            raise LatentStudioError(f"label_dropout must be in [0, 1), got {self.label_dropout}.")
-        if self.prediction_type not in ("epsilon", "v_prediction"):
-            raise LatentStudioError(f"prediction_type must be 'epsilon' or 'v_prediction', got {self.prediction_type!r}.")
-        if self.snr_gamma is not None and self.snr_gamma <= 0:
-            raise LatentStudioError(f"snr_gamma must be positive (or None for plain MSE), got {self.snr_gamma}.")
-        if self.batch < 1:
-            raise LatentStudioError("batch must be at least 1.")
-        if self.accumulate < 1:
-            raise LatentStudioError(f"accumulate must be at least 1, got {self.accumulate}.")
-        if self.init and self.resume:
-            raise LatentStudioError("Give resume (a run folder) or init (a saved pipeline to fine-tune), not both.")
-
-    def val_share(self, name: str) -> float:
-        default = 0.1 if "grumpy" in name else 0.05
-        return (self.val_fraction or {}).get(name, default)
 
 
 class DiffusionTrainer:

@@ -11,6 +11,8 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from .train_options import parse_policy  # noqa: F401 (its old home; the policy names are plain Python)
+
 
 def _color(x: torch.Tensor) -> torch.Tensor:
     n = x.shape[0]
@@ -46,17 +48,9 @@ def _cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 
+#: The transforms by name: `train_options.AUGMENTATIONS`, the names `parse_policy` accepts, in their order.
 POLICIES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "color": _color, "translation": _translation, "cutout": _cutout}
-
-
-def parse_policy(text: str) -> list[str]:
-    """"color,translation,cutout" → list; "" or "none" → no augmentation; unknown names → ValueError."""
-    names = [p.strip() for p in text.split(",") if p.strip() and p.strip() != "none"]
-    unknown = [p for p in names if p not in POLICIES]
-    if unknown:
-        raise ValueError(f"unknown augmentation {unknown}; choose from {sorted(POLICIES)}")
-    return names
 
 
 def diff_augment(x: torch.Tensor, policy: Sequence[str]) -> torch.Tensor:

@@ -15,7 +15,7 @@ folder, fp16), a resumable ``state.pt``, a figure of held-out photos beside thei
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
 
@@ -29,40 +29,9 @@ from ..training import load_optimizer, run_budgeted, save_atomic
 from .checkpoints import load_gan
 from .encoder import Encoder, load_encoder, save_encoder
 from .losses import DiscriminatorFeatures
+from .train_options import EncoderTrainConfig  # noqa: F401 (its old home)
 
 STATE_NAME = "state.pt"
-
-
-@dataclass
-class EncoderTrainConfig:
-    model: str                       # a GAN source (its G and D): "default", a folder, …
-    data: str                        # real photos the model was trained on (its training split is used)
-    out: str
-    resume: Optional[str] = None     # a run folder (exact resume) or an encoder folder (fine-tune, e.g. for
-                                     # a generator that has trained further)
-    batch: int = 16                  # half generated samples, half photos
-    minutes: Optional[float] = None
-    kimg: Optional[float] = None
-    lr: float = 2e-4
-    perceptual: float = 0.1
-    latent: float = 1.0
-    offset_reg: float = 0.01
-    mixing: float = 0.5
-    val_fraction: float = 0.05
-    seed: int = 0
-    device: str = "auto"
-    snapshot_minutes: float = 10.0
-
-    def __post_init__(self) -> None:
-        if self.minutes is None and self.kimg is None:
-            raise LatentStudioError("Give a training budget: minutes and/or kimg.")
-        if self.batch < 2 or self.batch % 2:
-            raise LatentStudioError(f"batch must be an even number ≥ 2 (half samples, half photos), got {self.batch}.")
-        for name in ("lr", "perceptual", "latent", "offset_reg"):
-            if getattr(self, name) < 0:
-                raise LatentStudioError(f"{name} must be ≥ 0, got {getattr(self, name)}.")
-        if not 0 <= self.mixing <= 1:
-            raise LatentStudioError(f"mixing must be in [0, 1], got {self.mixing}.")
 
 
 class EncoderTrainer:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
 
@@ -29,60 +29,10 @@ from ..training import (average_buffers, average_gradients, load_optimizer, make
                         save_atomic, split_batch)
 from .augment import diff_augment, parse_policy
 from .checkpoints import NEW_RUN_DEFAULTS, build_discriminator, build_generator, load_gan, save_gan
+from .train_options import ARCH_DEFAULTS, TrainConfig
 
 STATE_NAME = "state.pt"
 G_ONLY_KEYS = ("z_dim", "w_dim", "mapping_layers", "mapping_lr_multiplier", "w_avg_beta")
-
-#: Per-architecture defaults: StyleGAN2-ADA's small-resolution settings; DCGAN's paper optimiser.
-ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
-    "stylegan2": dict(lr=0.0025, betas=(0.0, 0.99), r1_gamma=0.2, mixing=0.9),
-    "dcgan": dict(lr=0.0002, betas=(0.5, 0.999), r1_gamma=0.0, mixing=0.0),
-}
-
-
-@dataclass
-class TrainConfig:
-    """Everything a run needs; stored in ``state.pt`` and the shipped config so a run can be traced."""
-    data: str
-    out: str
-    arch: str = "stylegan2"
-    resume: Optional[str] = None
-    resolution: int = 64
-    batch: int = 32
-    minutes: Optional[float] = None
-    kimg: Optional[float] = None
-    lr: Optional[float] = None
-    r1_gamma: Optional[float] = None
-    r1_interval: int = 16
-    mixing: Optional[float] = None
-    augment: str = "color,translation,cutout"
-    xflip: bool = True
-    ema_kimg: float = 10.0
-    ema_rampup: Optional[float] = 0.05
-    val_fraction: float = 0.05
-    seed: int = 0
-    device: str = "auto"
-    snapshot_minutes: float = 5.0
-    model: dict[str, Any] = field(default_factory=dict)  # architecture overrides (e.g. channel_base)
-    mixed_precision: Optional[str] = None  # "no" / "bf16"; None: accelerate's config, else bf16 on CUDA
-    accumulate: int = 1                    # micro-batches per step and process (batch is the global batch)
-
-    def __post_init__(self) -> None:
-        if self.accumulate < 1:
-            raise LatentStudioError(f"accumulate must be at least 1, got {self.accumulate}.")
-        if self.arch not in ARCH_DEFAULTS:
-            raise LatentStudioError(f"Unknown GAN architecture {self.arch!r}: expected one of {sorted(ARCH_DEFAULTS)}.")
-        if self.minutes is None and self.kimg is None:
-            raise LatentStudioError("Give a training budget: minutes and/or kimg.")
-        if self.batch < 2:
-            raise LatentStudioError("batch must be at least 2.")
-        try:
-            parse_policy(self.augment)
-        except ValueError as exc:
-            raise LatentStudioError(str(exc)) from exc
-        for key, value in ARCH_DEFAULTS[self.arch].items():
-            if key != "betas" and getattr(self, key) is None:
-                setattr(self, key, value)
 
 
 class GanTrainer:

@@ -25,7 +25,7 @@ def images(n_cat=32, n_grumpy=4):
 
 def config(tmp_path, **kw):
     base = dict(classes={"cat": "unused", "grumpy cat": "unused"}, out=str(tmp_path / "run"), batch=8, kimg=0.04,
-                unet=UNET, warmup_steps=2, device="cpu", lr=1e-3)
+                unet=UNET, warmup_steps=2, device="cpu", lr=1e-3, grid_steps=3)
     return DiffusionTrainConfig(**{**base, **kw})
 
 
@@ -107,7 +107,7 @@ def test_cli_trains_from_folders(tmp_path, capsys):
             Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
     code = main(["train-diffusion", "--class", f"cat={tmp_path / 'cats'}", "--class", f"grumpy cat={tmp_path / 'grumpy'}",
                  "--out", str(tmp_path / "run"), "--kimg", "0.016", "--batch", "4", "--device", "cpu",
-                 "--unet-json", json.dumps(UNET)])
+                 "--unet-json", json.dumps(UNET), "--grid-steps", "3"])
     assert code == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["images_seen"] >= 16
     with pytest.raises(SystemExit):

@@ -7,17 +7,26 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import pytest
-import torch
-from PIL import Image
+# One torch (OpenMP) thread per process, for this process and every app / CLI process the tests start (they
+# inherit the environment). On the 2-core CI machine the suite often runs two busy processes at once (an app
+# server beside the tests, two batch workers, four jobs in threads): with two threads each, OpenMP's threads wait
+# on each other at every operation (28x slower in one measurement). Even alone, one thread was not slower here:
+# 44.7 s against 47.3 s for test_projector, test_train_gan, test_drag, test_diffusion_sdedit and
+# test_concurrency on an idle machine. A caller's own OMP_NUM_THREADS wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from engines.diffusion import DiffusionEngine
-from engines.diffusion.tiny import build_tiny_sd, tiny_pixel_pipeline
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
-from engines.stylegan.dcgan import DCGANDiscriminator, DCGANGenerator
-from engines.stylegan.discriminator import StyleGAN2Discriminator
-from engines.stylegan.networks import StyleGAN2Generator
+from engines.diffusion import DiffusionEngine  # noqa: E402
+from engines.diffusion.tiny import build_tiny_sd, tiny_pixel_pipeline  # noqa: E402
+from engines.stylegan.dcgan import DCGANDiscriminator, DCGANGenerator  # noqa: E402
+from engines.stylegan.discriminator import StyleGAN2Discriminator  # noqa: E402
+from engines.stylegan.networks import StyleGAN2Generator  # noqa: E402
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 _RUN_TMP: str | None = None
 _SAVED_ENV: dict[str, str | None] = {}

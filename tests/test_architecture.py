@@ -20,7 +20,7 @@ LAYERS = {
     "engines.stylegan.latents": 2, "engines.stylegan.train": 2, "engines.stylegan.encoder_train": 2,
     "engines.diffusion.engine": 2, "engines.diffusion.backend": 2, "engines.diffusion.pixel_backend": 2,
     "engines.diffusion.stable_diffusion": 2, "engines.diffusion.guide": 2, "engines.diffusion.train": 2,
-    "engines.diffusion.loading": 2,
+    "engines.diffusion.loading": 2, "engines.diffusion.translation": 2,
     "engines.compare": 3, "engines.batch": 3, "engines.cli": 4, "engines.__main__": 4, "demo": 4, "bench": 4, "app": 4,
 }
 CORE = ("engines.stylegan.networks", "engines.stylegan.ops", "engines.stylegan.discriminator", "engines.stylegan.dcgan",

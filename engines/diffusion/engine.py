@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from PIL import Image
 
@@ -32,6 +32,8 @@ def _first_line(card: str) -> str:
     """The card's title line without markdown (what `describe().notes` shows)."""
     lines = [line.strip() for line in card.strip().splitlines() if line.strip() and not line.startswith("---")]
     return lines[0].lstrip("# ").strip() if lines else ""
+
+T = TypeVar("T")
 
 
 class DiffusionEngine(Engine):
@@ -94,6 +96,11 @@ class DiffusionEngine(Engine):
     def classes(self) -> list[str]:
         """Class names a class-conditional model knows ([] for text or unconditional models)."""
         return self.backend.classes
+
+    def run_backend(self, work: Callable[[Backend], T]) -> T:
+        """``work(backend)`` while this engine runs no other job (pipelines and schedulers are stateful)."""
+        with self._lock:
+            return work(self.backend)
 
     @property
     def schedulers(self) -> list[str]:

@@ -11,7 +11,7 @@ layout kept (SSIM of blurred greyscale), the cat-face detector and patch realism
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Protocol, TypeVar
 
 from .. import faces, imaging
 from ..base import LatentStudioError, ProgressCallback, Result
@@ -19,7 +19,30 @@ from ..evaluation import cat_faces
 from ..evaluation.faithfulness import reconstruction
 from ..evaluation.layout import layout_ssim
 from ..evaluation.realism import PatchRealism
+from .backend import Backend
 from .options import TranslateOptions
+
+T = TypeVar("T")
+
+
+class DiffusionView(Protocol):
+    """What a translation needs of `engine.DiffusionEngine`: it takes the engine as this and never imports the
+    engine module (the engine calls it; it calls back only into what is written here)."""
+    source: Any
+    device: Any
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def resolution(self) -> int: ...
+
+    @property
+    def classes(self) -> list[str]: ...
+
+    def run_backend(self, work: Callable[[Backend], T]) -> T:
+        """``work(backend)`` while the engine runs no other job (pipelines and schedulers are stateful)."""
+        ...
 
 
 def resolve_classes(classes: list[str], opts: TranslateOptions, text: bool = False) -> TranslateOptions:
@@ -41,7 +64,7 @@ def resolve_classes(classes: list[str], opts: TranslateOptions, text: bool = Fal
     return TranslateOptions(**{**opts.as_dict(), "source_class": source, "class_name": target})
 
 
-def translate(engine: Any, photo: Any, *, face: bool = False, progress: Optional[ProgressCallback] = None,
+def translate(engine: DiffusionView, photo: Any, *, face: bool = False, progress: Optional[ProgressCallback] = None,
               **options: Any) -> Result:
     """``photo`` (path, PIL, array) translated to ``class_name`` (`TranslateOptions`). ``face``: find the cat face,
     translate that crop and paste it back into the photo. Result: images [input at the model's size, result] (with
@@ -62,8 +85,7 @@ def translate(engine: Any, photo: Any, *, face: bool = False, progress: Optional
         warnings += faces.domain_warnings(image)
     source = imaging.center_crop_resize(crop.image if crop is not None else image, engine.resolution)
     prepared = time.perf_counter()
-    with engine._lock:
-        run = engine.backend.translate(source, opts, progress)
+    run = engine.run_backend(lambda backend: backend.translate(source, opts, progress))
     done = time.perf_counter()
     x, y = imaging.to_tensor(run.images), imaging.to_tensor(source)
     metrics: dict[str, Any] = {**reconstruction(x, y), "layout_ssim": layout_ssim(x, y)}

@@ -6,13 +6,16 @@ users' scripts can find them; API names are the tab names (``/invert``, ``/sdedi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import gradio as gr
 import pandas as pd
 
 from .jobs import LIVE, Job, stream
 from .registry import Registry
+
+if TYPE_CHECKING:
+    from engines.stylegan.engine import GanEngine
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "examples"
 #: The brush palette of every sketch canvas: fur, eyes, nose and background colours of cat faces.
@@ -296,7 +299,7 @@ def stop_wiring(stop: gr.Button, event: Any, tab: str, outputs: list, on_stop: A
     cancel.then(after_stop, None, outputs, queue=False, show_progress="hidden", api_visibility="private")
 
 
-def _class_update(engine: Any, keep: Any = None) -> dict:
+def _class_update(engine: GanEngine, keep: Any = None) -> dict:
     names = engine.class_names()
     return gr.update(choices=names, value=keep if keep in names else (names[0] if names else None),
                      visible=bool(names))

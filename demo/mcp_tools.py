@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import gradio as gr
 
@@ -38,6 +38,9 @@ from .edit_tab import FROM_EXAMPLES, METHODS, DirectionCache, direction_choices
 from .errors import user_errors
 from .gpu import gpu
 from .registry import Registry
+
+if TYPE_CHECKING:
+    from engines.stylegan.engine import GanEngine
 
 #: The page's endpoints a tool here replaces for agents (kept callable, unlisted); the tool's endpoint is ``<name>_tool``.
 REPLACED = ("sample", "invert", "scribble", "sdedit", "interpolate", "edit", "drag", "translate", "compare", "models")
@@ -115,13 +118,13 @@ def _seed(value: Any, name: str = "Seed") -> int:
     return inputs.whole(value, name, 0, common.SEED_MAX - 1)
 
 
-def direction_names(engine: Any) -> str:
+def direction_names(engine: GanEngine) -> str:
     """The directions the edit tool takes for ``engine``: its named ones, then "SeFa 0 … SeFa 7" and so on."""
     found = [f"{name} 0 … {name} 7" for name, method in METHODS.items() if method in engine.direction_methods]
     return ", ".join(named_directions(engine) + found)
 
 
-def _direction(engine: Any, text: Any) -> str:
+def _direction(engine: GanEngine, text: Any) -> str:
     """The edit tab's name of the direction ``text`` (case and spaces aside), or an error listing them."""
     known = {c.lower(): c for c in direction_choices(engine) if c != FROM_EXAMPLES}
     chosen = known.get(" ".join(str(text or "").split()).lower())
@@ -260,7 +263,7 @@ def build(registry: Registry) -> None:
                                  prompt=(prompt or None) if diff.kind != "pixel" else None)
         return _grid(result.images)
 
-    def endpoint(engine: Any, photo: Optional[str], seed: int, space: str = "w+") -> Any:
+    def endpoint(engine: GanEngine, photo: Optional[str], seed: int, space: str = "w+") -> Any:
         """A photo (as an image, inverted by the engine) or else the seed's sample as a latent record in ``space``'s
         family: z for z (untruncated), else w at ψ 0.7 (the sample tool's image for that seed)."""
         if photo:

@@ -51,7 +51,7 @@ class Scale:
 FULL = Scale("full", targets=8, steps=150, adam_budgets=(25, 50, 100, 200, 400), lbfgs_budgets=(5, 10, 20, 40, 80),
              pairs=4, frames=9, scribble_steps=200, sketches=None, seeds=2, strengths=(0.5, 0.6, 0.7),
              guidances=(1.0, 5.0, 15.0, 50.0), sdedit_steps=(5, 10, 25, 50), patches=8192, real_pool=400)
-QUICK = Scale("quick", targets=2, steps=20, adam_budgets=(10, 20), lbfgs_budgets=(3, 6), pairs=1, frames=5,
+QUICK = Scale("quick", targets=2, steps=12, adam_budgets=(10, 20), lbfgs_budgets=(3, 6), pairs=1, frames=5,
               scribble_steps=20, sketches=2, seeds=1, strengths=(0.5, 0.7), guidances=(1.0, 15.0),
               sdedit_steps=(5, 10), patches=256, real_pool=48)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -89,8 +89,13 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> floa
 def _search(img: Image.Image, min_fraction: float, tilt: float = 0.0, neighbours: int = 3) -> list[Detection]:
     """The cascade on every working-size copy of ``img`` (turned by ``tilt`` degrees about its centre; boxes are
     mapped back by their centres, so a tilted face gets the upright box around it)."""
+    return [d for found in _search_sizes(img, min_fraction, tilt, neighbours) for d in found]
+
+
+def _search_sizes(img: Image.Image, min_fraction: float, tilt: float = 0.0,
+                  neighbours: int = 3) -> Iterator[list[Detection]]:
+    """`_search` one working size at a time, smallest first (what it finds there, maybe nothing)."""
     import cv2
-    found = []
     for work_side in sorted({*WORK_SIDES, min(max(min(img.size), 256), 512)}):
         scale = work_side / min(img.size)
         if scale > 4:  # a tiny photo: the 96 px copy would be a blur of an upscale
@@ -104,6 +109,7 @@ def _search(img: Image.Image, min_fraction: float, tilt: float = 0.0, neighbours
             gray = cv2.warpAffine(gray, cv2.getRotationMatrix2D((w / 2, h / 2), tilt, 1.0), (w, h),
                                   borderMode=cv2.BORDER_REPLICATE)
         back = cv2.getRotationMatrix2D((w / 2, h / 2), -tilt, 1.0)
+        found = []
         side = int(min(work.size) * min_fraction)
         boxes, _, weights = _cascade().detectMultiScale3(gray, scaleFactor=1.05, minNeighbors=neighbours,
                                                          minSize=(max(side, 24),) * 2, outputRejectLevels=True)
@@ -111,7 +117,7 @@ def _search(img: Image.Image, min_fraction: float, tilt: float = 0.0, neighbours
             cx, cy = back @ np.array([x + bw / 2, y + bh / 2, 1.0])
             found.append(Detection((round((cx - bw / 2 - pad) / scale), round((cy - bh / 2 - pad) / scale),
                                     round(bw / scale), round(bh / scale)), float(weight)))
-    return found
+        yield found
 
 
 def detections(photo: Any, min_fraction: float = 0.08, neighbours: int = 3) -> list[Detection]:
@@ -177,7 +183,15 @@ def domain_warnings(photo: Any) -> list[str]:
     of the side): measured by ``python -m bench.face_finder --others``, it warns about 10 of 446 held-out cat photos
     and 21 of the 22 non-cat photos of scikit-image's data (coffee, astronaut, brick, camera, horse, coins, …; not
     motorcycle_right), and not about its cat (chelsea)."""
-    return [] if detections(photo, DOMAIN_MIN_FRACTION, DOMAIN_NEIGHBOURS) else [NOT_A_CAT]
+    return [] if any_face(photo, DOMAIN_MIN_FRACTION, DOMAIN_NEIGHBOURS) else [NOT_A_CAT]
+
+
+def any_face(photo: Any, min_fraction: float = 0.08, neighbours: int = 3) -> bool:
+    """``bool(detections(photo, min_fraction, neighbours))``, but it stops at the first box (upright, smallest working
+    size first; the tilted searches only when no upright box): the domain check's answer without the whole search
+    (0.55 of a one-photo CLI inversion's 8 s, one thread, before)."""
+    img = imaging.load_image(photo)
+    return any(found for tilt in (0.0, *TILTS) for found in _search_sizes(img, min_fraction, tilt, neighbours))
 
 
 def centre_crop(photo: Any) -> FaceCrop:

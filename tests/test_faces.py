@@ -133,3 +133,14 @@ def test_a_users_own_face_box_is_used_and_a_bad_one_named():
     assert tuple(drawn[150, 200]) == (230, 40, 40) and (drawn[5, 5] == np.asarray(photo)[5, 5]).all()
     centre = np.asarray(faces.draw_box(faces.centre_crop(photo), width=2))
     assert tuple(centre[100, 80]) == (240, 200, 0)  # the centre square is drawn yellow
+
+
+def test_the_domain_checks_early_stop_answers_as_the_whole_search_does():
+    """`any_face` stops at the first box; on faces, tilted faces, textures and blanks it agrees with `detections`."""
+    pictures = [Image.open(f"assets/examples/photos/stylegan2_seed{s}.png").convert("RGB") for s in (1, 3, 17)]
+    pictures += [Image.linear_gradient("L").convert("RGB").resize((300, 200)),
+                 _photo().rotate(15, Image.BICUBIC).resize((180, 180)),
+                 Image.fromarray(np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8))]
+    for img in pictures:
+        for fraction, neighbours in ((faces.DOMAIN_MIN_FRACTION, faces.DOMAIN_NEIGHBOURS), (0.08, 3)):
+            assert faces.any_face(img, fraction, neighbours) == bool(faces.detections(img, fraction, neighbours))

@@ -5,6 +5,7 @@ users' scripts can find them; API names are the tab names (``/invert``, ``/sdedi
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
@@ -27,6 +28,15 @@ def examples(kind: str, pattern: str = "*.png") -> list[str]:
     """Example files shipped in assets/examples/<kind>/ (made by the project; see assets/README.md)."""
     folder = ASSETS / kind
     return sorted(str(p) for p in folder.glob(pattern)) if folder.is_dir() else []
+
+
+@contextlib.contextmanager
+def tab(title: str, slug: str, intro: str) -> Iterator[gr.Tab]:
+    """A tab (id ``slug``, which its elements' ids start with) opening with ``intro`` (a text block: its white
+    space is folded, as Markdown shows it)."""
+    with gr.Tab(title, id=slug) as opened:
+        gr.Markdown(" ".join(intro.split()))
+        yield opened
 
 
 def run_stop(slug: str, label: str = "Run") -> tuple[gr.Button, gr.Button]:
@@ -151,9 +161,11 @@ def seed_field(value: int = 0) -> gr.Number:
 SEED_MAX = 2**31
 
 
-def gan_dropdown(registry: Registry, label: str = "Model") -> gr.Dropdown:
-    return gr.Dropdown(registry.gan_labels(), value=registry.first_gan, label=label, min_width=260,
-                       elem_classes=["gan-picker"])
+def gan_picker(registry: Registry, label: str = "Model") -> tuple[gr.Dropdown, gr.Dropdown]:
+    """The GAN dropdown (the Models tab adds what it loads) and its `class_dropdown`."""
+    model = gr.Dropdown(registry.gan_labels(), value=registry.first_gan, label=label, min_width=260,
+                        elem_classes=["gan-picker"])
+    return model, class_dropdown(registry, model)
 
 
 SPACE_ORDER = ("w+", "w", "z")  # w+ first: it reconstructs best

@@ -15,19 +15,17 @@ from .registry import Registry
 
 
 def build(registry: Registry) -> gr.Dropdown:
-    with gr.Tab("GAN vs Diffusion", id="compare"):
-        gr.Markdown("Draw once; the GAN projects the strokes onto its manifold, SDEdit noises and denoises the "
-                    "sketch. **Cat face** = whether OpenCV's cat-face detector finds a face in the result (it does in "
-                    "≈ 9 of 10 real photos and in no sketch); **layout L2** = how far the result's 16×16 colour "
-                    "layout is from the strokes (lower = closer), masked L2 the same at every pixel; patch realism = "
-                    "how much the local texture looks like real photos (0.5 ≈ a photo; it does not know a blob from "
-                    "a cat); and the time each took.")
+    with common.tab("GAN vs Diffusion", "compare", """
+            Draw once; the GAN projects the strokes onto its manifold, SDEdit noises and denoises the sketch. **Cat
+            face** = whether OpenCV's cat-face detector finds a face in the result (it does in ≈ 9 of 10 real photos
+            and in no sketch); **layout L2** = how far the result's 16×16 colour layout is from the strokes (lower =
+            closer), masked L2 the same at every pixel; patch realism = how much the local texture looks like real
+            photos (0.5 ≈ a photo; it does not know a blob from a cat); and the time each took."""):
         with gr.Row():
             with gr.Column(scale=1):
                 sketch = common.canvas("compare")
                 with gr.Row():
-                    model = common.gan_dropdown(registry, "GAN")
-                    model_class = common.class_dropdown(registry, model)
+                    model, model_class = common.gan_picker(registry, "GAN")
                     gan_steps = common.limited_slider(ProjectionConfig.limit("steps"), SCRIBBLE_DEFAULTS["steps"],
                                                       label="GAN steps (per restart)",
                                                       elem_id="compare-gan-steps")

@@ -61,14 +61,13 @@ def text_points(text: str) -> list[list[float]]:
 
 
 def build(registry: Registry) -> gr.Dropdown:
-    with gr.Tab("Drag", id="drag"):
-        gr.Markdown("Click a **handle** on the cat (an eye, an ear tip, the chin), then where it should go (the "
-                    "**target**); add more pairs if you like, then **Drag**: the GAN moves that part and keeps the "
-                    "rest a cat (DragGAN). Each drag starts from the last result, so you can go on.")
+    with common.tab("Drag", "drag", """
+            Click a **handle** on the cat (an eye, an ear tip, the chin), then where it should go (the **target**);
+            add more pairs if you like, then **Drag**: the GAN moves that part and keeps the rest a cat (DragGAN).
+            Each drag starts from the last result, so you can go on."""):
         with gr.Row():
             with gr.Column(scale=1):
-                model = common.gan_dropdown(registry)
-                model_class = common.class_dropdown(registry, model)
+                model, model_class = common.gan_picker(registry)
                 with gr.Row():
                     seed = common.seed_field(3)
                     new = gr.Button("New sample", size="sm", elem_id="drag-new")

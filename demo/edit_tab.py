@@ -83,14 +83,13 @@ def edit_table(res) -> str:
 def build(registry: Registry) -> EditTab:
     cache = DirectionCache()
     initial = direction_choices(registry.model(registry.first_gan))
-    with gr.Tab("Edit", id="edit"):
-        gr.Markdown("Move an image along a latent direction: the middle image is the start (strength 0). Named "
-                    "directions ship with the model; SeFa / GANSpace components are found without labels; or "
-                    "give two sets of example images (with / without the attribute).")
+    with common.tab("Edit", "edit", """
+            Move an image along a latent direction: the middle image is the start (strength 0). Named directions ship
+            with the model; SeFa / GANSpace components are found without labels; or give two sets of example images
+            (with / without the attribute)."""):
         with gr.Row():
             with gr.Column(scale=1):
-                model = common.gan_dropdown(registry)
-                model_class = common.class_dropdown(registry, model)
+                model, model_class = common.gan_picker(registry)
                 start = gr.Radio(["Random sample", "Latent file", "Photo (inverted first)"], value="Random sample",
                                  label="Start from")
                 seed = common.seed_field(3)  # seed 0 of the default model is a dark frame, a poor first edit

@@ -31,47 +31,57 @@ def _bounded(seconds: float) -> int:
     return int(min(MAX_SECONDS, max(MIN_SECONDS, math.ceil(seconds))))
 
 
+def _estimate(**reads: tuple[int, float]) -> Callable[[Callable[..., float]], Any]:
+    """``seconds(**values)`` made a duration function: each value read from the job's own arguments (``reads``:
+    name → (position, default); `_arg`: by keyword, else by position, else the default), the result `_bounded`."""
+    def wrap(seconds: Callable[..., float]) -> Any:
+        def duration(*args: Any, **kwargs: Any) -> int:
+            return _bounded(seconds(**{name: _arg(args, kwargs, index, name, default)
+                                       for name, (index, default) in reads.items()}))
+        duration.__name__ = duration.__qualname__ = seconds.__name__
+        return staticmethod(duration)
+    return wrap
+
+
 class durations:
     """Seconds to reserve per job, from the arguments the tab's function receives (positional, as Gradio
     passes them): a fixed part plus a cost per optimisation / denoising step."""
 
-    @staticmethod
-    def sample(*args: Any, **kwargs: Any) -> int:
-        return _bounded(10 + 0.05 * _arg(args, kwargs, 1, "count", 9))
+    @_estimate(count=(1, 9))
+    def sample(count: float) -> float:
+        return 10 + 0.05 * count
 
-    @staticmethod
-    def invert(*args: Any, **kwargs: Any) -> int:
-        steps = _arg(args, kwargs, 4, "steps_v", 200) * _arg(args, kwargs, 10, "restarts_v", 1)
-        return _bounded(15 + 0.03 * steps + 0.05 * _arg(args, kwargs, 14, "pti_v", 0))
+    @_estimate(steps_v=(4, 200), restarts_v=(10, 1), pti_v=(14, 0))
+    def invert(steps_v: float, restarts_v: float, pti_v: float) -> float:
+        return 15 + 0.03 * (steps_v * restarts_v) + 0.05 * pti_v
 
-    @staticmethod
-    def scribble(*args: Any, **kwargs: Any) -> int:
-        return _bounded(15 + 0.03 * _arg(args, kwargs, 3, "steps_v", 150) * _arg(args, kwargs, 5, "restarts_v", 4))
+    @_estimate(steps_v=(3, 150), restarts_v=(5, 4))
+    def scribble(steps_v: float, restarts_v: float) -> float:
+        return 15 + 0.03 * steps_v * restarts_v
 
-    @staticmethod
-    def interpolate(*args: Any, **kwargs: Any) -> int:
-        return _bounded(15 + 2 * 0.03 * _arg(args, kwargs, 8, "inv_steps", 150) + 0.02 * _arg(args, kwargs, 6, "frames_v", 16))
+    @_estimate(inv_steps=(8, 150), frames_v=(6, 16))
+    def interpolate(inv_steps: float, frames_v: float) -> float:
+        return 15 + 2 * 0.03 * inv_steps + 0.02 * frames_v
 
-    @staticmethod
-    def edit(*args: Any, **kwargs: Any) -> int:
-        return _bounded(20 + 0.03 * 150 + 0.05 * _arg(args, kwargs, 13, "pti_v", 0))
+    @_estimate(pti_v=(13, 0))
+    def edit(pti_v: float) -> float:
+        return 20 + 0.03 * 150 + 0.05 * pti_v
 
-    @staticmethod
-    def sdedit(*args: Any, **kwargs: Any) -> int:
-        return _bounded(15 + 0.05 * _arg(args, kwargs, 3, "steps_v", 50) * _arg(args, kwargs, 9, "n_v", 4))
+    @_estimate(steps_v=(3, 50), n_v=(9, 4))
+    def sdedit(steps_v: float, n_v: float) -> float:
+        return 15 + 0.05 * steps_v * n_v
 
-    @staticmethod
-    def drag(*args: Any, **kwargs: Any) -> int:
-        return _bounded(15 + 0.1 * _arg(args, kwargs, 4, "steps_v", 100))
+    @_estimate(steps_v=(4, 100))
+    def drag(steps_v: float) -> float:
+        return 15 + 0.1 * steps_v
 
-    @staticmethod
-    def translate(*args: Any, **kwargs: Any) -> int:
-        steps = _arg(args, kwargs, 5, "steps_value", 50) * _arg(args, kwargs, 3, "depth_value", 0.8)
-        return _bounded(15 + 0.05 * steps * (3 + _arg(args, kwargs, 6, "refine_value", 2)))
+    @_estimate(steps_value=(5, 50), depth_value=(3, 0.8), refine_value=(6, 2))
+    def translate(steps_value: float, depth_value: float, refine_value: float) -> float:
+        return 15 + 0.05 * (steps_value * depth_value) * (3 + refine_value)
 
-    @staticmethod
-    def compare(*args: Any, **kwargs: Any) -> int:
-        return _bounded(20 + 0.03 * 4 * _arg(args, kwargs, 2, "gan_steps_v", 200) + 0.05 * _arg(args, kwargs, 4, "steps_v", 50))
+    @_estimate(gan_steps_v=(2, 200), steps_v=(4, 50))
+    def compare(gan_steps_v: float, steps_v: float) -> float:
+        return 20 + 0.03 * 4 * gan_steps_v + 0.05 * steps_v
 
 
 def gpu(duration: Optional[Callable[..., int]] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

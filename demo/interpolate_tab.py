@@ -44,9 +44,9 @@ def summary(res) -> str:
 
 
 def build(registry: Registry) -> InterpolateTab:
-    with gr.Tab("Interpolate", id="interpolate"):
-        gr.Markdown("Walk from A to B in latent space (slerp in z, straight lines in w / w+). Images are inverted "
-                    "first; a latent from the Invert tab skips that. The row below is the naive pixel cross-fade.")
+    with common.tab("Interpolate", "interpolate", """
+            Walk from A to B in latent space (slerp in z, straight lines in w / w+). Images are inverted first; a
+            latent from the Invert tab skips that. The row below is the naive pixel cross-fade."""):
         with gr.Row():
             with gr.Column(scale=1):
                 with gr.Row():
@@ -55,8 +55,7 @@ def build(registry: Registry) -> InterpolateTab:
                 with gr.Row():
                     latent_a = gr.File(label="…or latent A (.npz)", file_types=[".npz"], height=90)
                     latent_b = gr.File(label="…or latent B (.npz)", file_types=[".npz"], height=90)
-                model = common.gan_dropdown(registry)
-                model_class = common.class_dropdown(registry, model)
+                model, model_class = common.gan_picker(registry)
                 space = common.space_radio("Space")
                 with gr.Row():
                     frames = gr.Slider(2, 120, value=16, step=1, label="Frames")

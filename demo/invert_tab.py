@@ -27,15 +27,14 @@ class InvertTab:
 
 
 def build(registry: Registry) -> InvertTab:
-    with gr.Tab("Invert", id="invert"):
-        gr.Markdown("Find the latent code whose image best matches a photo (projection by optimisation). "
-                    "**w+** reconstructs best; **z** stays closest to what the GAN samples.")
+    with common.tab("Invert", "invert", """
+            Find the latent code whose image best matches a photo (projection by optimisation). **w+** reconstructs
+            best; **z** stays closest to what the GAN samples."""):
         with gr.Row():
             with gr.Column(scale=1):
                 photo = gr.Image(label="Photo", type="filepath", sources=["upload", "webcam", "clipboard"], height=256,
                                  elem_id="invert-photo")
-                model = common.gan_dropdown(registry)
-                model_class = common.class_dropdown(registry, model)
+                model, model_class = common.gan_picker(registry)
                 face = common.face_checkbox()
                 face_box = gr.Textbox(label="Face box (optional)", placeholder="left, top, side in the photo's pixels",
                                       info="with 'Find the cat's face': use this square instead of the one found",

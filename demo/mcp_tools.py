@@ -76,6 +76,21 @@ def _described(**more: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]
     return wrap
 
 
+def _tool(**more: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A tool: its docstring's placeholders filled (`_described`, with ``more``), its errors made tool errors
+    (`user_errors`), on a GPU on ZeroGPU (`gpu`)."""
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        return gpu()(user_errors(_described(**more)(fn)))
+    return wrap
+
+
+def _given(picture: Optional[str], message: str) -> str:
+    """``picture``, or a tool error saying what to give when it is empty."""
+    if not picture:
+        raise gr.Error(message)
+    return picture
+
+
 def _inputs(fn: Callable[..., Any]) -> list:
     """Hidden input components for ``fn``'s arguments, in order, holding its defaults (which Gradio lists as the
     tool's defaults; an argument without one is required): pictures as files, numbers, checkboxes, text."""
@@ -172,9 +187,7 @@ def build(registry: Registry) -> None:
     first = registry.model(registry.first_gan)
     pixels = f"0-{first.resolution - 1} on {registry.first_gan!r}"
 
-    @gpu()
-    @user_errors
-    @_described()
+    @_tool()
     def sample(count: int = 4, seed: int = 0, truncation: float = 0.7, model: Optional[str] = None) -> Any:
         """Draw new cat images from the GAN (StyleGAN2 trained on cat faces, 64 px).
 
@@ -191,9 +204,7 @@ def build(registry: Registry) -> None:
         images = engine.sample(count, _seed(seed), truncation=inputs.real(truncation, "Truncation", 0, 2))
         return _grid(images)
 
-    @gpu()
-    @user_errors
-    @_described()
+    @_tool()
     def invert(photo: str, steps: int = 75, space: str = "w+", find_face: bool = False, seed: int = 0,
                model: Optional[str] = None) -> Any:
         """Reconstruct a photo with the GAN: find the latent code whose image matches it (GAN inversion).
@@ -208,15 +219,12 @@ def build(registry: Registry) -> None:
         Returns:
             the reconstruction (PNG, 256 px).
         """
-        if not photo:
-            raise gr.Error("Give a photo to invert.")
-        engine = registry.gan(model or None)
-        result = engine.invert([photo], steps=steps, space=space, face=bool(find_face), seed=_seed(seed))
+        photo = _given(photo, "Give a photo to invert.")
+        result = registry.gan(model or None).invert([photo], steps=steps, space=space, face=bool(find_face),
+                                                    seed=_seed(seed))
         return common.big(result.images[0])
 
-    @gpu()
-    @user_errors
-    @_described()
+    @_tool()
     def scribble(sketch: str, steps: int = SCRIBBLE_DEFAULTS["steps"], restarts: int = SCRIBBLE_DEFAULTS["restarts"],
                  seed: int = 0, model: Optional[str] = None) -> Any:
         """Turn a colour sketch of a cat into a realistic cat image that follows its strokes (GAN projection).
@@ -230,15 +238,11 @@ def build(registry: Registry) -> None:
         Returns:
             the image (PNG, 256 px).
         """
-        if not sketch:
-            raise gr.Error("Give a sketch.")
-        engine = registry.gan(model or None)
-        result = engine.scribble(sketch, None, steps=steps, restarts=restarts, seed=_seed(seed))
+        sketch = _given(sketch, "Give a sketch.")
+        result = registry.gan(model or None).scribble(sketch, None, steps=steps, restarts=restarts, seed=_seed(seed))
         return common.big(result.images[0])
 
-    @gpu()
-    @user_errors
-    @_described()
+    @_tool()
     def sdedit(image: str, strength: float = SDEditOptions.limit("strength").default,
                steps: int = SDEditOptions.limit("steps").default, count: int = 1, seed: int = 0,
                class_name: Optional[str] = None, prompt: Optional[str] = None) -> Any:
@@ -255,8 +259,7 @@ def build(registry: Registry) -> None:
         Returns:
             the results side by side (PNG, each 256 px).
         """
-        if not image:
-            raise gr.Error("Give an image to edit.")
+        image = _given(image, "Give an image to edit.")
         diff = registry.diffusion()
         result = diff.from_guide(image, None, strength=strength, steps=steps, n=count, seed=_seed(seed),
                                  class_name=(class_name or None) if diff.classes else None,
@@ -272,9 +275,7 @@ def build(registry: Registry) -> None:
             return engine.latent_record(engine.random_z(1, seed), "z")
         return engine.random_latent(seed, truncation=0.7)
 
-    @gpu()
-    @user_errors
-    @_described()
+    @_tool()
     def interpolate(photo_a: Optional[str] = None, photo_b: Optional[str] = None, seed_a: int = 0, seed_b: int = 1,
                     frames: int = 8, space: str = "w+", invert_steps: int = 150, model: Optional[str] = None) -> Any:
         """Walk in the GAN's latent space from image A to image B (each a photo, inverted first, or a seed's sample) and return the frames.
@@ -299,9 +300,7 @@ def build(registry: Registry) -> None:
                                     invert_options={"steps": invert_steps})
         return _grid(result.images, TILE if n <= 8 else TILE // 2)
 
-    @gpu()
-    @user_errors
-    @_described(directions=direction_names(first))
+    @_tool(directions=direction_names(first))
     def edit(direction: str, photo: Optional[str] = None, seed: int = 3, strength: Optional[float] = None,
              count: int = 5, layers: str = "all", find_face: bool = False, invert_steps: int = 150,
              model: Optional[str] = None) -> Any:
@@ -341,9 +340,7 @@ def build(registry: Registry) -> None:
                              invert_options={"steps": invert_steps}, face=bool(find_face) and bool(photo))
         return _grid(result.images)
 
-    @gpu()
-    @user_errors
-    @_described(pixels=pixels)
+    @_tool(pixels=pixels)
     def drag(points: str, photo: Optional[str] = None, seed: int = 3, steps: int = DragConfig.limit("steps").default,
              find_face: bool = False, invert_steps: int = 75, model: Optional[str] = None) -> Any:
         """Drag points of a cat image to new places (DragGAN on StyleGAN2): e.g. move an ear tip up, open the mouth, turn the head.
@@ -366,9 +363,7 @@ def build(registry: Registry) -> None:
                              invert_options={"steps": invert_steps})
         return _grid(result.images)
 
-    @gpu()
-    @user_errors
-    @_described()
+    @_tool()
     def translate(photo: str, class_name: Optional[str] = None, source_class: Optional[str] = None,
                   depth: float = TranslateOptions.limit("strength").default,
                   guidance: float = TranslateOptions.limit("guidance").default,
@@ -388,16 +383,13 @@ def build(registry: Registry) -> None:
         Returns:
             before | after side by side (PNG, each 256 px).
         """
-        if not photo:
-            raise gr.Error("Give a photo to translate.")
+        photo = _given(photo, "Give a photo to translate.")
         result = registry.diffusion().translate(inputs.load_photo(photo), class_name=class_name or None,
                                                 source_class=source_class or None, strength=depth, guidance=guidance,
                                                 steps=steps, refine=refine, face=bool(find_face))
         return _grid(result.images)
 
-    @gpu()
-    @user_errors
-    @_described()
+    @_tool()
     def compare(sketch: str, gan_steps: int = SCRIBBLE_DEFAULTS["steps"],
                 strength: float = SDEditOptions.limit("strength").default,
                 steps: int = SDEditOptions.limit("steps").default, seed: int = 0, model: Optional[str] = None) -> Any:

@@ -40,8 +40,7 @@ SAMPLE_MAX = 64  # images per grid
 def build(registry: Registry) -> SampleTab:
     with gr.Tab("Sample", id="sample"):
         with gr.Row():
-            model = common.gan_dropdown(registry)
-            model_class = common.class_dropdown(registry, model)
+            model, model_class = common.gan_picker(registry)
             # a number, not a slider: a slider's range would quietly clamp a larger count; the check below names it
             n = gr.Number(value=9, precision=0, label="Images", info=f"1 to {SAMPLE_MAX}", min_width=120)
             seed = common.seed_field()

@@ -15,14 +15,13 @@ LIMITS = ProjectionConfig.limits()
 
 
 def build(registry: Registry) -> gr.Dropdown:
-    with gr.Tab("Scribble → GAN", id="scribble"):
-        gr.Markdown("Draw colour strokes (or upload a sketch). The GAN finds an image that matches the colours "
-                    "**under the strokes** and is free elsewhere; the regulariser keeps it a plausible cat.")
+    with common.tab("Scribble → GAN", "scribble", """
+            Draw colour strokes (or upload a sketch). The GAN finds an image that matches the colours **under the
+            strokes** and is free elsewhere; the regulariser keeps it a plausible cat."""):
         with gr.Row():
             with gr.Column(scale=1):
                 sketch = common.canvas("scribble")
-                model = common.gan_dropdown(registry)
-                model_class = common.class_dropdown(registry, model)
+                model, model_class = common.gan_picker(registry)
                 with gr.Row():
                     space = common.space_radio()
                     steps = common.limited_slider(LIMITS["steps"], SCRIBBLE_DEFAULTS["steps"], label="Steps (per restart)", elem_id="scribble-steps")

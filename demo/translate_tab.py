@@ -16,10 +16,10 @@ def build(registry: Registry) -> gr.Dropdown:
     target-class dropdown (the Models tab refreshes it when another diffusion model is loaded)."""
     limit = TranslateOptions.limit
     classes = registry.diffusion().classes
-    with gr.Tab("Translate", id="translate"):
-        gr.Markdown("Keep this cat's pose and layout, change its class: the photo is inverted under its own class "
-                    "(DDIM inversion) to **depth** and regenerated under the target class. Low depth keeps more of "
-                    "the photo; depth 1 changes the most.")
+    with common.tab("Translate", "translate", """
+            Keep this cat's pose and layout, change its class: the photo is inverted under its own class (DDIM
+            inversion) to **depth** and regenerated under the target class. Low depth keeps more of the photo; depth 1
+            changes the most."""):
         with gr.Row():
             with gr.Column(scale=1):
                 photo = gr.Image(label="Cat photo", type="pil", sources=["upload", "clipboard"], height=260)

@@ -1,5 +1,6 @@
 """What both trainers share: the budgeted loop (time / images, logging, snapshots, Ctrl-C), atomic saves, and
-the accelerate set-up (one process as always, or one per device under ``accelerate launch`` / ``torchrun``)."""
+the accelerate set-up (one process as always, or one per device under ``accelerate launch`` / ``torchrun``;
+`AcceleratedTrainer`)."""
 from __future__ import annotations
 
 import contextlib
@@ -55,6 +56,22 @@ def split_batch(batch: int, processes: int, accumulate: int) -> int:
         raise LatentStudioError(f"batch {batch} must be a multiple of processes × accumulate = {processes} × "
                                 f"{accumulate} = {parts} (batch is the global batch of one optimiser step).")
     return batch // parts
+
+
+class AcceleratedTrainer:
+    """What a trainer on accelerate sets up first: ``cfg``; the ``accelerator`` and ``device`` (`make_accelerator`);
+    ``rank`` and ``world`` (this process, how many); ``micro``, the rows of a micro-batch (`split_batch`); the run
+    folder ``out``; the counters ``nimg``, ``steps``, ``elapsed`` (`run_budgeted` keeps them); torch seeded with
+    ``cfg.seed``. ``config``: an `AcceleratedTrainingOptions`."""
+
+    def __init__(self, config: Any) -> None:
+        self.cfg = config
+        self.accelerator, self.device = make_accelerator(config.device, config.mixed_precision)
+        self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
+        self.micro = split_batch(config.batch, self.world, config.accumulate)
+        self.out = Path(config.out)
+        self.nimg, self.steps, self.elapsed = 0, 0, 0.0
+        torch.manual_seed(config.seed)
 
 
 def any_process(accelerator: Any, flag: bool, device: torch.device) -> bool:

@@ -17,6 +17,22 @@ if TYPE_CHECKING:  # each command imports what it runs with inside its run funct
     from tqdm import tqdm
 
 
+def add_command(sub: argparse._SubParsersAction, name: str, description: str,
+                run: Optional[Callable[[argparse.Namespace], int]] = None, **kwargs: Any) -> argparse.ArgumentParser:
+    """The parser of command ``name``: its line in `main.COMMANDS` as help, ``description`` (a text block: its
+    white space is folded, as --help shows it), other ``add_parser`` options (``kwargs``) and, when given, the
+    ``run`` it calls (see main.py)."""
+    from .main import COMMANDS
+    p = sub.add_parser(name, help=COMMANDS[name][1], description=" ".join(description.split()), **kwargs)
+    if run is not None:
+        p.set_defaults(run=run)
+    return p
+
+
+def add_out_flag(p: argparse.ArgumentParser, help: str = "output folder") -> None:
+    p.add_argument("--out", type=Path, required=True, help=help)
+
+
 def add_device_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto",
                    help="where to run: 'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N' (default: auto)")
@@ -177,7 +193,7 @@ def add_projection_flags(p: argparse.ArgumentParser, defaults: dict) -> None:
                         "--noise-reg and saved in the latent .npz (default: on for StyleGAN2 inversion; for scribbles only "
                         "with --follow-lines 0.75 or more)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_out_flag(p)
 
 
 def projection_options(args: argparse.Namespace) -> dict:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ..diffusion.options import SDEditOptions
 from ..options import add_flag
-from .common import add_batch_inputs, add_device_flag, known_models_help, positive_int, tqdm_progress, write_json
+from .common import (add_batch_inputs, add_command, add_device_flag, add_out_flag, known_models_help, positive_int,
+                     tqdm_progress, write_json)
 
 
 def _noise_flags(p: argparse.ArgumentParser) -> None:
@@ -42,11 +43,10 @@ def _model_flags(p: argparse.ArgumentParser, flag: str) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sdedit", help="SDEdit a photo or colour sketch with a diffusion model",
-                       description="Noise the guide to a level (--strength or --t0), then denoise it with a diffusers "
-                                   "scheduler under classifier-free guidance. Writes one PNG per sample, the prepared "
-                                   "guide, a denoising GIF and metrics.json (L2 to the guide, masked L2 with a mask, "
-                                   "timings, every option used).")
+    p = add_command(sub, "sdedit", """
+        Noise the guide to a level (--strength or --t0), then denoise it with a diffusers scheduler under
+        classifier-free guidance. Writes one PNG per sample, the prepared guide, a denoising GIF and metrics.json (L2
+        to the guide, masked L2 with a mask, timings, every option used).""", run_sdedit)
     add_batch_inputs(p, "guide", "guide images: photos or colour sketches (centre-cropped to a square), each edited "
                                  "with the same --seed (several make a batch job too)")
     _model_flags(p, "--model")
@@ -61,15 +61,13 @@ def register(sub: argparse._SubParsersAction) -> None:
              help="x0 previews of the first sample in the GIF; 0 writes no GIF")
     p.add_argument("--fps", type=float, default=4, help="frames per second of the GIF (default: 4)")
     add_device_flag(p)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.set_defaults(run=run_sdedit)
+    add_out_flag(p)
 
-    c = sub.add_parser("compare", help="the same sketch through the GAN (scribble) and diffusion (SDEdit)",
-                       description="Run a colour sketch through the GAN's masked projection and through SDEdit with "
-                                   "the same mask (from the sketch's strokes unless --mask), and write a side-by-side "
-                                   "sheet (sketch | GAN | diffusion), each result, the mask and metrics.json with both "
-                                   "engines' masked L2 (same units: mean squared error in [0, 1] over the mask) and "
-                                   "seconds.")
+    c = add_command(sub, "compare", """
+        Run a colour sketch through the GAN's masked projection and through SDEdit with the same mask (from the
+        sketch's strokes unless --mask), and write a side-by-side sheet (sketch | GAN | diffusion), each result, the
+        mask and metrics.json with both engines' masked L2 (same units: mean squared error in [0, 1] over the mask)
+        and seconds.""", run_compare)
     c.add_argument("sketch", type=Path, help="colour sketch (strokes on a plain white/black background, or with alpha)")
     c.add_argument("--gan", default="default",
                    help="GAN source: 'default', a local folder/.safetensors/.pkl/.pt, 'hf:org/repo[:file]', a URL "
@@ -101,8 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --edit: multiples of the direction's unit step (default: the direction's own)")
     c.add_argument("--face", action="store_true", help="with --edit: crop the photo to its cat face first")
     add_device_flag(c)
-    c.add_argument("--out", type=Path, required=True, help="output folder")
-    c.set_defaults(run=run_compare)
+    add_out_flag(c)
 
 
 def _engine(args: argparse.Namespace, source: str):

@@ -14,17 +14,17 @@ from pathlib import Path
 from ..base import LatentStudioError
 from ..options import add_flag
 from ..stylegan.options import EditOptions
-from .common import add_gan_flags, add_photo_flags, gan_engine, positive_int, write_json
+from .common import add_command, add_gan_flags, add_out_flag, add_photo_flags, gan_engine, positive_int, write_json
 
 PREVIEW_STRENGTHS = [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
 MAX_STRIP = 64  # images in an edit strip
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("directions", help="find latent directions (SeFa, GANSpace or from examples)",
-                       description="Find editing directions for a GAN and write one .npz per direction, a preview "
-                                   "strip per direction (strengths -3..3 on one seeded sample) and directions.json. "
-                                   "Put them in MODEL/directions/ to use them by name.")
+    p = add_command(sub, "directions", """
+        Find editing directions for a GAN and write one .npz per direction, a preview strip per direction
+        (strengths -3..3 on one seeded sample) and directions.json. Put them in MODEL/directions/ to use them by
+        name.""", run_directions)
     add_gan_flags(p)
     p.add_argument("--method", choices=["sefa", "ganspace", "examples"], required=True,
                    help="sefa: closed-form from the style weights (StyleGAN2 only); ganspace: PCA of sampled w "
@@ -43,22 +43,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default="attribute", help="examples: the direction's name and file name (default: attribute)")
     p.add_argument("--invert-steps", type=positive_int, default=300,
                    help="optimisation steps when inverting example images (default: 300)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.set_defaults(run=run_directions)
+    add_out_flag(p)
 
-    e = sub.add_parser("edit", help="move a latent or image along a direction",
-                       description="Edit a latent (.npz) or an image (inverted into w+ first) along a direction, "
-                                   "writing a strip over strengths linspace(-S, S, STEPS), each image, the edited "
-                                   "latents (.npz) and metrics.json (pixel change per strength). Direction files: "
-                                   "Latent Studio .npz; InterFaceGAN .npy [1, dim] or [dim]; e4e/PTI/HyperStyle "
-                                   ".pt/.pth tensors [dim], [1, dim] (or a dict holding one tensor); STIT-style "
-                                   "per-layer .npy/.pt [num_ws, dim] (row i moves w+ row i); GANSpace .npz "
-                                   "(lat_comp, lat_mean, lat_stdev) with --component. They are read as data only "
-                                   "(numpy without pickle, torch tensors only): a file holding anything else is "
-                                   "refused, never run. Vectors are normalised, so S is a distance in w (per-layer: "
-                                   "root-mean-square row norm 1). GANSpace named edit (component, first layer, "
-                                   "last layer, strength), e.g. component 3 on layers 0 to 5 at 2 standard "
-                                   "deviations: --direction ganspace.npz --component 3 --layers 0-5 --strength 2.")
+    e = add_command(sub, "edit", """
+        Edit a latent (.npz) or an image (inverted into w+ first) along a direction, writing a strip over strengths
+        linspace(-S, S, STEPS), each image, the edited latents (.npz) and metrics.json (pixel change per strength).
+        Direction files: Latent Studio .npz; InterFaceGAN .npy [1, dim] or [dim]; e4e/PTI/HyperStyle .pt/.pth tensors
+        [dim], [1, dim] (or a dict holding one tensor); STIT-style per-layer .npy/.pt [num_ws, dim] (row i moves w+
+        row i); GANSpace .npz (lat_comp, lat_mean, lat_stdev) with --component. They are read as data only (numpy
+        without pickle, torch tensors only): a file holding anything else is refused, never run. Vectors are
+        normalised, so S is a distance in w (per-layer: root-mean-square row norm 1). GANSpace named edit (component,
+        first layer, last layer, strength), e.g. component 3 on layers 0 to 5 at 2 standard deviations: --direction
+        ganspace.npz --component 3 --layers 0-5 --strength 2.""", run_edit)
     e.add_argument("source", metavar="LATENT|IMAGE", help="a latent .npz of this model, or an image to invert")
     e.add_argument("--direction", required=True, metavar="NAME|FILE",
                    help="a direction file (.npz, .npy, .pt, .pth; see above), or a NAME in the model folder's "
@@ -77,8 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="optimisation steps when the source is an image (default: 300)")
     add_gan_flags(e)
     add_photo_flags(e, then="paste each edited result back into the photo")
-    e.add_argument("--out", type=Path, required=True, help="output folder")
-    e.set_defaults(run=run_edit)
+    add_out_flag(e)
 
 
 def _layers(engine, text: str):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..options import add_flag
 from ..stylegan.options import DragConfig
-from .common import add_gan_flags, add_photo_flags, gan_engine, tqdm_progress, write_json
+from .common import add_command, add_gan_flags, add_out_flag, add_photo_flags, gan_engine, tqdm_progress, write_json
 
 #: DragConfig fields → their flags (ranges and defaults come from the dataclass)
 FLAGS = {"--steps": "steps", "--lr": "lr", "--rows": "rows", "--r1": "r1", "--r2": "r2",
@@ -14,11 +14,10 @@ FLAGS = {"--steps": "steps", "--lr": "lr", "--rows": "rows", "--r1": "r1", "--r2
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("drag", help="drag points of a GAN image to new places (DragGAN)",
-                       description="Move handle points toward target points while StyleGAN2 keeps the image a cat: "
-                                   "motion supervision on the synthesis features and point tracking (DragGAN, "
-                                   "Pan et al. 2023). Writes before.png, after.png, drag.gif, the latent (.npz) and "
-                                   "metrics.json (the handles' path, distances before and after).")
+    p = add_command(sub, "drag", """
+        Move handle points toward target points while StyleGAN2 keeps the image a cat: motion supervision on the
+        synthesis features and point tracking (DragGAN, Pan et al. 2023). Writes before.png, after.png, drag.gif, the
+        latent (.npz) and metrics.json (the handles' path, distances before and after).""", run)
     start = p.add_mutually_exclusive_group(required=True)
     start.add_argument("photo", nargs="?", default=None, help="a photo to invert first (or use --seed / --latent)")
     start.add_argument("--seed", type=int, default=None, help="drag a sample of the model (ψ --truncation)")
@@ -31,8 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_photo_flags(p, then="paste the dragged face back into the photo")
     for flag, name in FLAGS.items():
         add_flag(p, flag, DragConfig.limit(name))
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.set_defaults(run=run)
+    add_out_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,14 +4,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_gan_flags, gan_engine, positive_int, tqdm_progress, write_json
+from .common import add_command, add_gan_flags, add_out_flag, gan_engine, positive_int, tqdm_progress, write_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("interpolate", help="animate a latent interpolation between two images or latents",
-                       description="Walk the GAN's latent space from A to B (slerp in z, lerp in w/w+) and write "
-                                   "the frames as a GIF or MP4, a still strip, a naive pixel crossfade for "
-                                   "comparison and a metrics JSON. Images are inverted into the model first.")
+    p = add_command(sub, "interpolate", """
+        Walk the GAN's latent space from A to B (slerp in z, lerp in w/w+) and write the frames as a GIF or MP4, a
+        still strip, a naive pixel crossfade for comparison and a metrics JSON. Images are inverted into the model
+        first.""", run)
     p.add_argument("a", help="start: an image (.png/.jpg/.jpeg/.webp, inverted first) or a latent .npz")
     p.add_argument("b", help="end: an image (.png/.jpg/.jpeg/.webp, inverted first) or a latent .npz")
     add_gan_flags(p)
@@ -22,15 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=positive_int, default=300,
                    help="inversion steps, used only when A or B is an image (default: 300)")
     p.add_argument("--seed", type=int, default=0, help="inversion seed, used only when A or B is an image (default: 0)")
-    p.add_argument("--out", type=Path, required=True,
-                   help="the animation: a .gif or .mp4 path; the other outputs are written next to it")
+    add_out_flag(p, "the animation: a .gif or .mp4 path; the other outputs are written next to it")
     p.add_argument("--strip", type=Path, default=None,
                    help="where to write a still strip of the frames (default: <out stem>_strip.png next to OUT)")
     p.add_argument("--strip-frames", type=positive_int, default=8,
                    help="how many evenly spaced frames the strip shows (default: 8)")
     p.add_argument("--no-crossfade", action="store_true",
                    help="skip the pixel crossfade comparison (<out stem>_crossfade.<ext>)")
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,21 +5,20 @@ import argparse
 from pathlib import Path
 
 from .. import batch
-from .common import (add_batch_inputs, add_photo_flags, add_projection_flags, gan_engine, positive_int,
+from .common import (add_batch_inputs, add_command, add_photo_flags, add_projection_flags, gan_engine, positive_int,
                      projection_job, projection_options, tqdm_progress, write_json)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("invert", help="project photos into the GAN's latent space",
-                       description="Invert photos into z / w / w+ by optimisation. Writes a reconstruction PNG and a "
-                                   "latent .npz per image and metrics.json (psnr, ssim, perceptual, seconds, steps).")
+    p = add_command(sub, "invert", """
+        Invert photos into z / w / w+ by optimisation. Writes a reconstruction PNG and a latent .npz per image and
+        metrics.json (psnr, ssim, perceptual, seconds, steps).""", run_invert)
     add_batch_inputs(p, "images", "photos (centre-cropped and resized to the model resolution)")
     add_projection_flags(p, {})
     p.add_argument("--batch", type=positive_int, default=8,
                    help="images optimised together (default: 8; 1 with --optimizer lbfgs, whose line search a batch "
                         "would share)")
     add_photo_flags(p, then="also write the reconstruction pasted back into the photo (<name>_in_photo.png)")
-    p.set_defaults(run=run_invert)
 
 
 def run_invert(args: argparse.Namespace) -> int:

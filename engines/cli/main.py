@@ -7,10 +7,11 @@ are loaded (`bench.startup`; tests/test_startup.py checks it for every command).
 A new command is one module, engines/cli/<name>.py, and one line in `COMMANDS` below:
 - at the module's top, import only light things: argparse, pathlib, ``.common``, ``..options`` and option
   dataclasses that are plain Python (``engines.stylegan.options``, ``engines.diffusion.options``);
-- ``register(sub)`` adds the command (``sub.add_parser(name, help=<the same line as in COMMANDS>, ...)``) and its
-  flags, and sets ``run`` (``p.set_defaults(run=run)``);
+- ``register(sub)`` adds the command (``common.add_command(sub, name, description, run)``: its help is its line
+  in COMMANDS) and its flags;
 - ``run(args)`` imports the engines, torch, numpy, imaging … inside itself, does the work and returns 0.
-A training command is its config's flags and a run from `common.add_training_flags` (``train-gan``: one call).
+A training command is its config's flags and a run from `common.add_training_flags` (``train-gan``: that and
+`common.add_command`).
 """
 from __future__ import annotations
 

@@ -4,21 +4,19 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import known_models_epilog
+from .common import add_command, known_models_epilog
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("models", help="list the known models (ffhq, afhqcat, sd-turbo, …) usable as --model NAME",
-                       description="Known models: pass the name wherever a model source goes (--model ffhq, "
-                                   "--diffusion sd-turbo). They are downloaded once, GANs into torch.hub's cache "
-                                   "($TORCH_HOME/hub/checkpoints), diffusion models into the Hugging Face cache "
-                                   "(only the diffusers fp32 safetensors files). Offline, pass a local copy instead "
-                                   "(--model /path/to/ffhq.pkl or a diffusers folder). A local file or folder with "
-                                   "the same name as a known model wins. Nothing is downloaded by this command.",
-                       epilog=known_models_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "models", """
+        Known models: pass the name wherever a model source goes (--model ffhq, --diffusion sd-turbo). They are
+        downloaded once, GANs into torch.hub's cache ($TORCH_HOME/hub/checkpoints), diffusion models into the Hugging
+        Face cache (only the diffusers fp32 safetensors files). Offline, pass a local copy instead (--model
+        /path/to/ffhq.pkl or a diffusers folder). A local file or folder with the same name as a known model wins.
+        Nothing is downloaded by this command.""",
+                    run_models, epilog=known_models_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--kind", choices=["gan", "diffusion"], default=None, help="only GANs or only diffusion models")
     p.add_argument("--json", action="store_true", help="print the table as JSON (for scripts)")
-    p.set_defaults(run=run_models)
 
 
 def run_models(args: argparse.Namespace) -> int:

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from .common import add_gan_flags, gan_engine, positive_int, tqdm_progress, write_images
+from .common import add_command, add_gan_flags, add_out_flag, gan_engine, positive_int, tqdm_progress, write_images
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sample", help="draw images from a GAN",
-                       description="Draw N images from a GAN with a seed. The same seed gives the same images.")
+    p = add_command(sub, "sample", """
+        Draw N images from a GAN with a seed. The same seed gives the same images.""", run)
     add_gan_flags(p)
     p.add_argument("--n", type=positive_int, default=16, help="number of images, 1-1024 (default: 16)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -17,9 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="truncation psi in [0, 2]: < 1 gives more typical, less varied images (default: 1.0)")
     p.add_argument("--noise-mode", choices=["const", "random", "none"], default="const",
                    help="StyleGAN2 per-pixel noise: the model's fixed maps, fresh random ones, or none (default: const)")
-    p.add_argument("--out", type=Path, required=True,
-                   help="a .png path for one grid image, otherwise a folder that gets one PNG per sample")
-    p.set_defaults(run=run)
+    add_out_flag(p, "a .png path for one grid image, otherwise a folder that gets one PNG per sample")
 
 
 def run(args: argparse.Namespace) -> int:

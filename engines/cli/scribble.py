@@ -6,20 +6,19 @@ from pathlib import Path
 
 from .. import batch
 from ..stylegan.options import SCRIBBLE_DEFAULTS, ProjectionConfig
-from .common import (add_batch_inputs, add_projection_flags, gan_engine, projection_job, projection_options,
-                     tqdm_progress, write_json)
+from .common import (add_batch_inputs, add_command, add_projection_flags, gan_engine, projection_job,
+                     projection_options, tqdm_progress, write_json)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("scribble", help="turn a colour scribble into a realistic image",
-                       description="Masked projection: an image from the GAN that matches the sketch's strokes. The mask "
-                                   "comes from --mask (white = strokes) or from the sketch (alpha, or non-background pixels).")
+    p = add_command(sub, "scribble", """
+        Masked projection: an image from the GAN that matches the sketch's strokes. The mask comes from --mask (white
+        = strokes) or from the sketch (alpha, or non-background pixels).""", run_scribble)
     add_batch_inputs(p, "sketch", "colour sketches (PNG; alpha or a plain background marks what is not drawn), each "
                                   "scribbled on its own with --seed (several make a batch job too)")
     p.add_argument("--mask", type=Path, default=None, help="mask image: white = strokes to match (default: from the sketch)")
     p.add_argument("--dilate", type=int, default=0, help="grow the derived mask by this many pixels, 0-256 (default: 0)")
     add_projection_flags(p, SCRIBBLE_DEFAULTS)
-    p.set_defaults(run=run_scribble)
 
 
 def run_scribble(args: argparse.Namespace) -> int:

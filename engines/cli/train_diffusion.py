@@ -5,7 +5,7 @@ import argparse
 
 from ..base import LatentStudioError
 from ..diffusion.train_options import DiffusionTrainConfig
-from .common import add_training_flags
+from .common import add_command, add_training_flags
 
 
 def _class_folder(text: str) -> tuple[str, str]:
@@ -16,13 +16,11 @@ def _class_folder(text: str) -> tuple[str, str]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "train-diffusion", help="train the class-conditional pixel diffusion model",
-        description="Train our class-conditional pixel-space DDPM (diffusers UNet2DModel + DDPMScheduler) with "
-                    "label dropout for classifier-free guidance. One --class per class, in id order. Snapshots "
-                    "(grids per class × guidance scale, log.jsonl, state.pt, latest/ in diffusers layout) go to --out. "
-                    "Several GPUs: `torchrun --nproc_per_node N -m engines train-diffusion …` (or accelerate launch), "
-                    "--batch is the global batch.")
+    p = add_command(sub, "train-diffusion", """
+        Train our class-conditional pixel-space DDPM (diffusers UNet2DModel + DDPMScheduler) with label dropout for
+        classifier-free guidance. One --class per class, in id order. Snapshots (grids per class × guidance scale,
+        log.jsonl, state.pt, latest/ in diffusers layout) go to --out. Several GPUs: `torchrun --nproc_per_node N -m
+        engines train-diffusion …` (or accelerate launch), --batch is the global batch.""")
     p.add_argument("--class", dest="classes", type=_class_folder, action="append", required=True,
                    metavar="NAME=FOLDER", help="a class and its image folder (repeat; order = class ids)")
     add_training_flags(p, DiffusionTrainConfig, "engines.diffusion.train:train", values=_classes)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..diffusion.options import TranslateOptions
 from ..options import add_flag
-from .common import add_device_flag, write_json
+from .common import add_command, add_device_flag, add_out_flag, write_json
 
 #: TranslateOptions fields → their flags (ranges and defaults come from the dataclass)
 FLAGS = {"--class": "class_name", "--source-class": "source_class", "--depth": "strength", "--steps": "steps",
@@ -14,12 +14,11 @@ FLAGS = {"--class": "class_name", "--source-class": "source_class", "--depth": "
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("translate", help="turn the cat in a photo into another class (e.g. a Grumpy Cat)",
-                       description="DDIM-invert the photo under its class (--source-class) to --depth, then regenerate "
-                                   "it under --class with classifier-free guidance that steers away from the source "
-                                   "(DDIB, Su et al. 2022): the pose and layout stay, the class changes. Writes "
-                                   "input.png, result.png and metrics.json (PSNR / SSIM / layout SSIM to the input, "
-                                   "cat-face confidence, timings, every option).")
+    p = add_command(sub, "translate", """
+        DDIM-invert the photo under its class (--source-class) to --depth, then regenerate it under --class with
+        classifier-free guidance that steers away from the source (DDIB, Su et al. 2022): the pose and layout stay,
+        the class changes. Writes input.png, result.png and metrics.json (PSNR / SSIM / layout SSIM to the input,
+        cat-face confidence, timings, every option).""", run)
     p.add_argument("photo", type=Path, help="a photo (centre-cropped to a square, or --face)")
     p.add_argument("--model", default="default",
                    help="'default' (our class-conditional DDPM, weights/ddpm-cats64), a folder of ours, or a Stable "
@@ -29,8 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--face", action="store_true",
                    help="find the cat face (OpenCV), translate that crop and paste it back into the photo")
     add_device_flag(p)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.set_defaults(run=run)
+    add_out_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:

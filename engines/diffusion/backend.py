@@ -32,6 +32,15 @@ def frame_steps(total: int, frames: int) -> set[int]:
     return {int(i) for i in np.linspace(0, total - 1, min(frames, total)).round()}
 
 
+def forwarded(holder: str, name: str, doc: Optional[str] = None) -> property:
+    """A read-only property that is ``self.<holder>.<name>``: what the engine passes on from its backend, and a
+    backend from its pipeline."""
+    def get(self: Any) -> Any:
+        return getattr(getattr(self, holder), name)
+    get.__name__ = name
+    return property(get, doc=doc)
+
+
 def generators(seed: int, n: int) -> list[torch.Generator]:
     """One CPU generator per sample, seeded ``seed + i``: sample i is the same whatever ``n`` is, on any device."""
     return [make_generator(int(seed) + i) for i in range(n)]

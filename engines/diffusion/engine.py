@@ -18,7 +18,7 @@ from ..evaluation import cat_faces
 from ..evaluation.realism import PatchRealism
 from ..base import (Engine, LatentStudioError, ModelDescription, ProgressCallback, Result, make_generator, pick_device,
                     pick_dtype)
-from .backend import Backend
+from .backend import Backend, forwarded
 from .guide import faithfulness, prepare_guide, prepare_mask
 from .options import SDEditOptions
 from .schedulers import scheduler_names
@@ -83,19 +83,10 @@ class DiffusionEngine(Engine):
         return cls(source, device=str(dev), backend=backend)
 
     # ------------------------------------------------------------------------------------------
-    @property
-    def kind(self) -> str:
-        """"pixel" (our model) or "stable-diffusion"."""
-        return self.backend.kind
-
-    @property
-    def resolution(self) -> int:
-        return self.backend.resolution
-
-    @property
-    def classes(self) -> list[str]:
-        """Class names a class-conditional model knows ([] for text or unconditional models)."""
-        return self.backend.classes
+    kind = forwarded("backend", "kind", '"pixel" (our model) or "stable-diffusion".')
+    resolution = forwarded("backend", "resolution")
+    classes = forwarded("backend", "classes", "Class names a class-conditional model knows ([] for text or "
+                                               "unconditional models).")
 
     def run_backend(self, work: Callable[[Backend], T]) -> T:
         """``work(backend)`` while this engine runs no other job (pipelines and schedulers are stateful)."""
@@ -106,9 +97,7 @@ class DiffusionEngine(Engine):
     def schedulers(self) -> list[str]:
         return scheduler_names()
 
-    @property
-    def default_guidance(self) -> float:
-        return self.backend.default_guidance
+    default_guidance = forwarded("backend", "default_guidance")
 
     @property
     def default_steps(self) -> int:

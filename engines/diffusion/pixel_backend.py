@@ -15,7 +15,7 @@ from PIL import Image
 
 from .. import imaging
 from ..base import LatentStudioError, ProgressCallback, report
-from .backend import Backend, RunOutput, frame_steps, generators
+from .backend import Backend, RunOutput, forwarded, frame_steps, generators
 from .guide import mask_tensor
 from .options import SDEditOptions, TranslateOptions
 from .pixel_pipeline import DEFAULT_GUIDANCE, ClassConditionalPixelPipeline
@@ -34,13 +34,8 @@ class PixelBackend(Backend):
         self.pipe.unet.eval().requires_grad_(False)
         self.device, self.dtype = device, dtype
 
-    @property
-    def resolution(self) -> int:
-        return self.pipe.resolution
-
-    @property
-    def classes(self) -> list[str]:
-        return self.pipe.classes
+    resolution = forwarded("pipe", "resolution")
+    classes = forwarded("pipe", "classes")
 
     @property
     def num_train_timesteps(self) -> int:

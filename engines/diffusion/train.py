@@ -36,7 +36,7 @@ from diffusers.training_utils import EMAModel, compute_snr
 from .. import data as datasets
 from .. import imaging
 from ..base import LatentStudioError
-from ..training import load_optimizer, make_accelerator, run_budgeted, save_atomic, split_batch
+from ..training import AcceleratedTrainer, load_optimizer, run_budgeted, save_atomic
 from .pixel_pipeline import DEFAULT_SCHEDULER_CONFIG, DEFAULT_UNET_CONFIG, ClassConditionalPixelPipeline
 from .train_options import DiffusionTrainConfig  # noqa: F401 (its old home)
 
@@ -44,18 +44,14 @@ STATE_NAME = "state.pt"
 GRID_SCALES = (1.0, 3.0, 7.0)
 
 
-class DiffusionTrainer:
+class DiffusionTrainer(AcceleratedTrainer):
     """UNet + EMA + AdamW + warm-up; `step` is one denoising-loss update on a class-balanced batch."""
 
     def __init__(self, config: DiffusionTrainConfig,
                  images: Optional[dict[str, torch.Tensor]] = None) -> None:
-        self.cfg = cfg = config
-        self.accelerator, self.device = make_accelerator(cfg.device, cfg.mixed_precision)
-        self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
-        self.micro = split_batch(cfg.batch, self.world, cfg.accumulate)
-        self.out = Path(cfg.out)
+        super().__init__(config)
+        cfg = config
         self.class_names = list(cfg.classes)
-        torch.manual_seed(cfg.seed)
         if cfg.init:
             self.unet = self._init_unet(Path(cfg.init)).to(self.device).train()
         else:
@@ -80,7 +76,6 @@ class DiffusionTrainer:
         self.ema.to(self.device)
         self.opt = torch.optim.AdamW(self.unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.lr_schedule = get_scheduler("constant_with_warmup", self.opt, num_warmup_steps=cfg.warmup_steps)
-        self.nimg, self.steps, self.elapsed = 0, 0, 0.0
         if cfg.resume:
             self._load_state(Path(cfg.resume) / STATE_NAME)
         # DDP over the processes (one process: the UNet itself); self.unet stays the plain module (EMA, saving)

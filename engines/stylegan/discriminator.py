@@ -6,29 +6,25 @@ activations after each block, which the projector compares between two images.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
 
+from .network_config import NetworkConfig
 from .ops import Conv2dLayer, FullyConnectedLayer, setup_filter
 
 
 @dataclass
-class DiscriminatorConfig:
-    img_resolution: int = 64
-    img_channels: int = 3
+class DiscriminatorConfig(NetworkConfig):
     c_dim: int = 0
     channel_base: int = 32768
     channel_max: int = 512
     mbstd_group_size: Optional[int] = 4  # None: one group holding the whole batch
     mbstd_num_channels: int = 1
     conv_clamp: Optional[float] = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class DiscriminatorBlock(nn.Module):

@@ -14,7 +14,7 @@ tensors only. Training lives in `encoder_train`; core code: networks and tensors
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -26,23 +26,19 @@ from torch import nn
 
 from ..base import LatentStudioError
 from .discriminator import add_blocks, run_blocks
+from .network_config import NetworkConfig
 
 FORMAT = "latent-studio-encoder"
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 
 
 @dataclass
-class EncoderConfig:
-    img_resolution: int = 64
-    img_channels: int = 3
+class EncoderConfig(NetworkConfig):
     num_ws: int = 10
     w_dim: int = 128
     channel_base: int = 2048    # backbone channels per resolution: min(channel_base // res, channel_max)
     channel_max: int = 128
     hidden: int = 512           # width of the head
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Encoder(nn.Module):

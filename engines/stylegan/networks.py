@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 import torch
 from torch import nn
 
+from .network_config import NetworkConfig
 from .ops import (FullyConnectedLayer, bias_act, modulated_conv2d, normalize_2nd_moment, setup_filter,
                   upsample2d, LRELU_GAIN)
 
@@ -24,10 +25,8 @@ NOISE_MODES = ("const", "random", "none")
 
 
 @dataclass
-class StyleGAN2Config:
+class StyleGAN2Config(NetworkConfig):
     """Everything needed to rebuild a generator; saved as JSON next to the weights."""
-    img_resolution: int = 64
-    img_channels: int = 3
     z_dim: int = 512
     w_dim: int = 512
     c_dim: int = 0
@@ -48,9 +47,6 @@ class StyleGAN2Config:
             raise ValueError(f"num_fp16_res must be in [0, 10], got {self.num_fp16_res}")
         if self.class_names is not None and len(self.class_names) != self.c_dim:
             raise ValueError(f"class_names lists {len(self.class_names)} names for c_dim={self.c_dim}")
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class MappingNetwork(nn.Module):

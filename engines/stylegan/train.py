@@ -25,8 +25,7 @@ import torch.nn.functional as F
 from .. import data as datasets
 from .. import imaging
 from ..base import LatentStudioError
-from ..training import (average_buffers, average_gradients, load_optimizer, make_accelerator, run_budgeted,
-                        save_atomic, split_batch)
+from ..training import AcceleratedTrainer, average_buffers, average_gradients, load_optimizer, run_budgeted, save_atomic
 from .augment import diff_augment, parse_policy
 from .checkpoints import NEW_RUN_DEFAULTS, build_discriminator, build_generator, load_gan, save_gan
 from .train_options import ARCH_DEFAULTS, TrainConfig
@@ -35,23 +34,18 @@ STATE_NAME = "state.pt"
 G_ONLY_KEYS = ("z_dim", "w_dim", "mapping_layers", "mapping_lr_multiplier", "w_avg_beta")
 
 
-class GanTrainer:
+class GanTrainer(AcceleratedTrainer):
     """Holds G, D, G_ema, optimisers and counters; `step` is one D + one G update."""
 
     def __init__(self, config: TrainConfig, images: Optional[torch.Tensor] = None) -> None:
-        self.cfg = cfg = config
-        self.accelerator, self.device = make_accelerator(cfg.device, cfg.mixed_precision)
-        self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
-        self.micro = split_batch(cfg.batch, self.world, cfg.accumulate)
-        self.out = Path(cfg.out)
+        super().__init__(config)
+        cfg = config
         self.policy = parse_policy(cfg.augment)
-        torch.manual_seed(cfg.seed)
         if images is None:
             images = datasets.load_split(cfg.data, cfg.resolution, cfg.val_fraction, "train")
         if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[-1] != cfg.resolution:
             raise LatentStudioError(f"Training images must be uint8 [N, 3, {cfg.resolution}, {cfg.resolution}].")
         self.images = images
-        self.nimg, self.steps, self.elapsed = 0, 0, 0.0
         self.G, self.D = self._build_networks()
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         betas = ARCH_DEFAULTS[cfg.arch]["betas"]

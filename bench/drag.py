@@ -1,6 +1,8 @@
 """How well dragging moves what it is asked to, measured independently of its own point tracker.
 
-    python -m bench.drag [--samples 32] [--photos 8] [--steps 100] [--out bench/results/drag.json]
+    python -m bench.drag [--samples 32] [--photos 8] [--steps 100] [--set NAME=VALUE …] [--out bench/results/drag.json]
+
+``--set`` passes a `DragConfig` option through (e.g. ``--set feature_edit=warp --set rows=0``); the JSON records them.
 
 On samples of the default StyleGAN2 (ψ 0.7) and held-out cat photos (inverted first: encoder + 75 steps with the
 noise maps, as the Invert tab does), each image gets one sensible drag: a handle on an eye, an ear tip, the nose or
@@ -109,6 +111,20 @@ def ceiling(engine: GanEngine, record: dict, warped: Image.Image, rows: int, ste
     return imaging.to_pil(img.detach().clamp(-1, 1))[0]
 
 
+def parse_set(text: str) -> tuple[str, object]:
+    """"NAME=VALUE" → (NAME, VALUE as an int, a float or the text), checked against `DragConfig`'s fields."""
+    from engines.stylegan.options import DragConfig
+    name, sep, value = text.partition("=")
+    if not sep or name not in DragConfig.limits():
+        raise SystemExit(f"--set wants NAME=VALUE with NAME one of {sorted(DragConfig.limits())}, got {text!r}")
+    for kind in (int, float):
+        try:
+            return name, kind(value)
+        except ValueError:
+            pass
+    return name, value
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--samples", type=int, default=32)
@@ -116,8 +132,11 @@ def main(argv=None) -> dict:
     p.add_argument("--cats", type=Path, default=Path("../shared/data/cats"))
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--ceiling-steps", type=int, default=150, help="0 = skip the ceiling")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="sets",
+                   help="a DragConfig option for every drag (repeatable)")
     p.add_argument("--out", type=Path, default=Path("bench/results/drag.json"))
     args = p.parse_args(argv)
+    options = dict(parse_set(s) for s in args.sets)
     engine = GanEngine("default", device="cpu")
     res = engine.resolution
     rng = np.random.default_rng(0)
@@ -139,7 +158,7 @@ def main(argv=None) -> dict:
         tx = float(np.clip(round(hx + length * np.cos(angle)), 0, res - 1))
         ty = float(np.clip(round(hy + length * np.sin(angle)), 0, res - 1))
         t0 = time.perf_counter()
-        result = engine.drag(record, [[hx, hy]], [[tx, ty]], steps=args.steps, frames=0)
+        result = engine.drag(record, [[hx, hy]], [[tx, ty]], steps=args.steps, frames=0, **options)
         seconds = time.perf_counter() - t0
         before, after = result.images
         m = result.metrics
@@ -179,7 +198,7 @@ def main(argv=None) -> dict:
     groups = {"samples": [r for r in rows if r["start"].startswith("sample")],
               "photos": [r for r in rows if r["start"].startswith("photo")], "all": rows}
     table = {k: summary(v) for k, v in groups.items() if v}
-    print(f"\nDrag bench: {len(rows)} drags of 4–8 px, ≤ {args.steps} steps (CPU)")
+    print(f"\nDrag bench: {len(rows)} drags of 4–8 px, ≤ {args.steps} steps (CPU), options {options}")
     print("| starts | n | tracked distance before → after (px) | optical-flow move along the request | patch-match move "
           "along the request | identity (D features) | cat face kept | s / drag | ceiling: flow / patch match |\n"
           "|---|---|---|---|---|---|---|---|---|")
@@ -189,7 +208,7 @@ def main(argv=None) -> dict:
               f"{v['identity']:.3f} | {v['holds_face']:.0%} | {v['seconds']:.1f} | "
               f"{v.get('ceiling_flow_share', float('nan')):.0%} / {v.get('ceiling_match_share', float('nan')):.0%} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    record = {"steps": args.steps, "rows": rows, "summary": table}
+    record = {"steps": args.steps, "options": options, "rows": rows, "summary": table}
     args.out.write_text(json.dumps(record, indent=2))
     if figure:
         imaging.make_grid(figure, nrow=9 if args.ceiling_steps else 8).save(args.out.with_suffix(".png"))

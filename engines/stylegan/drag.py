@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from ..base import Cancelled, LatentStudioError
 from .options import DragConfig  # noqa: F401 (its old home)
 from .adam import Adam
+from .drag_features import FeatureEdit
 
 #: ``(step, total, preview [1, C, R, R] or None)``.
 TensorProgress = Callable[[int, int, Optional[torch.Tensor]], None]
@@ -41,9 +42,11 @@ def feature_resolution(G: Any) -> int:
     return min(G.img_resolution // 2, max(32, min(128, G.img_resolution // 4)))
 
 
-def features(G: Any, ws: torch.Tensor, noise: Optional[dict] = None) -> tuple[torch.Tensor, torch.Tensor]:
+def features(G: Any, ws: torch.Tensor, noise: Optional[dict] = None,
+             edit: Optional[FeatureEdit] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(image [N, C, R, R], features [N, K, R, R]: the `feature_resolution` block's, bilinearly upsampled to R)."""
-    img, feat = G.synthesis(ws, noise=noise, features_at=feature_resolution(G))
+    img, feat = G.synthesis(ws, noise=noise, features_at=feature_resolution(G),
+                            feature_edits=edit.edits() if edit is not None else None)
     return img, F.interpolate(feat, size=img.shape[-2:], mode="bilinear", align_corners=False)
 
 
@@ -109,6 +112,7 @@ class Drag:
     frames: list[torch.Tensor] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    edit: Optional[dict] = None  # the feature edit's `FeatureEdit.state` (config.feature_edit); None: w+ alone
 
 
 def check_points(points: Any, resolution: int, what: str) -> torch.Tensor:
@@ -142,29 +146,42 @@ def drag(G: Any, latent: torch.Tensor, handles: Any, targets: Any, mask: Optiona
     p, t = p.to(device), t.to(device)
     r1, r2 = cfg.radii(res)
     rows = min(cfg.rows if cfg.rows is not None else math.ceil(G.num_ws / 3), G.num_ws)
+    if rows == 0 and cfg.feature_edit == "none":
+        raise LatentStudioError("Nothing to optimise: rows 0 needs a feature edit (warp or offset).")
     ws = latent.detach().to(device, torch.float32)
     moving = ws[:, :rows].clone().requires_grad_(True)
     fixed = ws[:, rows:]
-    opt = Adam([moving], lr=cfg.lr)
+    m = mask.to(device, torch.float32) if mask is not None else None
+    edit = None
+    opts = [Adam([moving], lr=cfg.lr)] if rows else []
+    if cfg.feature_edit != "none":
+        if cfg.feature_res not in G.synthesis.block_resolutions:
+            raise LatentStudioError(f"feature_res must be one of {G.synthesis.block_resolutions}, got {cfg.feature_res}.")
+        channels = getattr(G.synthesis, f"b{cfg.feature_res}").conv1.weight.shape[0]
+        edit = FeatureEdit(cfg.feature_edit, cfg.feature_res, channels, res, cfg.feature_sigma, device, m)
+        opts.append(Adam([edit.param], lr=cfg.feature_lr))
     began = time.perf_counter()
     with torch.no_grad():
         img0, feat0 = features(G, ws, noise)
     reference = sample(feat0, p)                                             # f_i = F₀(p_i⁰)
-    m = mask.to(device, torch.float32) if mask is not None else None
     path, losses, frames = [p.tolist()], [], []
     every = max(1, cfg.steps // cfg.frames) if cfg.frames else 0
     img, step = img0, 0
     arrived = bool(((p - t).norm(dim=1) <= cfg.stop_distance).all())
     while not arrived and step < cfg.steps:
         with torch.enable_grad():
-            img, feat = features(G, torch.cat([moving, fixed], dim=1), noise)
+            img, feat = features(G, torch.cat([moving, fixed], dim=1), noise, edit)
             loss = motion_loss(feat, p, t, r1, m, feat0, cfg.mask_weight)
-            opt.zero_grad()
+            if edit is not None and cfg.feature_reg > 0:
+                loss = loss + cfg.feature_reg * edit.penalty()
+            for opt in opts:
+                opt.zero_grad()
             loss.backward()
-            opt.step()
+            for opt in opts:
+                opt.step()
         step += 1
         with torch.no_grad():
-            img, feat = features(G, torch.cat([moving, fixed], dim=1), noise)
+            img, feat = features(G, torch.cat([moving, fixed], dim=1), noise, edit)
         p = track(feat, p, reference, r2)
         path.append(p.tolist())
         losses.append(float(loss.detach()))
@@ -181,4 +198,5 @@ def drag(G: Any, latent: torch.Tensor, handles: Any, targets: Any, mask: Optiona
                 raise
     final = torch.cat([moving, fixed], dim=1).detach()
     return Drag(latent=final, image=img.detach(), path=path, arrived=arrived, steps_run=step, frames=frames,
-                losses=losses, seconds=time.perf_counter() - began)
+                losses=losses, seconds=time.perf_counter() - began,
+                edit=edit.state() if edit is not None else None)

@@ -95,6 +95,8 @@ def drag_image(engine: GanView, source: Any, handles: Any, targets: Any, mask: A
         "distance_before": distance(done.path[0]), "distance_after": distance(done.path[-1]),
         "cat_face": float(cat_faces.confidence(done.image)[0]), "warnings": told}
     metrics["holds_face"] = metrics["cat_face"] >= cat_faces.MIN_CONFIDENCE
+    if done.edit is not None:  # opt-in feature edit (issue 28): the w+ latent alone does not render the result
+        told.append(f"feature_edit={config.feature_edit}: the saved latent renders without the feature edit.")
     yardstick = engine.photo_distance()
     if yardstick is not None:
         metrics["photo_distance"] = float(yardstick.distance(done.image)[0])

@@ -214,10 +214,12 @@ class SynthesisNetwork(nn.Module):
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const", generator: Optional[torch.Generator] = None,
                 noise: Optional[dict[str, torch.Tensor]] = None, force_fp32: Optional[bool] = None,
-                features_at: Optional[int] = None) -> Any:
+                features_at: Optional[int] = None, feature_edits: Optional[dict[int, Any]] = None) -> Any:
         """``force_fp32`` None: the fp16 blocks (``num_fp16_res``) run in float16 on CUDA, as the official
         generator does there, and in float32 elsewhere (the official ``force_fp32=True`` maths).
-        ``features_at``: a block resolution; then returns (image, that block's output features [N, C, r, r])."""
+        ``features_at``: a block resolution; then returns (image, that block's output features [N, C, r, r]).
+        ``feature_edits``: {block resolution: f(features, skip image) → (features, skip image)}, applied to that
+        block's outputs before the next block (drag's feature-space modes, `drag.FeatureEdit`)."""
         if force_fp32 is None:
             force_fp32 = ws.device.type != "cuda"
         if noise_mode not in NOISE_MODES:
@@ -233,6 +235,8 @@ class SynthesisNetwork(nn.Module):
             w_idx += block.num_conv
             block_noise = {k.split(".", 1)[1]: v for k, v in noise.items() if k.startswith(f"b{res}.")}
             x, img = block(x, img, block_ws, noise_mode, generator, block_noise, force_fp32)
+            if feature_edits and res in feature_edits:
+                x, img = feature_edits[res](x, img)
             if res == features_at:
                 feats = x
         if features_at is not None:

@@ -84,7 +84,7 @@ class DragConfig(Options):
                         min=1, max=2000, integer=True)
     lr: float = option(0.01, "Learning rate", "Adam's step size on the optimised w+ rows", min=1e-5, max=1.0)
     rows: Optional[int] = option(None, "Optimised rows", "how many of the first w+ rows move (more rows change finer "
-                                 "detail too)", min=1, max=64, integer=True,
+                                 "detail too)", min=0, max=64, integer=True,
                                  default_text="a third of them, as DragGAN's 6 of 18: 4 of 10 at 64 px")
     r1: Optional[float] = option(None, "Supervision radius", "pixels around each handle pushed toward its target",
                                  min=0.5, max=64.0, default_text="3 at 512 px, at least 3")
@@ -96,6 +96,16 @@ class DragConfig(Options):
                                   min=0.0, max=64.0)
     frames: int = option(12, "Preview frames", "intermediate images kept for progress and the GIF", min=0, max=500,
                          integer=True)
+    feature_edit: str = option("none", "Feature edit", "also optimise an edit of one synthesis block's output: a "
+                               "smooth displacement field (warp) or an additive offset, so later blocks re-render "
+                               "the moved content (`drag_features`)", choices=("none", "warp", "offset"))
+    feature_res: int = option(16, "Feature edit block", "the block (resolution) whose output is edited", min=4,
+                              max=1024, integer=True)
+    feature_lr: float = option(0.1, "Feature edit learning rate", "Adam's step size on the edit (image pixels for a "
+                               "warp)", min=1e-5, max=100.0)
+    feature_sigma: float = option(6.0, "Feature edit smoothness", "Gaussian blur of the edit, in image pixels",
+                                  min=0.0, max=256.0)
+    feature_reg: float = option(0.0, "Feature edit regulariser", "weight of the edit's mean square", min=0.0, max=1e4)
 
     @classmethod
     def from_options(cls, **options: Any) -> "DragConfig":

@@ -1,0 +1,91 @@
+"""Drag's feature-space modes (issue 28): besides the first w+ rows, a learnable edit of one synthesis block's
+outputs, so the later blocks re-render the moved content.
+
+* ``warp``: a smooth displacement field D (image pixels; a free field at the block's resolution, Gaussian-blurred by
+  ``sigma`` image pixels, times the mask where there is one) applied to the block's features *and* its skip image by
+  bilinear backward warping, out(q) = in(q − D(q)): content at p lands at p + D(p). Warping both is exactly warping
+  every block up to that resolution (toRGB is 1×1, the skip image a sum), so the coarse structure moves as a whole
+  and the finer blocks paint their detail (and their fixed noise) at the new place.
+* ``offset``: an additive offset on the block's features (blurred the same way); the skip image is left as it is.
+
+Penalty: mean(D²) (image pixels²) for a warp, mean(offset²) for an offset, times ``reg``. Everything here is
+tensors; `drag.drag` optimises ``param`` beside the w+ rows and hands the final edit back in ``Drag.edit``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+KINDS = ("none", "warp", "offset")
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of ``x`` [N, C, H, W] (``sigma`` in its pixels; replicate padding)."""
+    if sigma <= 0.05:
+        return x
+    r = max(1, int(math.ceil(3 * sigma)))
+    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype, device=x.device).square() / (2 * sigma ** 2))
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def warp(x: torch.Tensor, field: torch.Tensor, img_resolution: int) -> torch.Tensor:
+    """``x`` [N, C, r, r] backward-warped by ``field`` [1, 2, r', r'] (x, y displacement in image pixels, resized to r)."""
+    r = x.shape[-1]
+    if field.shape[-1] != r:
+        field = F.interpolate(field, size=(r, r), mode="bilinear", align_corners=False)
+    lin = (torch.arange(r, dtype=x.dtype, device=x.device) + 0.5) * 2 / r - 1
+    gy, gx = torch.meshgrid(lin, lin, indexing="ij")
+    base = torch.stack([gx, gy], dim=-1)[None]                                      # [1, r, r, 2] (x, y)
+    grid = base - field.permute(0, 2, 3, 1).to(x.dtype) * (2 / img_resolution)
+    return F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode="bilinear", padding_mode="border",
+                         align_corners=False)
+
+
+class FeatureEdit:
+    """A learnable ``kind`` edit after block ``resolution`` of a generator with ``channels`` there; call it as a
+    ``feature_edits`` entry of `SynthesisNetwork.forward`."""
+
+    def __init__(self, kind: str, resolution: int, channels: int, img_resolution: int, sigma: float,
+                 device: torch.device, mask: Optional[torch.Tensor] = None,
+                 param: Optional[torch.Tensor] = None) -> None:
+        if kind not in KINDS[1:]:
+            raise ValueError(f"feature edit kind must be one of {KINDS[1:]}, got {kind!r}")
+        self.kind, self.resolution, self.img_resolution, self.sigma = kind, resolution, img_resolution, sigma
+        shape = [1, 2 if kind == "warp" else channels, resolution, resolution]
+        self.param = (param.detach().clone() if param is not None else torch.zeros(shape)).to(device).requires_grad_(True)
+        self.mask = None
+        if mask is not None:  # 1 = may change, at the block's resolution
+            self.mask = F.adaptive_avg_pool2d(mask.to(device, torch.float32), resolution)
+
+    def value(self) -> torch.Tensor:
+        """The blurred (and masked) field or offset [1, K, r, r]."""
+        v = gaussian_blur(self.param, self.sigma * self.resolution / self.img_resolution)
+        return v * self.mask if self.mask is not None else v
+
+    def __call__(self, x: torch.Tensor, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        v = self.value()
+        if self.kind == "warp":
+            return warp(x, v, self.img_resolution), warp(img, v, self.img_resolution)
+        return x + v.to(x.dtype), img
+
+    def penalty(self) -> torch.Tensor:
+        return self.value().square().mean()
+
+    def edits(self) -> dict:
+        """The ``feature_edits`` argument of the synthesis network."""
+        return {self.resolution: self}
+
+    def state(self) -> dict:
+        """What reproduces it (`from_state`): kind, block resolution and the final field / offset (on the CPU)."""
+        return {"kind": self.kind, "resolution": self.resolution, "value": self.value().detach().cpu().clone()}
+
+    @classmethod
+    def from_state(cls, state: dict, img_resolution: int, device: torch.device) -> "FeatureEdit":
+        v = torch.as_tensor(state["value"], dtype=torch.float32)
+        return cls(state["kind"], int(state["resolution"]), v.shape[1], img_resolution, 0.0, device, param=v)

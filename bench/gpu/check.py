@@ -310,6 +310,22 @@ def report(work: Path, dest: Path, dry: bool) -> dict[str, Any]:
     return data
 
 
+def _faces_or_stand_in() -> str:
+    try:
+        import cv2
+        if hasattr(cv2, "CascadeClassifier"):
+            return f"OpenCV {cv2.__version__}"
+    except ImportError:
+        pass
+    # Face scores and crops are CPU-side OpenCV work that parity and speed do not compare: where the device
+    # image's cv2 lacks the cascade (or resize), they answer "no face" instead of stopping the check.
+    from engines import faces
+    from engines.evaluation import cat_faces
+    faces._search_sizes = lambda *args, **kwargs: []
+    cat_faces.confidence = lambda images: torch.zeros(len(images))
+    return "no OpenCV cascade in this image: face scores not computed"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("stage", choices=["parity", "speed", "report"])
@@ -330,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         print("no CUDA device: run with --device cpu --dry-run for the CPU dry run", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "env.json").write_text(json.dumps(environment(device), indent=2))
+    env = environment(device)
+    env["cat_faces"] = _faces_or_stand_in()
+    (args.out / "env.json").write_text(json.dumps(env, indent=2))
     if args.stage == "parity":
         result = parity(device, args.dry_run, args.steps)
         (args.out / "parity.json").write_text(json.dumps(result, indent=2))

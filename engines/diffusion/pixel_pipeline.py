@@ -117,8 +117,8 @@ def guided_model_output(unet: Any, x_in: torch.Tensor, t: torch.Tensor, labels: 
     if null_id is None or guidance == 1.0:
         return unet(x_in, t, class_labels=labels).sample
     null = negative if negative is not None else torch.full_like(labels, int(null_id))
-    cond, uncond = unet(torch.cat([x_in, x_in]), t, class_labels=torch.cat([labels, null])).sample.chunk(2)
-    return uncond + guidance * (cond - uncond)
+    cond, uncond = unet(torch.cat([x_in, x_in]), t, class_labels=torch.cat([labels, null])).sample.float().chunk(2)
+    return (uncond + guidance * (cond - uncond)).to(x_in.dtype)  # combined in float32: bf16 would round w·(c − u)
 
 
 def predict_x0(scheduler: Any, step_output: Any, model_output: torch.Tensor, sample: torch.Tensor,
@@ -299,7 +299,9 @@ class ClassConditionalPixelPipeline(DiffusionPipeline):
         else:
             n = batch_size
         ids = self.class_ids(class_labels, n)
-        device, dtype = self._execution_device, self.unet.dtype
+        # The sample and the scheduler's arithmetic stay float32 whatever the UNet's dtype, and the noise is drawn in
+        # float32: a seed then gives the same image in bf16/fp16 as in fp32, up to the UNet's rounding.
+        device, dtype, unet_dtype = self._execution_device, torch.float32, self.unet.dtype
         shape = (n, self.unet.config.in_channels, *self.sample_size)
         x0 = None
         if image is not None:
@@ -330,7 +332,8 @@ class ClassConditionalPixelPipeline(DiffusionPipeline):
         step_kwargs = self.prepare_extra_step_kwargs(generator, eta)
         for i, t in enumerate(timesteps):
             x_in = self.scheduler.scale_model_input(x, t)
-            model_output = guided_model_output(self.unet, x_in, t, labels, null_id, guidance_scale, negative)
+            model_output = guided_model_output(self.unet, x_in.to(unet_dtype), t, labels, null_id, guidance_scale,
+                                               negative).to(dtype)
             out = self.scheduler.step(model_output, t, x, **step_kwargs)
             x_prev = out.prev_sample
             if m is not None:

@@ -35,6 +35,9 @@ PART_BYTES=${BURST_PART_BYTES:-15728640}  # 15 MiB parts (the tool brings back f
 SNAPSHOT=${BURST_SNAPSHOT_SECONDS:-0}      # mid-run snapshot period (0: once, at half the budget)
 export PYTHONUNBUFFERED=1 TQDM_DISABLE=${TQDM_DISABLE:-1}   # progress is in log.jsonl; keep burst.log short
 
+# A plan past the hard end would have the last stage killed before its final snapshot (seen on 2026-12-04 with
+# PLAN 335, HARD 362): a stage is killed at HARD - RESERVE - 10, so the plan ends 5 s before that.
+[ "$PLAN" -gt $(( HARD - RESERVE - 15 )) ] && PLAN=$(( HARD - RESERVE - 15 ))
 START=$(date +%s)
 elapsed() { echo $(( $(date +%s) - START )); }
 min() { if [ "$1" -lt "$2" ]; then echo "$1"; else echo "$2"; fi; }

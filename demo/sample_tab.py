@@ -89,7 +89,9 @@ def build(registry: Registry) -> SampleTab:
         event = run.click(sample, [model, n, seed, psi, model_class], [gallery, used], api_name="sample",
                           concurrency_id="engines", show_progress_on=[gallery])
         gallery.select(pick, used, [picked, latent], api_visibility="private")
-        # a new grid: the pick of the old one no longer points at what is on show
-        event.success(lambda: ("Click a sample to edit it.", ""), None, [picked, latent], api_visibility="private")
+        # a new grid: the pick of the old one no longer points at what is on show. Forgotten when Run is clicked,
+        # not after the grid arrives: a reset chained after the run raced a click on the new grid and could wipe it
+        run.click(lambda: ("Click a sample to edit it.", ""), None, [picked, latent], queue=False,
+                  api_visibility="private")
         common.track(event, "Sample", gallery, None)
     return SampleTab(model=model, latent=latent, to_edit=to_edit)

@@ -158,7 +158,7 @@ def drag(G: Any, latent: torch.Tensor, handles: Any, targets: Any, mask: Optiona
         if cfg.feature_res not in G.synthesis.block_resolutions:
             raise LatentStudioError(f"feature_res must be one of {G.synthesis.block_resolutions}, got {cfg.feature_res}.")
         channels = getattr(G.synthesis, f"b{cfg.feature_res}").conv1.weight.shape[0]
-        edit = FeatureEdit(cfg.feature_edit, cfg.feature_res, channels, res, cfg.feature_sigma, device, m)
+        edit = FeatureEdit(cfg.feature_edit, cfg.feature_res, channels, res, cfg.feature_sigma, device, m, centers=p)
         opts.append(Adam([edit.param], lr=cfg.feature_lr))
     began = time.perf_counter()
     with torch.no_grad():

@@ -7,8 +7,13 @@ outputs, so the later blocks re-render the moved content.
   every block up to that resolution (toRGB is 1×1, the skip image a sum), so the coarse structure moves as a whole
   and the finer blocks paint their detail (and their fixed noise) at the new place.
 * ``offset``: an additive offset on the block's features (blurred the same way); the skip image is left as it is.
+* ``local``: a warp made of one Gaussian bump of displacement per handle, a "liquify" move:
+  D(q) = Σ_i a_i · exp(−‖q − h_i − a_i‖² / 2σ²) with h_i the handle's start and a_i [2] (image pixels) the only
+  parameters. The bump is centred where the handle goes, so out(h_i + a_i) = in(h_i) exactly, and the warp does
+  not fold while ‖a_i‖ < σ·√e. Everything further than ~3σ from the handles stays where it was: unlike a free field
+  optimised by Adam (whose per-parameter step moves far pixels as fast as near ones), it cannot drift elsewhere.
 
-Penalty: mean(D²) (image pixels²) for a warp, mean(offset²) for an offset, times ``reg``. Everything here is
+Penalty: mean(D²) (image pixels²) for a warp (free or local), mean(offset²) for an offset, times ``reg``. Everything here is
 tensors; `drag.drag` optimises ``param`` beside the w+ rows and hands the final edit back in ``Drag.edit``.
 """
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-KINDS = ("none", "warp", "offset")
+KINDS = ("none", "warp", "offset", "local")
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -53,24 +58,45 @@ class FeatureEdit:
 
     def __init__(self, kind: str, resolution: int, channels: int, img_resolution: int, sigma: float,
                  device: torch.device, mask: Optional[torch.Tensor] = None,
-                 param: Optional[torch.Tensor] = None) -> None:
+                 param: Optional[torch.Tensor] = None, centers: Optional[torch.Tensor] = None) -> None:
         if kind not in KINDS[1:]:
             raise ValueError(f"feature edit kind must be one of {KINDS[1:]}, got {kind!r}")
+        if kind == "local" and param is None and centers is None:
+            raise ValueError("a local feature edit needs the handles' start points (centers [P, 2])")
         self.kind, self.resolution, self.img_resolution, self.sigma = kind, resolution, img_resolution, sigma
-        shape = [1, 2 if kind == "warp" else channels, resolution, resolution]
+        self.centers = centers.detach().to(device, torch.float32) if centers is not None else None
+        shape = ([len(centers), 2] if kind == "local" and param is None else
+                 [1, 2 if kind == "warp" else channels, resolution, resolution])
         self.param = (param.detach().clone() if param is not None else torch.zeros(shape)).to(device).requires_grad_(True)
+        self.fixed = param is not None  # rebuilt from a saved state: ``param`` is the final field itself
         self.mask = None
         if mask is not None:  # 1 = may change, at the block's resolution
             self.mask = F.adaptive_avg_pool2d(mask.to(device, torch.float32), resolution)
 
     def value(self) -> torch.Tensor:
         """The blurred (and masked) field or offset [1, K, r, r]."""
-        v = gaussian_blur(self.param, self.sigma * self.resolution / self.img_resolution)
+        if self.fixed:
+            v = self.param
+        elif self.kind == "local":
+            v = self.bumps()
+        else:
+            v = gaussian_blur(self.param, self.sigma * self.resolution / self.img_resolution)
         return v * self.mask if self.mask is not None else v
+
+    def bumps(self) -> torch.Tensor:
+        """The local kind's field [1, 2, r, r]: Σ_i a_i · exp(−‖q − h_i − a_i‖² / 2σ²), q the block's pixel centres
+        in image pixels."""
+        r, scale = self.resolution, self.img_resolution / self.resolution
+        c = (torch.arange(r, dtype=torch.float32, device=self.param.device) + 0.5) * scale - 0.5
+        gy, gx = torch.meshgrid(c, c, indexing="ij")
+        q = torch.stack([gx, gy])                                                   # [2, r, r] (x, y)
+        moved = (self.centers + self.param)[:, :, None, None]                      # [P, 2, 1, 1]
+        weight = torch.exp(-(q[None] - moved).square().sum(1, keepdim=True) / (2 * max(self.sigma, 0.5) ** 2))
+        return (self.param[:, :, None, None] * weight).sum(0, keepdim=True)         # [1, 2, r, r]
 
     def __call__(self, x: torch.Tensor, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         v = self.value()
-        if self.kind == "warp":
+        if self.kind in ("warp", "local"):
             return warp(x, v, self.img_resolution), warp(img, v, self.img_resolution)
         return x + v.to(x.dtype), img
 

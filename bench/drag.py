@@ -13,11 +13,12 @@ share of the requested length, identity (distance in the discriminator's feature
 share of results the cat-face detector still finds a face in, and seconds per drag. Writes a figure of the first
 drags (before with the arrow | after | the ceiling's image).
 
-**The ceiling.** What the optimised w+ rows can reach at all: the before image is warped the way an ideal drag would
-move it (a Gaussian-weighted displacement, σ 6 px, the full request at the handle), and the same rows are fitted to
-that warped image by plain pixel MSE (150 Adam steps from the start latent). Its moves, by the same two measures, bound
-what any drag on this model can show; the warped image itself reads 60–80 % by both, not 100 %, since the measures
-average a window around the handle.
+**The w+ ceiling.** What optimising w+ rows alone (the paper's algorithm, ``feature_edit=none``) can reach at all:
+the before image is warped the way an ideal drag would move it (a Gaussian-weighted displacement, σ 6 px, the full
+request at the handle), and the same rows are fitted to that warped image by plain pixel MSE (150 Adam steps from the
+start latent). Its moves, by the same two measures, bound what a w+-only drag on this model can show; the warped image
+itself reads 60–80 % by both, not 100 %, since the measures average a window around the handle. The default drag also
+warps the 32 px block's features (`drag_features`, ``local``), which is how it goes past this ceiling.
 """
 from __future__ import annotations
 
@@ -203,7 +204,7 @@ def main(argv=None) -> dict:
     table = {k: summary(v) for k, v in groups.items() if v}
     print(f"\nDrag bench: {len(rows)} drags of 4–8 px, ≤ {args.steps} steps (CPU), options {options}")
     print("| starts | n | tracked distance before → after (px) | optical-flow move along the request | patch-match move "
-          "along the request | identity (D features) | cat face after (of those with one before) | s / drag | ceiling: flow / patch match |\n"
+          "along the request | identity (D features) | cat face after (of those with one before) | s / drag | w+ ceiling: flow / patch match |\n"
           "|---|---|---|---|---|---|---|---|---|")
     for k, v in table.items():
         print(f"| {k} | {v['n']} | {v['tracked_before']:.1f} → {v['tracked_after']:.1f} | {v['flow_share']:.0%} | "

@@ -65,9 +65,9 @@ def build_demo(models: Union[Registry, GanEngine], diffusion: Optional[Diffusion
             sd = sdedit_tab.build(registry)
             translate_tab.build(registry)
             compare_model = compare_tab.build(registry)
-            drag_model = drag_tab.build(registry)
+            drag = drag_tab.build(registry)
             sample = sample_tab.build(registry)
-            models_tab.build(registry, [inv.model, interp.model, scribble_model, edit.model, compare_model, drag_model,
+            models_tab.build(registry, [inv.model, interp.model, scribble_model, edit.model, compare_model, drag.model,
                                         sample.model],
                              [sd.class_name, sd.guidance, sd.steps, sd.model_info],
                              lambda: sdedit_tab.conditioning_updates(registry))
@@ -89,6 +89,8 @@ def build_demo(models: Union[Registry, GanEngine], diffusion: Optional[Diffusion
                           api_visibility="private")
         sample.to_edit.click(to_edit, [sample.latent, sample.model], [edit.latent, edit.model, edit.start, tabs],
                              api_visibility="private")
+        drag.to_edit.click(to_edit, [drag.latent, drag.model], [edit.latent, edit.model, edit.start, tabs],
+                           api_visibility="private")
     if mcp_server:
         mcp_tools.hide_replaced(demo)
     demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)

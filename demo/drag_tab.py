@@ -1,6 +1,8 @@
 """Drag: click a handle and a target on the image (DragGAN), Run, and the GAN moves that part of the cat."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import math
 from typing import Any
 
@@ -60,7 +62,14 @@ def text_points(text: str) -> list[list[float]]:
     return out
 
 
-def build(registry: Registry) -> gr.Dropdown:
+@dataclass
+class DragTab:
+    model: gr.Dropdown
+    latent: gr.State  # the .npz the next drag starts from: the last result (its warp included) or the start
+    to_edit: gr.Button
+
+
+def build(registry: Registry) -> DragTab:
     with common.tab("Drag", "drag", """
             Click a **handle** on the cat (an eye, an ear tip, the chin), then where it should go (the **target**);
             add more pairs if you like, then **Drag**: the GAN moves that part and keeps the rest a cat (DragGAN).
@@ -90,6 +99,7 @@ def build(registry: Registry) -> gr.Dropdown:
                 with gr.Accordion("All numbers (JSON)", open=False):
                     metrics = gr.Code(label="Metrics", language="json", elem_id="drag-metrics")
                 latent = gr.File(label="Latent (.npz)", elem_id="drag-latent", visible=False)
+                to_edit = gr.Button("Send the result to Edit", size="sm", elem_id="drag-to-edit")
                 polish.add(registry, before_after, "drag")
         start = gr.State("")       # the latent (.npz) the next drag starts from
         base = gr.State(None)      # its image (PIL, model size)
@@ -189,4 +199,4 @@ def build(registry: Registry) -> gr.Dropdown:
         common.hide_if_empty_on_failure(event, before_after)
         common.reveal(event, [latent])
         common.track(event, "Drag", canvas, status)
-    return model
+    return DragTab(model=model, latent=start, to_edit=to_edit)

@@ -11,6 +11,12 @@ the image size, each step does:
 2. **Point tracking.** p_i ← argmin over the pixels q of the square Ω2(p_i, r2) of Σ_c |F(q) − f_i|, where f_i is
    the start image's feature at the first handle position.
 
+By default (``feature_edit="local"``, `drag_features`) a third thing moves with the w+ rows: one Gaussian bump of
+displacement per handle warps the 32 px block's output, started at the whole move (the content at h_i lands on t_i
+at once) and refined by the same loss; the later blocks re-render the moved content, so an ear or an eye moves as a
+whole while everything ~3σ away stays put. The warp travels with the saved latent (``noise.warp<r>``). With
+``feature_edit="none"`` it is the paper's algorithm alone, which on our 64 px models moves far less (docs/benchmarks.md).
+
 It stops when every handle is within ``stop_distance`` of its target. Points are (x, y) in image pixels
 (pixel centres at integer coordinates). `drag(G, latent, handles, targets, mask, …)` is the algorithm only;
 turning images and clicks into tensors and the result into a `Result` is the engine's job (`GanEngine.drag`).
@@ -28,7 +34,7 @@ import torch.nn.functional as F
 from ..base import Cancelled, LatentStudioError
 from .options import DragConfig  # noqa: F401 (its old home)
 from .adam import Adam
-from .drag_features import FeatureEdit
+from .drag_features import FeatureEdit, warp_key
 
 #: ``(step, total, preview [1, C, R, R] or None)``.
 TensorProgress = Callable[[int, int, Optional[torch.Tensor]], None]
@@ -147,7 +153,7 @@ def drag(G: Any, latent: torch.Tensor, handles: Any, targets: Any, mask: Optiona
     r1, r2 = cfg.radii(res)
     rows = min(cfg.rows if cfg.rows is not None else math.ceil(G.num_ws / 3), G.num_ws)
     if rows == 0 and cfg.feature_edit == "none":
-        raise LatentStudioError("Nothing to optimise: rows 0 needs a feature edit (warp or offset).")
+        raise LatentStudioError("Nothing to optimise: rows 0 needs a feature edit (local, warp or offset).")
     ws = latent.detach().to(device, torch.float32)
     moving = ws[:, :rows].clone().requires_grad_(True)
     fixed = ws[:, rows:]
@@ -155,14 +161,22 @@ def drag(G: Any, latent: torch.Tensor, handles: Any, targets: Any, mask: Optiona
     edit = None
     opts = [Adam([moving], lr=cfg.lr)] if rows else []
     if cfg.feature_edit != "none":
-        if cfg.feature_res not in G.synthesis.block_resolutions:
+        fres = min(cfg.feature_res, res)  # the default block (32) on a smaller model: its last block
+        if fres not in G.synthesis.block_resolutions:
             raise LatentStudioError(f"feature_res must be one of {G.synthesis.block_resolutions}, got {cfg.feature_res}.")
-        channels = getattr(G.synthesis, f"b{cfg.feature_res}").conv1.weight.shape[0]
-        edit = FeatureEdit(cfg.feature_edit, cfg.feature_res, channels, res, cfg.feature_sigma, device, m, centers=p)
+        channels = getattr(G.synthesis, f"b{fres}").conv1.weight.shape[0]
+        edit = FeatureEdit(cfg.feature_edit, fres, channels, res, cfg.feature_sigma, device, m, centers=p)
+        if cfg.feature_edit == "local":  # each bump starts at the whole move (out(t) = in(h)); the loop refines it
+            with torch.no_grad():
+                edit.param.copy_(t - p)
         opts.append(Adam([edit.param], lr=cfg.feature_lr))
     began = time.perf_counter()
     with torch.no_grad():
         img0, feat0 = features(G, ws, noise)
+    if edit is not None and edit.kind in ("warp", "local") and warp_key(fres) in (noise or {}):
+        # a dragged latent's warp of this block: the new warp is composed with it (one resampling, as it is saved)
+        edit.base = noise[warp_key(fres)][:1].to(device, torch.float32)
+        noise = {k: v for k, v in noise.items() if k != warp_key(fres)}
     reference = sample(feat0, p)                                             # f_i = F₀(p_i⁰)
     path, losses, frames = [p.tolist()], [], []
     every = max(1, cfg.steps // cfg.frames) if cfg.frames else 0

@@ -10,7 +10,7 @@ outputs, so the later blocks re-render the moved content.
 * ``local``: a warp made of one Gaussian bump of displacement per handle, a "liquify" move:
   D(q) = Σ_i a_i · exp(−‖q − h_i − a_i‖² / 2σ²) with h_i the handle's start and a_i [2] (image pixels) the only
   parameters. The bump is centred where the handle goes, so out(h_i + a_i) = in(h_i) exactly, and the warp does
-  not fold while ‖a_i‖ < σ·√e. Everything further than ~3σ from the handles stays where it was: unlike a free field
+  not fold while ‖a_i‖ < σ·√e (a longer move widens its σ to keep it so). Everything further than ~3σ from the handles stays where it was: unlike a free field
   optimised by Adam (whose per-parameter step moves far pixels as fast as near ones), it cannot drift elsewhere.
 
 Penalty: mean(D²) (image pixels²) for a warp (free or local), mean(offset²) for an offset, times ``reg``. Everything here is
@@ -52,6 +52,28 @@ def warp(x: torch.Tensor, field: torch.Tensor, img_resolution: int) -> torch.Ten
                          align_corners=False)
 
 
+#: A drag's warp of block ``r``'s output travels with the latent among its noise maps as ``warp<r>`` [N, 2, r, r]
+#: (x, y displacement in image pixels), so every renderer (Edit, Interpolate, a further drag) draws the dragged image;
+#: `SynthesisNetwork.forward` applies it, `latents.load_noise` checks it.
+WARP_PREFIX = "warp"
+
+
+def warp_key(resolution: int) -> str:
+    return f"{WARP_PREFIX}{int(resolution)}"
+
+
+def stored_warps(noise: Optional[dict]) -> dict[int, torch.Tensor]:
+    """{block resolution: field [N, 2, r, r]} of the ``warp<r>`` entries of a noise-map dict."""
+    return {int(k[len(WARP_PREFIX):]): v for k, v in (noise or {}).items()
+            if k.startswith(WARP_PREFIX) and k[len(WARP_PREFIX):].isdigit()}
+
+
+def compose(old: torch.Tensor, new: torch.Tensor, img_resolution: int) -> torch.Tensor:
+    """The one field that does ``old`` then ``new`` (backward warps, [1, 2, r, r]): out(q) = in(q − D(q)) with
+    D(q) = D_new(q) + D_old(q − D_new(q))."""
+    return new + warp(old.to(new), new, img_resolution)
+
+
 class FeatureEdit:
     """A learnable ``kind`` edit after block ``resolution`` of a generator with ``channels`` there; call it as a
     ``feature_edits`` entry of `SynthesisNetwork.forward`."""
@@ -69,6 +91,7 @@ class FeatureEdit:
                  [1, 2 if kind == "warp" else channels, resolution, resolution])
         self.param = (param.detach().clone() if param is not None else torch.zeros(shape)).to(device).requires_grad_(True)
         self.fixed = param is not None  # rebuilt from a saved state: ``param`` is the final field itself
+        self.base: Optional[torch.Tensor] = None  # a warp already there (a dragged latent's): value() composes it
         self.mask = None
         if mask is not None:  # 1 = may change, at the block's resolution
             self.mask = F.adaptive_avg_pool2d(mask.to(device, torch.float32), resolution)
@@ -81,7 +104,8 @@ class FeatureEdit:
             v = self.bumps()
         else:
             v = gaussian_blur(self.param, self.sigma * self.resolution / self.img_resolution)
-        return v * self.mask if self.mask is not None else v
+        v = v * self.mask if self.mask is not None else v
+        return compose(self.base, v, self.img_resolution) if self.base is not None and not self.fixed else v
 
     def bumps(self) -> torch.Tensor:
         """The local kind's field [1, 2, r, r]: Σ_i a_i · exp(−‖q − h_i − a_i‖² / 2σ²), q the block's pixel centres
@@ -91,7 +115,9 @@ class FeatureEdit:
         gy, gx = torch.meshgrid(c, c, indexing="ij")
         q = torch.stack([gx, gy])                                                   # [2, r, r] (x, y)
         moved = (self.centers + self.param)[:, :, None, None]                      # [P, 2, 1, 1]
-        weight = torch.exp(-(q[None] - moved).square().sum(1, keepdim=True) / (2 * max(self.sigma, 0.5) ** 2))
+        # σ per handle, widened for a long move so that the warp never folds (it would while ‖a‖ ≥ σ·√e)
+        sigma = (self.param.detach().norm(dim=1) * (1.1 / math.sqrt(math.e))).clamp(min=max(self.sigma, 0.5))
+        weight = torch.exp(-(q[None] - moved).square().sum(1, keepdim=True) / (2 * sigma.square()[:, None, None, None]))
         return (self.param[:, :, None, None] * weight).sum(0, keepdim=True)         # [1, 2, r, r]
 
     def __call__(self, x: torch.Tensor, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -15,6 +15,7 @@ import torch
 from ..base import LatentStudioError, ProgressCallback, Result, Timer
 from .. import faces, imaging
 from ..evaluation import cat_faces
+from .drag_features import warp_key
 from .drag import DragConfig, drag
 from .editing import prepare_photo
 from .latents import is_latent_source
@@ -95,13 +96,17 @@ def drag_image(engine: GanView, source: Any, handles: Any, targets: Any, mask: A
         "distance_before": distance(done.path[0]), "distance_after": distance(done.path[-1]),
         "cat_face": float(cat_faces.confidence(done.image)[0]), "warnings": told}
     metrics["holds_face"] = metrics["cat_face"] >= cat_faces.MIN_CONFIDENCE
-    if done.edit is not None:  # opt-in feature edit (issue 28): the w+ latent alone does not render the result
-        told.append(f"feature_edit={config.feature_edit}: the saved latent renders without the feature edit.")
+    kept = noise
+    if done.edit is not None and done.edit["kind"] in ("warp", "local"):  # the warp goes with the latent
+        r = int(done.edit["resolution"])  # (composed with the start's warp of that block, if it had one)
+        kept = {**(noise or {}), warp_key(r): done.edit["value"].to(engine.device)}
+    elif done.edit is not None:  # an additive offset of one block's features is not kept with a latent
+        told.append(f"feature_edit={config.feature_edit}: the saved latent renders without the feature offset.")
     yardstick = engine.photo_distance()
     if yardstick is not None:
         metrics["photo_distance"] = float(yardstick.distance(done.image)[0])
     return Result(images=images, frames=[imaging.to_pil(f.clamp(-1, 1))[0] for f in done.frames],
-                  latents=engine.latent_record(done.latent, "w+", noise), metrics=metrics,
+                  latents=engine.latent_record(done.latent, "w+", kept), metrics=metrics,
                   timings={**timer.timings, "per_step_ms": 1000 * done.seconds / max(1, done.steps_run)},
                   options={**config.as_dict(), "handles": np.asarray(handles, dtype=float).tolist(),
                            "targets": t.tolist(), "masked": mask is not None, "truncation": truncation,

@@ -17,6 +17,7 @@ from PIL import Image
 from ..base import LatentStudioError, ProgressCallback, Result, Timer, check_range, report
 from .. import imaging
 from .latents import is_latent_source
+from .drag_features import stored_warps, warp_key
 from .view import GanModel, GanView
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -80,18 +81,26 @@ def noise_path(a: Optional[dict[str, torch.Tensor]], b: Optional[dict[str, torch
     layers = G.synthesis.noise_layers()
 
     def maps(x: Optional[dict[str, torch.Tensor]], name: str) -> torch.Tensor:
-        if x:
+        if x and name in x:
             return x[name][:1]
         const = layers[name].noise_const
         return const.detach().float()[None, None]
 
+    # A dragged endpoint's warp (`drag_features.WARP_PREFIX`) blends linearly from no displacement: the drag plays out.
+    warps = sorted(set(stored_warps(a)) | set(stored_warps(b)))
+    shapes = {r: next(x[warp_key(r)][:1] for x in (a, b) if x and warp_key(r) in x) for r in warps}
+    has_maps = any(x and any(name in x for name in layers) for x in (a, b))
     path = []
     for t in np.linspace(0.0, 1.0, int(frames)):
         frame = {}
-        for name in layers:
+        for name in layers if has_maps else ():
             na = maps(a, name)
             nb = maps(b, name).to(na.device)
             frame[name] = na if t == 0 else nb if t == 1 else ((1 - t) * na + t * nb) / float(np.hypot(1 - t, t))
+        for r in warps:
+            wa, wb = ((x[warp_key(r)][:1] if x and warp_key(r) in x else torch.zeros_like(shapes[r])).to(shapes[r])
+                      for x in (a, b))
+            frame[warp_key(r)] = (1 - float(t)) * wa + float(t) * wb
         path.append(frame)
     return path
 

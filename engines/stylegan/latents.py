@@ -3,7 +3,9 @@
 Keys: ``latent`` (float32; z/w: [N, dim], w+: [N, num_ws, w_dim]), ``space`` ("z", "w", "w+"),
 ``arch`` and ``fingerprint`` (see `GanBundle.fingerprint`), and, for a StyleGAN2 inversion that optimised
 them, the per-image noise maps ``noise.<layer>`` (float32 [N, 1, r, r], layer names as
-`SynthesisNetwork.noise_layers`). Loading checks all of them, so a latent from another model or of the
+`SynthesisNetwork.noise_layers`), and for a dragged image the drag's warp of one block's output
+``noise.warp<r>`` (float32 [N, 2, r, r], `drag_features.WARP_PREFIX`; it rides with the noise maps so that every
+renderer draws the dragged image). Loading checks all of them, so a latent from another model or of the
 wrong shape is a clear error instead of a strange image. `read_latent` is the one way back from a file or record to
 tensors (latent, space, noise maps).
 """
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 
 from ..base import LatentStudioError
+from .drag_features import WARP_PREFIX, warp_key
 
 
 def latent_shape(G: Any, space: str) -> tuple[int, ...]:
@@ -138,20 +141,23 @@ def load_noise(src: str | Path | dict, G: Any, n: int) -> Optional[dict[str, tor
     if not stored:
         return None
     layers = G.synthesis.noise_layers() if hasattr(G, "synthesis") and hasattr(G.synthesis, "noise_layers") else {}
-    unknown = sorted(set(stored) - set(layers))
+    blocks = list(getattr(getattr(G, "synthesis", None), "block_resolutions", []))
+    warps = {k: int(k[len(WARP_PREFIX):]) for k in stored if k.startswith(WARP_PREFIX) and k[len(WARP_PREFIX):].isdigit()}
+    unknown = sorted(k for k in set(stored) - set(layers) if warps.get(k) not in blocks)
     if unknown:
         raise LatentStudioError(f"The latent file holds noise maps for layers this model does not have: {unknown}; "
-                                f"its noise layers are {sorted(layers) or 'none'}.")
+                                f"its noise layers are {sorted(layers) or 'none'}"
+                                f"{f' and drag warps {[warp_key(r) for r in blocks]}' if blocks else ''}.")
     missing = sorted(set(layers) - set(stored))
-    if missing:
+    if missing and len(missing) < len(layers):  # a dragged sample holds its warp alone: the model's constant noise
         raise LatentStudioError(f"The latent file's noise maps miss the layers {missing}.")
     noise = {}
     for name, raw in stored.items():
-        r = layers[name].resolution
+        r, k = (warps[name], 2) if name in warps else (layers[name].resolution, 1)
         arr = np.asarray(raw)
-        if arr.dtype.kind not in "fiub" or arr.shape != (n, 1, r, r):
-            raise LatentStudioError(f"The noise map {name!r} must be real numbers of shape [{n}, 1, {r}, {r}], "
-                                    f"got {list(arr.shape)} ({arr.dtype}).")
+        if arr.dtype.kind not in "fiub" or arr.shape != (n, k, r, r):
+            raise LatentStudioError(f"The {'drag warp' if k == 2 else 'noise map'} {name!r} must be real numbers of "
+                                    f"shape [{n}, {k}, {r}, {r}], got {list(arr.shape)} ({arr.dtype}).")
         with np.errstate(over="ignore", invalid="ignore"):
             arr = arr.astype(np.float32)
         if not np.isfinite(arr).all():

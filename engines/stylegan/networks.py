@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .drag_features import stored_warps, warp
 from .network_config import NetworkConfig
 from .ops import (FullyConnectedLayer, bias_act, modulated_conv2d, normalize_2nd_moment, setup_filter,
                   upsample2d, LRELU_GAIN)
@@ -227,6 +228,7 @@ class SynthesisNetwork(nn.Module):
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"expected ws of shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         noise = noise or {}
+        warps = stored_warps(noise)  # a drag's warp kept with the latent (`drag_features.WARP_PREFIX`)
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:
@@ -235,6 +237,8 @@ class SynthesisNetwork(nn.Module):
             w_idx += block.num_conv
             block_noise = {k.split(".", 1)[1]: v for k, v in noise.items() if k.startswith(f"b{res}.")}
             x, img = block(x, img, block_ws, noise_mode, generator, block_noise, force_fp32)
+            if res in warps:
+                x, img = warp(x, warps[res], self.img_resolution), warp(img, warps[res], self.img_resolution)
             if feature_edits and res in feature_edits:
                 x, img = feature_edits[res](x, img)
             if res == features_at:

@@ -96,15 +96,15 @@ class DragConfig(Options):
                                   min=0.0, max=64.0)
     frames: int = option(12, "Preview frames", "intermediate images kept for progress and the GIF", min=0, max=500,
                          integer=True)
-    feature_edit: str = option("none", "Feature edit", "also optimise an edit of one synthesis block's output: a "
+    feature_edit: str = option("local", "Feature edit", "also optimise an edit of one synthesis block's output: a "
                                "smooth displacement field (warp), one displacement bump per handle (local) or an "
                                "additive offset, so later blocks re-render the moved content (`drag_features`)",
                                choices=("none", "warp", "offset", "local"))
-    feature_res: int = option(16, "Feature edit block", "the block (resolution) whose output is edited", min=4,
+    feature_res: int = option(32, "Feature edit block", "the block (resolution) whose output is edited", min=4,
                               max=1024, integer=True)
     feature_lr: float = option(0.1, "Feature edit learning rate", "Adam's step size on the edit (image pixels for a "
                                "warp)", min=1e-5, max=100.0)
-    feature_sigma: float = option(6.0, "Feature edit smoothness", "Gaussian blur of the edit (for local: the "
+    feature_sigma: float = option(10.0, "Feature edit smoothness", "Gaussian blur of the edit (for local: the "
                                   "bumps' σ), in image pixels", min=0.0, max=256.0)
     feature_reg: float = option(0.0, "Feature edit regulariser", "weight of the edit's mean square", min=0.0, max=1e4)
 

@@ -36,7 +36,8 @@ def pivotal_tuning(G: Any, pivot: torch.Tensor, space: str, target: torch.Tensor
         layers = tuned.synthesis.noise_layers()
         with torch.no_grad():
             for name, maps in noise.items():
-                layers[name].noise_const.copy_(maps[0, 0].to(layers[name].noise_const))
+                if name in layers:  # (a drag's warp rides along as ``warp<r>``: not a noise map)
+                    layers[name].noise_const.copy_(maps[0, 0].to(layers[name].noise_const))
     params = list(tuned.synthesis.parameters())
     if tune_noise:
         params += [b for name, b in tuned.synthesis.named_buffers() if name.endswith("noise_const")]

@@ -150,3 +150,7 @@ def test_drag_tab_places_points_by_clicking_and_drags(page, app_server, screensh
                                                          timeout=RUN_TIMEOUT)
     expect(page.locator("#drag-before-after img")).to_have_count(2)
     screenshot(page, "drag")
+    page.locator("#drag-to-edit").click()  # the dragged latent (its warp with it) goes on to Edit
+    expect(page.get_by_role("tab", name="Edit", exact=True)).to_have_attribute("aria-selected", "true")
+    page.locator("#edit-run").click()
+    expect(page.locator("#edit-before-after img")).to_have_count(2, timeout=RUN_TIMEOUT)

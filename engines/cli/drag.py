@@ -10,7 +10,8 @@ from .common import add_command, add_gan_flags, add_out_flag, add_photo_flags, g
 
 #: DragConfig fields → their flags (ranges and defaults come from the dataclass)
 FLAGS = {"--steps": "steps", "--lr": "lr", "--rows": "rows", "--r1": "r1", "--r2": "r2",
-         "--mask-weight": "mask_weight", "--stop-distance": "stop_distance", "--frames": "frames"}
+         "--mask-weight": "mask_weight", "--stop-distance": "stop_distance", "--frames": "frames",
+         "--feature-edit": "feature_edit", "--feature-res": "feature_res", "--feature-sigma": "feature_sigma"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

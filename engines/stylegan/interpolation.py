@@ -75,7 +75,8 @@ def noise_path(a: Optional[dict[str, torch.Tensor]], b: Optional[dict[str, torch
     """Per frame the noise maps between two endpoints' maps ([1, 1, r, r] per layer; None: the model's
     constant noise), or None when neither endpoint has its own. A variance-preserving blend,
     ``((1 − t)·a + t·b) / √((1 − t)² + t²)``, so the middle frames are as detailed as the ends; the end
-    frames use the endpoints' maps exactly."""
+    frames use the endpoints' maps exactly. A dragged endpoint's warp (``warp<r>``) goes from the other endpoint's
+    (none: zero displacement) linearly, so the path plays the drag out."""
     if not a and not b:
         return None
     layers = G.synthesis.noise_layers()
@@ -86,7 +87,6 @@ def noise_path(a: Optional[dict[str, torch.Tensor]], b: Optional[dict[str, torch
         const = layers[name].noise_const
         return const.detach().float()[None, None]
 
-    # A dragged endpoint's warp (`drag_features.WARP_PREFIX`) blends linearly from no displacement: the drag plays out.
     warps = sorted(set(stored_warps(a)) | set(stored_warps(b)))
     shapes = {r: next(x[warp_key(r)][:1] for x in (a, b) if x and warp_key(r) in x) for r in warps}
     has_maps = any(x and any(name in x for name in layers) for x in (a, b))

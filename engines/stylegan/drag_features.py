@@ -62,10 +62,15 @@ def warp_key(resolution: int) -> str:
     return f"{WARP_PREFIX}{int(resolution)}"
 
 
+def warp_resolution(key: str) -> Optional[int]:
+    """The block resolution ``r`` of a ``warp<r>`` key; None for any other key (a noise layer's)."""
+    tail = key[len(WARP_PREFIX):]
+    return int(tail) if key.startswith(WARP_PREFIX) and tail.isdigit() else None
+
+
 def stored_warps(noise: Optional[dict]) -> dict[int, torch.Tensor]:
     """{block resolution: field [N, 2, r, r]} of the ``warp<r>`` entries of a noise-map dict."""
-    return {int(k[len(WARP_PREFIX):]): v for k, v in (noise or {}).items()
-            if k.startswith(WARP_PREFIX) and k[len(WARP_PREFIX):].isdigit()}
+    return {warp_resolution(k): v for k, v in (noise or {}).items() if warp_resolution(k) is not None}
 
 
 def compose(old: torch.Tensor, new: torch.Tensor, img_resolution: int) -> torch.Tensor:

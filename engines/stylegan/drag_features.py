@@ -70,7 +70,7 @@ def warp_resolution(key: str) -> Optional[int]:
 
 def stored_warps(noise: Optional[dict]) -> dict[int, torch.Tensor]:
     """{block resolution: field [N, 2, r, r]} of the ``warp<r>`` entries of a noise-map dict."""
-    return {warp_resolution(k): v for k, v in (noise or {}).items() if warp_resolution(k) is not None}
+    return {r: v for k, v in (noise or {}).items() if (r := warp_resolution(k)) is not None}
 
 
 def compose(old: torch.Tensor, new: torch.Tensor, img_resolution: int) -> torch.Tensor:

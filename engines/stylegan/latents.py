@@ -142,7 +142,7 @@ def load_noise(src: str | Path | dict, G: Any, n: int) -> Optional[dict[str, tor
         return None
     layers = G.synthesis.noise_layers() if hasattr(G, "synthesis") and hasattr(G.synthesis, "noise_layers") else {}
     blocks = list(getattr(getattr(G, "synthesis", None), "block_resolutions", []))
-    warps = {k: warp_resolution(k) for k in stored if warp_resolution(k) is not None}
+    warps = {k: r for k in stored if (r := warp_resolution(k)) is not None}
     unknown = sorted(k for k in set(stored) - set(layers) if warps.get(k) not in blocks)
     if unknown:
         raise LatentStudioError(f"The latent file holds noise maps for layers this model does not have: {unknown}; "

@@ -35,6 +35,7 @@ import torch
 
 from engines import data as datasets
 from engines import imaging
+from engines.base import LatentStudioError
 from engines.evaluation.realism import PatchRealism
 from engines.evaluation.swd import subset
 from engines.stylegan import editing
@@ -141,8 +142,13 @@ def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: i
           orthogonal_to: tuple[str, ...] = ()) -> dict:
     pos, neg, vpos, vneg = inverted_sets(engine, name, sets, steps, cache)
     d = from_examples(pos, neg, name, space="w", fingerprint=engine.fingerprint)
-    cosines = {n: round(float(np.dot(d.vector, editing.load_direction(n, engine).vector)), 3)
-               for n in editing.named_directions(engine) if n != name}  # colour leaks show up here
+    cosines = {}  # colour leaks show up here
+    for n in editing.named_directions(engine):
+        if n != name:
+            try:
+                cosines[n] = round(float(np.dot(d.vector, editing.load_direction(n, engine).vector)), 3)
+            except LatentStudioError:  # made for the previous weights: being rebuilt too, no cosine to report
+                cosines[n] = None
     if orthogonal_to:
         d.vector = without(d.vector, [editing.load_direction(n, engine) for n in orthogonal_to])
         d.meta["orthogonal_to"] = list(orthogonal_to)

@@ -5,7 +5,8 @@
     python -m bench.named_directions --direction eyes_open --strength 4
 
 Every direction is built the same way: photos with the attribute (pos) and without it (neg) from the
-training split are inverted into w, separated by a linear boundary (`directions.from_examples`), and the
+training split are inverted into w, separated by a linear boundary (`directions.from_examples`, its L2
+regulariser chosen by 5-fold cross-validation on the training photos alone unless ``--l2`` sets it), and the
 held-out (validation-split) photos of both classes are inverted too and classified by the boundary
 (threshold midway between the training classes), so the direction is known to mean the attribute beyond
 its training examples. The default strength is the largest of 1…6 whose edited samples keep realism ≥ 0.3
@@ -107,6 +108,44 @@ def without(vector: np.ndarray, conditions: list[Direction]) -> np.ndarray:
     return (v / np.linalg.norm(v)).astype(np.float32)
 
 
+L2_GRID = (1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)
+
+
+def boundary(pos: torch.Tensor, neg: torch.Tensor, name: str, fingerprint: str, l2: float,
+             conditions: list[Direction]) -> Direction:
+    """``from_examples`` with the regulariser ``l2``, then made orthogonal to ``conditions`` (if any)."""
+    d = from_examples(pos, neg, name, space="w", fingerprint=fingerprint, l2=l2)
+    if conditions:
+        d.vector = without(d.vector, conditions)
+    return d
+
+
+def split_accuracy(v: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor, tpos: torch.Tensor,
+                   tneg: torch.Tensor) -> torch.Tensor:
+    """Per-photo correctness [len(tpos) + len(tneg)] of the boundary along ``v`` on (tpos, tneg), its threshold
+    midway between the class means of the photos it was built from (pos, neg)."""
+    centre = ((pos @ v).mean() + (neg @ v).mean()) / 2
+    return torch.cat([(tpos @ v) > centre, (tneg @ v) <= centre]).float()
+
+
+def cross_validated_l2(pos: torch.Tensor, neg: torch.Tensor, name: str, conditions: list[Direction],
+                       folds: int = 5) -> tuple[float, dict]:
+    """The regulariser of ``L2_GRID`` with the best ``folds``-fold cross-validated accuracy on the *training*
+    photos alone (the held-out photos never choose anything); ties go to the stronger regulariser."""
+    order = [torch.randperm(len(x), generator=torch.Generator().manual_seed(i)).tolist() for i, x in enumerate((pos, neg))]
+    scores = {}
+    for l2 in L2_GRID:
+        right = []
+        for f in range(folds):
+            fit = [x[[i for j, i in enumerate(o) if j % folds != f]] for x, o in zip((pos, neg), order)]
+            test = [x[[i for j, i in enumerate(o) if j % folds == f]] for x, o in zip((pos, neg), order)]
+            v = torch.as_tensor(boundary(*fit, name, "", l2, conditions).vector, dtype=torch.float32)
+            right.append(split_accuracy(v, *fit, *test))
+        scores[l2] = round(float(torch.cat(right).mean()), 4)
+    best = max(scores.values())
+    return max(l2 for l2, s in scores.items() if s == best), scores
+
+
 @torch.no_grad()
 def choose_strength(engine: GanEngine, d: Direction, w: torch.Tensor) -> tuple[float, list[dict]]:
     """The largest strength in `STRENGTHS` whose edited samples keep mean realism ≥ 0.3, and the table."""
@@ -139,9 +178,11 @@ def inverted_sets(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], 
 
 def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: int,
           strength: Optional[float], model: str, results: Path, figures: Path, cache: Optional[Path] = None,
-          orthogonal_to: tuple[str, ...] = ()) -> dict:
+          orthogonal_to: tuple[str, ...] = (), l2: Optional[float] = None) -> dict:
     pos, neg, vpos, vneg = inverted_sets(engine, name, sets, steps, cache)
-    d = from_examples(pos, neg, name, space="w", fingerprint=engine.fingerprint)
+    conditions = [editing.load_direction(n, engine) for n in orthogonal_to]
+    l2, cv_scores = (l2, None) if l2 is not None else cross_validated_l2(pos, neg, name, conditions)
+    d = from_examples(pos, neg, name, space="w", fingerprint=engine.fingerprint, l2=l2)
     cosines = {}  # colour leaks show up here
     for n in editing.named_directions(engine):
         if n != name:
@@ -149,14 +190,13 @@ def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: i
                 cosines[n] = round(float(np.dot(d.vector, editing.load_direction(n, engine).vector)), 3)
             except LatentStudioError:  # made for the previous weights: being rebuilt too, no cosine to report
                 cosines[n] = None
-    if orthogonal_to:
-        d.vector = without(d.vector, [editing.load_direction(n, engine) for n in orthogonal_to])
+    if conditions:
+        d.vector = without(d.vector, conditions)
         d.meta["orthogonal_to"] = list(orthogonal_to)
     v = torch.as_tensor(d.vector, dtype=torch.float32)
-    centre = ((pos @ v).mean() + (neg @ v).mean()) / 2  # midway between the two training classes
-    held = torch.cat([(vpos @ v) > centre, (vneg @ v) <= centre]).float()
+    held = split_accuracy(v, pos, neg, vpos, vneg)  # threshold midway between the two training classes
     held_acc = float(held.mean())
-    train_acc = float(torch.cat([(pos @ v) > centre, (neg @ v) <= centre]).float().mean())
+    train_acc = float(split_accuracy(v, pos, neg, pos, neg).mean())
     gen = torch.Generator().manual_seed(5)
     with torch.no_grad():
         w = engine.G.mapping(torch.randn(8, engine.G.z_dim, generator=gen), truncation_psi=0.7)[:, 0]
@@ -165,7 +205,7 @@ def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: i
     with torch.no_grad():
         strip = [engine.G.synthesize(apply(w[:4], d, s), "w") for s in (-chosen, -chosen / 2, 0.0, chosen / 2, chosen)]
     d.meta.update(train_accuracy=round(train_acc, 3), default_strength=chosen, heldout_accuracy=round(held_acc, 3), n_pos=len(pos), n_neg=len(neg),
-                  heldout=[len(vpos), len(vneg)], inversion_steps=steps, inversion_init=engine.default_init("w"),
+                  heldout=[len(vpos), len(vneg)], l2=l2, inversion_steps=steps, inversion_init=engine.default_init("w"),
                   description=DESCRIPTIONS[name])
     if strength is not None:
         d.meta["default_strength_note"] = (f"chosen by looking at the figure; the realism rule (largest of "
@@ -183,7 +223,8 @@ def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: i
               "n_train": [len(pos), len(neg)], "n_heldout": [len(vpos), len(vneg)], "inversion_steps": steps,
               "inversion_init": d.meta["inversion_init"],
               "cosine_before_orthogonalising": cosines,
-              "orthogonal_to": list(orthogonal_to), "default_strength": chosen, "default_strength_by_realism_rule": by_rule, "realism_by_strength": table}
+              "orthogonal_to": list(orthogonal_to), "l2": l2, "l2_cross_validated_accuracy": cv_scores,
+              "default_strength": chosen, "default_strength_by_realism_rule": by_rule, "realism_by_strength": table}
     results.mkdir(parents=True, exist_ok=True)
     (results / f"named_directions_{name}.json").write_text(json.dumps(record, indent=2))
     return record
@@ -204,13 +245,15 @@ def main(argv=None) -> dict:
     p.add_argument("--figures", type=Path, default=Path("assets/samples"))
     p.add_argument("--orthogonal-to", nargs="*", default=[], metavar="NAME",
                    help="shipped directions whose components are removed from the new one (conditional edit)")
+    p.add_argument("--l2", type=float, default=None,
+                   help="the boundary's L2 regulariser (default: chosen by 5-fold cross-validation on the training photos)")
     p.add_argument("--cache", type=Path, default=None, help="folder to keep the inverted latents in (reruns skip inverting)")
     args = p.parse_args(argv)
     torch.manual_seed(0)
     engine = GanEngine(args.model, device="cpu")
     sets = photo_sets(args.direction, args, engine.resolution)
     record = build(engine, args.direction, sets, args.steps, args.strength, args.model, args.results,
-                   args.figures, args.cache, tuple(args.orthogonal_to))
+                   args.figures, args.cache, tuple(args.orthogonal_to), args.l2)
     print(json.dumps(record, indent=2))
     return record
 

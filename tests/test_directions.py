@@ -82,6 +82,27 @@ def test_examples_find_the_attribute_direction():
         dirs.from_examples(np.ones((3, dim)), np.ones((3, dim)) + 1e-9, "collapsed")
 
 
+def test_named_direction_regulariser_is_chosen_on_training_photos_alone():
+    """bench.named_directions picks the boundary's L2 by cross-validation: many noisy dimensions and few
+    examples want a strong regulariser, and the choice and its scores come from the training photos only."""
+    from bench.named_directions import L2_GRID, cross_validated_l2, split_accuracy
+    gen = torch.Generator().manual_seed(0)
+    dim, n = 64, 30
+    u = torch.zeros(dim)
+    u[0] = 1.0
+    pos = torch.randn(n, dim, generator=gen) + 1.0 * u
+    neg = torch.randn(n, dim, generator=gen) - 1.0 * u
+    l2, scores = cross_validated_l2(pos, neg, "toy", [])
+    assert l2 in L2_GRID and set(scores) == set(L2_GRID)
+    assert scores[l2] == max(scores.values()) and all(0 <= s <= 1 for s in scores.values())
+    assert l2 >= 0.1 > min(L2_GRID)  # few examples, many irrelevant dimensions: a strong regulariser wins
+    again = cross_validated_l2(pos, neg, "toy", [])
+    assert again == (l2, scores)  # deterministic folds
+    v = torch.as_tensor(dirs.from_examples(pos, neg, "toy", l2=l2).vector, dtype=torch.float32)
+    right = split_accuracy(v, pos, neg, pos, neg)
+    assert right.shape == (2 * n,) and float(right.mean()) > 0.8
+
+
 def test_example_images_are_inverted_into_w(tiny_engine, monkeypatch):
     u = np.zeros(32, dtype=np.float32)
     u[3] = 1

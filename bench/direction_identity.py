@@ -3,7 +3,8 @@
     python -m bench.direction_identity --model weights/stylegan2-cats64 [--names grumpy age eyes_open] [--photos 16]
 
 Held-out (validation-split) cat photos that no label file names are inverted into w; each is rebuilt
-(x0 = G(w)) and edited by every named direction at ± its default strength (x± = G(w ± s·d)). Per direction:
+(x0 = G(w)) and edited by every named direction at ± its default strength (x± = G(w ± s·d), on the w+
+rows the direction names, else all). Per direction:
 
 * ``feature_ratio``: the LPIPS-style distance in the discriminator's features (`FeatureDistance`)
   between x0 and x±, divided by the mean distance between the rebuilt photos of two *different* cats.
@@ -59,7 +60,7 @@ def identity(engine: GanEngine, w: torch.Tensor, x0: torch.Tensor, direction, st
     out = {"strength": strength, "feature_between_cats": round(float(between[off].mean()), 4),
            "psnr_between_cats": round(float(psnr_between), 2)}
     for sign, s in (("minus", -strength), ("plus", strength)):
-        edited = engine.G.synthesize(apply(w, direction, s), "w")
+        edited = engine.G.synthesize(apply(w, direction, s), "w+")
         d = dist.matrix(edited, pool)
         own = d.diagonal()
         out[sign] = {"feature_distance": round(float(own.mean()), 4),
@@ -83,9 +84,9 @@ def main(argv=None) -> dict:
     torch.manual_seed(0)
     engine = GanEngine(args.model, device="cpu")
     names, photos = heldout_photos(args.cats, args.labels, args.photos, engine.resolution)
-    w = invert_w(engine, photos, args.steps)
+    w = engine.G.to_wplus(invert_w(engine, photos, args.steps), "w")  # w+ rows: some directions edit a row range
     with torch.no_grad():
-        x0 = engine.G.synthesize(w, "w")
+        x0 = engine.G.synthesize(w, "w+")
     record = {"model": args.model, "photos": names, "inversion_steps": args.steps,
               "inversion_psnr": round(float(psnr(x0, photos).mean()), 2), "directions": {}}
     columns = [photos[:6], x0[:6]]
@@ -94,7 +95,7 @@ def main(argv=None) -> dict:
         strength = float(direction.meta.get("default_strength", 3.0))
         record["directions"][name] = identity(engine, w, x0, direction, strength)
         with torch.no_grad():
-            columns += [engine.G.synthesize(apply(w[:6], direction, s), "w") for s in (-strength, strength)]
+            columns += [engine.G.synthesize(apply(w[:6], direction, s), "w+") for s in (-strength, strength)]
         own = args.results / f"named_directions_{name}.json"
         if own.is_file():
             kept = json.loads(own.read_text())

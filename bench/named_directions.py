@@ -21,6 +21,10 @@ The photo sets:
 ``eyes_open``: wide-open eyes (``bench/labels/eyes_open.txt``) against squinting or closed eyes
 (``bench/labels/eyes_closed.txt``): a change of shape, not colour. The label files were written by
 looking at contact sheets of ``../shared/data/cats``; each line names its split, checked here.
+``--space w+ --rows auto`` inverts into w+ instead and lets the boundary see the mean of a range of w+ rows
+(``row_candidates``: every even-edged range of at least 2 rows, or ``--rows a:b`` / coarse / middle / fine);
+the range is chosen together with the regulariser by cross-validation on the training photos, the held-out
+photos are classified on the same rows, and the saved direction edits only those rows (``meta["rows"]``).
 ``--orthogonal-to NAME ...`` removes the named shipped directions' components from the boundary's normal
 before saving (InterFaceGAN's conditional edit), so an edit cannot move those attributes (e.g. coat colour).
 """
@@ -40,7 +44,7 @@ from engines.base import LatentStudioError
 from engines.evaluation.realism import PatchRealism
 from engines.evaluation.swd import subset
 from engines.stylegan import editing
-from engines.stylegan.directions import Direction, apply, from_examples
+from engines.stylegan.directions import Direction, apply, from_examples, parse_layers
 from engines.stylegan.engine import GanEngine
 
 LABELS = Path(__file__).resolve().parent / "labels"
@@ -68,10 +72,11 @@ def load_named(folder: Path, names: list[str], res: int) -> torch.Tensor:
     return datasets.to_float(datasets.load_images([folder / n for n in names], res))
 
 
-def invert_w(engine: GanEngine, photos: torch.Tensor, steps: int) -> torch.Tensor:
-    """w latents [N, w_dim] of ``photos``: from the model's default start (its encoder where it has one), latent only:
-    fitted noise maps would take up the fine detail (eye shape, fur) the boundary in w is meant to see."""
-    result = engine.invert(imaging.to_pil(photos), space="w", steps=steps, perceptual="disc", frames=0,
+def invert_w(engine: GanEngine, photos: torch.Tensor, steps: int, space: str = "w") -> torch.Tensor:
+    """w latents [N, w_dim] (or w+ [N, num_ws, w_dim]) of ``photos``: from the model's default start (its encoder
+    where it has one), latent only: fitted noise maps would take up the fine detail (eye shape, fur) the
+    boundary is meant to see."""
+    result = engine.invert(imaging.to_pil(photos), space=space, steps=steps, perceptual="disc", frames=0,
                            optimize_noise=False)
     return torch.as_tensor(np.asarray(result.latents["latent"]))
 
@@ -109,6 +114,22 @@ def without(vector: np.ndarray, conditions: list[Direction]) -> np.ndarray:
 
 
 L2_GRID = (1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)
+CV_REPEATS = 3  # 5-fold cross-validation repeated over 3 shuffles: one shuffle's noise (±0.01) exceeded the gaps
+
+
+def row_candidates(num_ws: int) -> list[tuple[int, int]]:
+    """The w+ row ranges ``--rows auto`` chooses from: every a:b with a, b even (or b = num_ws), at least 2 rows."""
+    edges = sorted(set(range(0, num_ws, 2)) | {num_ws})
+    return [(a, b) for a in edges for b in edges if b - a >= 2]
+
+
+def features(latents: torch.Tensor, rows: Optional[tuple[int, int]]) -> torch.Tensor:
+    """The points a boundary separates: w [N, dim] as they are; w+ [N, num_ws, dim] averaged over ``rows``
+    (all rows when None), so the boundary's normal is one w vector that edits those rows."""
+    if latents.ndim == 2:
+        return latents
+    a, b = rows or (0, latents.shape[1])
+    return latents[:, a:b].mean(dim=1)
 
 
 def boundary(pos: torch.Tensor, neg: torch.Tensor, name: str, fingerprint: str, l2: float,
@@ -129,30 +150,54 @@ def split_accuracy(v: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor, tpos: 
 
 
 def cross_validated_l2(pos: torch.Tensor, neg: torch.Tensor, name: str, conditions: list[Direction],
-                       folds: int = 5) -> tuple[float, dict]:
-    """The regulariser of ``L2_GRID`` with the best ``folds``-fold cross-validated accuracy on the *training*
-    photos alone (the held-out photos never choose anything); ties go to the stronger regulariser."""
-    order = [torch.randperm(len(x), generator=torch.Generator().manual_seed(i)).tolist() for i, x in enumerate((pos, neg))]
+                       folds: int = 5, repeats: int = CV_REPEATS) -> tuple[float, dict]:
+    """The regulariser of ``L2_GRID`` with the best ``folds``-fold cross-validated accuracy (``repeats``
+    shuffles) on the *training* photos alone (the held-out photos never choose anything); ties go to the
+    stronger regulariser."""
     scores = {}
     for l2 in L2_GRID:
         right = []
-        for f in range(folds):
-            fit = [x[[i for j, i in enumerate(o) if j % folds != f]] for x, o in zip((pos, neg), order)]
-            test = [x[[i for j, i in enumerate(o) if j % folds == f]] for x, o in zip((pos, neg), order)]
-            v = torch.as_tensor(boundary(*fit, name, "", l2, conditions).vector, dtype=torch.float32)
-            right.append(split_accuracy(v, *fit, *test))
+        for r in range(repeats):
+            order = [torch.randperm(len(x), generator=torch.Generator().manual_seed(i + 10 * r)).tolist()
+                     for i, x in enumerate((pos, neg))]
+            for f in range(folds):
+                fit = [x[[i for j, i in enumerate(o) if j % folds != f]] for x, o in zip((pos, neg), order)]
+                test = [x[[i for j, i in enumerate(o) if j % folds == f]] for x, o in zip((pos, neg), order)]
+                v = torch.as_tensor(boundary(*fit, name, "", l2, conditions).vector, dtype=torch.float32)
+                right.append(split_accuracy(v, *fit, *test))
         scores[l2] = round(float(torch.cat(right).mean()), 4)
     best = max(scores.values())
     return max(l2 for l2, s in scores.items() if s == best), scores
 
 
+def cross_validated_rows(latents: list[torch.Tensor], name: str, conditions: list[Direction],
+                         candidates: list[Optional[tuple[int, int]]], l2: Optional[float]
+                         ) -> tuple[Optional[tuple[int, int]], float, dict]:
+    """The (row range, regulariser) pair with the best cross-validated accuracy on the training photos
+    (``latents[:2]``) alone; ties go to more rows, then the stronger regulariser. A fixed ``l2`` is kept."""
+    table, best = {}, None
+    for rows in candidates:
+        pos, neg = (features(x, rows) for x in latents[:2])
+        if l2 is None:
+            chosen, scores = cross_validated_l2(pos, neg, name, conditions)
+        else:
+            chosen, scores = l2, {l2: None}
+        key = "all" if rows is None else f"{rows[0]}:{rows[1]}"
+        table[key] = scores
+        score = scores[chosen] if scores[chosen] is not None else 0.0
+        span = latents[0].shape[1] if rows is None or latents[0].ndim == 2 else rows[1] - rows[0]
+        if best is None or (score, span, chosen) > best[0]:
+            best = ((score, span, chosen), rows, chosen)
+    return best[1], best[2], table
+
+
 @torch.no_grad()
 def choose_strength(engine: GanEngine, d: Direction, w: torch.Tensor) -> tuple[float, list[dict]]:
-    """The largest strength in `STRENGTHS` whose edited samples keep mean realism ≥ 0.3, and the table."""
+    """The largest strength in `STRENGTHS` whose edited samples (w+ ``w``) keep mean realism ≥ 0.3, and the table."""
     realism = PatchRealism.default()
     chosen, table = 1.0, []
     for s in STRENGTHS:
-        imgs = engine.G.synthesize(apply(w, d, s), "w")
+        imgs = engine.G.synthesize(apply(w, d, s), "w+")
         score = float(realism.score(imgs).mean()) if realism is not None else 1.0
         table.append({"strength": s, "realism": round(score, 3)})
         if score >= 0.3:
@@ -161,15 +206,16 @@ def choose_strength(engine: GanEngine, d: Direction, w: torch.Tensor) -> tuple[f
 
 
 def inverted_sets(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: int,
-                  cache: Optional[Path]) -> list[torch.Tensor]:
-    """The four photo sets inverted into w; with ``cache``, kept in ``cache/NAME_STEPS.pt`` (a rerun with
-    another ``--strength`` then skips the inversions)."""
-    path = cache / f"{name}_{steps}.pt" if cache is not None else None
+                  cache: Optional[Path], space: str = "w") -> list[torch.Tensor]:
+    """The four photo sets inverted into ``space``; with ``cache``, kept in ``cache/NAME_STEPS.pt`` (w) or
+    ``cache/NAME_wplus_STEPS.pt`` (w+), so a rerun with another ``--strength`` skips the inversions."""
+    tag = "" if space == "w" else "wplus_"
+    path = cache / f"{name}_{tag}{steps}.pt" if cache is not None else None
     if path is not None and path.is_file():
         saved = torch.load(path)
         if [len(x) for x in saved] == [len(x) for x in sets]:
             return saved
-    latents = [invert_w(engine, photos, steps) for photos in sets]
+    latents = [invert_w(engine, photos, steps, space) for photos in sets]
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(latents, path)
@@ -178,11 +224,27 @@ def inverted_sets(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], 
 
 def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: int,
           strength: Optional[float], model: str, results: Path, figures: Path, cache: Optional[Path] = None,
-          orthogonal_to: tuple[str, ...] = (), l2: Optional[float] = None) -> dict:
-    pos, neg, vpos, vneg = inverted_sets(engine, name, sets, steps, cache)
+          orthogonal_to: tuple[str, ...] = (), l2: Optional[float] = None, space: str = "w",
+          rows: str = "all") -> dict:
+    latents = inverted_sets(engine, name, sets, steps, cache, space)
     conditions = [editing.load_direction(n, engine) for n in orthogonal_to]
-    l2, cv_scores = (l2, None) if l2 is not None else cross_validated_l2(pos, neg, name, conditions)
+    num_ws = engine.G.num_ws
+    if str(rows).strip().lower() == "auto":
+        if space != "w+":
+            raise SystemExit("--rows auto needs --space w+ (w latents are the same on every row)")
+        candidates = [None if c == (0, num_ws) else c for c in row_candidates(num_ws)]
+        span, l2, cv_scores = cross_validated_rows(latents, name, conditions, candidates, l2)
+    else:
+        span = parse_layers(rows, num_ws)
+        if span is not None and space != "w+":
+            raise SystemExit("--rows needs --space w+ (w latents are the same on every row)")
+        cv_scores = None
+        if l2 is None:
+            l2, cv_scores = cross_validated_l2(*(features(x, span) for x in latents[:2]), name, conditions)
+    pos, neg, vpos, vneg = (features(x, span) for x in latents)
     d = from_examples(pos, neg, name, space="w", fingerprint=engine.fingerprint, l2=l2)
+    if span is not None:
+        d.meta["rows"] = list(span)
     cosines = {}  # colour leaks show up here
     for n in editing.named_directions(engine):
         if n != name:
@@ -199,13 +261,13 @@ def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: i
     train_acc = float(split_accuracy(v, pos, neg, pos, neg).mean())
     gen = torch.Generator().manual_seed(5)
     with torch.no_grad():
-        w = engine.G.mapping(torch.randn(8, engine.G.z_dim, generator=gen), truncation_psi=0.7)[:, 0]
+        w = engine.G.mapping(torch.randn(8, engine.G.z_dim, generator=gen), truncation_psi=0.7)  # w+ [8, num_ws, dim]
     by_rule, table = choose_strength(engine, d, w)
     chosen = by_rule if strength is None else float(strength)
     with torch.no_grad():
-        strip = [engine.G.synthesize(apply(w[:4], d, s), "w") for s in (-chosen, -chosen / 2, 0.0, chosen / 2, chosen)]
+        strip = [engine.G.synthesize(apply(w[:4], d, s), "w+") for s in (-chosen, -chosen / 2, 0.0, chosen / 2, chosen)]
     d.meta.update(train_accuracy=round(train_acc, 3), default_strength=chosen, heldout_accuracy=round(held_acc, 3), n_pos=len(pos), n_neg=len(neg),
-                  heldout=[len(vpos), len(vneg)], l2=l2, inversion_steps=steps, inversion_init=engine.default_init("w"),
+                  heldout=[len(vpos), len(vneg)], l2=l2, inversion_steps=steps, inversion_space=space, inversion_init=engine.default_init("w"),
                   description=DESCRIPTIONS[name])
     if strength is not None:
         d.meta["default_strength_note"] = (f"chosen by looking at the figure; the realism rule (largest of "
@@ -221,9 +283,10 @@ def build(engine: GanEngine, name: str, sets: tuple[torch.Tensor, ...], steps: i
               "heldout_accuracy_pos": round(float(held[:len(vpos)].mean()), 3),
               "heldout_accuracy_neg": round(float(held[len(vpos):].mean()), 3),
               "n_train": [len(pos), len(neg)], "n_heldout": [len(vpos), len(vneg)], "inversion_steps": steps,
+              "inversion_space": space, "rows": "all" if span is None else f"{span[0]}:{span[1]}",
               "inversion_init": d.meta["inversion_init"],
               "cosine_before_orthogonalising": cosines,
-              "orthogonal_to": list(orthogonal_to), "l2": l2, "l2_cross_validated_accuracy": cv_scores,
+              "orthogonal_to": list(orthogonal_to), "l2": l2, "cross_validated_accuracy": cv_scores,
               "default_strength": chosen, "default_strength_by_realism_rule": by_rule, "realism_by_strength": table}
     results.mkdir(parents=True, exist_ok=True)
     (results / f"named_directions_{name}.json").write_text(json.dumps(record, indent=2))
@@ -248,12 +311,16 @@ def main(argv=None) -> dict:
     p.add_argument("--l2", type=float, default=None,
                    help="the boundary's L2 regulariser (default: chosen by 5-fold cross-validation on the training photos)")
     p.add_argument("--cache", type=Path, default=None, help="folder to keep the inverted latents in (reruns skip inverting)")
+    p.add_argument("--space", choices=("w", "w+"), default="w", help="invert the photos into w or w+")
+    p.add_argument("--rows", default="all",
+                   help="w+ rows the boundary sees and the edit moves: all, coarse, middle, fine, 'a:b', or auto "
+                        "(chosen with the regulariser by cross-validation on the training photos); needs --space w+")
     args = p.parse_args(argv)
     torch.manual_seed(0)
     engine = GanEngine(args.model, device="cpu")
     sets = photo_sets(args.direction, args, engine.resolution)
     record = build(engine, args.direction, sets, args.steps, args.strength, args.model, args.results,
-                   args.figures, args.cache, tuple(args.orthogonal_to), args.l2)
+                   args.figures, args.cache, tuple(args.orthogonal_to), args.l2, args.space, args.rows)
     print(json.dumps(record, indent=2))
     return record
 

@@ -103,6 +103,30 @@ def test_named_direction_regulariser_is_chosen_on_training_photos_alone():
     assert right.shape == (2 * n,) and float(right.mean()) > 0.8
 
 
+def test_named_direction_row_range_is_chosen_on_training_photos_alone():
+    """``--space w+ --rows auto``: when only some w+ rows carry the attribute, cross-validation on the training
+    latents picks a range inside them, and the features of a range are the mean of its rows."""
+    from bench.named_directions import cross_validated_rows, features, row_candidates
+    gen = torch.Generator().manual_seed(1)
+    num_ws, dim, n = 10, 16, 60
+    u = torch.zeros(dim)
+    u[2] = 1.0
+
+    def latents(sign: float, count: int) -> torch.Tensor:
+        x = 2.0 * torch.randn(count, num_ws, dim, generator=gen)
+        x[:, 4:8] += sign * 1.5 * u  # the attribute lives in rows 4..7 only
+        return x
+    sets = [latents(1, n), latents(-1, n), latents(1, 20), latents(-1, 20)]
+    assert (4, 8) in row_candidates(num_ws) and all(b - a >= 2 for a, b in row_candidates(num_ws))
+    assert torch.equal(features(sets[0], (4, 8)), sets[0][:, 4:8].mean(1))
+    assert torch.equal(features(sets[0][:, 0], (4, 8)), sets[0][:, 0])  # w latents have no rows to choose
+    rows, l2, table = cross_validated_rows(sets, "toy", [], [None if c == (0, num_ws) else c
+                                                             for c in row_candidates(num_ws)], None)
+    assert rows is not None and 4 <= rows[0] < rows[1] <= 8, rows
+    assert set(table) >= {"all", "4:8"} and l2 in table[f"{rows[0]}:{rows[1]}"]
+    assert cross_validated_rows(sets, "toy", [], [None, (4, 8)], None)[0] == (4, 8)
+
+
 def test_example_images_are_inverted_into_w(tiny_engine, monkeypatch):
     u = np.zeros(32, dtype=np.float32)
     u[3] = 1

@@ -87,6 +87,30 @@ def test_snapshot_is_a_diffusers_folder_and_resume_is_exact(tmp_path):
     assert slower.lr_schedule.get_last_lr()[0] == pytest.approx(2.5e-4)
 
 
+@pytest.mark.parametrize("decay", ["cosine", "linear"])
+def test_learning_rate_decays_to_zero_where_the_kimg_budget_ends(tmp_path, decay):
+    """--lr-decay: warm-up, then down to 0 at the run's last step (kimg 0.04 at batch 8: step 5); a resumed run
+    with another budget decays to 0 where its own budget ends."""
+    trainer = DiffusionTrainer(config(tmp_path, lr_decay=decay, warmup_steps=1), images=images())
+    lrs = []
+    for _ in range(5):
+        trainer.step()
+        lrs.append(trainer.lr_schedule.get_last_lr()[0])
+    assert lrs[0] == pytest.approx(1e-3) and lrs[-1] == pytest.approx(0.0, abs=1e-12)
+    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    if decay == "linear":
+        assert lrs[1] == pytest.approx(1e-3 * 3 / 4)  # steps 1..5 of a 4-step decay after 1 warm-up step
+    trainer.snapshot(grid=False)
+    resumed = DiffusionTrainer(config(tmp_path, lr_decay=decay, warmup_steps=1, resume=str(tmp_path / "run"),
+                                      kimg=0.08), images=images())
+    assert resumed.steps == 5 and resumed.opt.param_groups[0]["lr"] > 0
+    for _ in range(10):
+        resumed.step()
+    assert resumed.lr_schedule.get_last_lr()[0] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(LatentStudioError, match="kimg"):
+        DiffusionTrainConfig(classes={"cat": "x"}, out="y", minutes=1, lr_decay=decay)
+
+
 def test_bad_configs_are_clear(tmp_path):
     with pytest.raises(LatentStudioError, match="budget"):
         DiffusionTrainConfig(classes={"cat": "x"}, out="y")

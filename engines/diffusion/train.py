@@ -75,9 +75,10 @@ class DiffusionTrainer(AcceleratedTrainer):
         self.ema = EMAModel(self.unet.parameters(), decay=cfg.ema_decay, use_ema_warmup=True, power=3 / 4)
         self.ema.to(self.device)
         self.opt = torch.optim.AdamW(self.unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.lr_schedule = get_scheduler("constant_with_warmup", self.opt, num_warmup_steps=cfg.warmup_steps)
-        if cfg.resume:
-            self._load_state(Path(cfg.resume) / STATE_NAME)
+        state = self._read_state(Path(cfg.resume) / STATE_NAME) if cfg.resume else None
+        self.lr_schedule = self._lr_schedule(int(state["counters"][1]) if state is not None else 0)
+        if state is not None:
+            self._load_state(state, Path(cfg.resume) / STATE_NAME)
         # DDP over the processes (one process: the UNet itself); self.unet stays the plain module (EMA, saving)
         self.model = self.accelerator.prepare(self.unet) if self.world > 1 else self.unet
 
@@ -221,10 +222,22 @@ class DiffusionTrainer(AcceleratedTrainer):
         (latest / "training.json").write_text(json.dumps(self.training_info(), indent=2, default=str))
         return latest
 
-    def _load_state(self, path: Path) -> None:
+    def _lr_schedule(self, start_step: int) -> Any:
+        """diffusers' warm-up schedule: constant after it, or a cosine / linear decay reaching 0 at the step where
+        this run's ``kimg`` budget ends (counted from ``start_step``, where a resumed run picks up)."""
+        cfg = self.cfg
+        if cfg.lr_decay == "constant":
+            return get_scheduler("constant_with_warmup", self.opt, num_warmup_steps=cfg.warmup_steps)
+        end = start_step + math.ceil(cfg.kimg * 1000 / cfg.batch)
+        return get_scheduler(cfg.lr_decay, self.opt, num_warmup_steps=min(cfg.warmup_steps, end),
+                             num_training_steps=max(end, 1))
+
+    def _read_state(self, path: Path) -> dict[str, Any]:
         if not path.is_file():
             raise LatentStudioError(f"No training state at {path}: --resume takes a run folder of train-diffusion.")
-        state = torch.load(path, map_location=self.device, weights_only=True)  # tensors and numbers only
+        return torch.load(path, map_location=self.device, weights_only=True)  # tensors and numbers only
+
+    def _load_state(self, state: dict[str, Any], path: Path) -> None:
         try:
             self.unet.load_state_dict(state["unet"])
         except RuntimeError as exc:

@@ -12,6 +12,7 @@ from ..options import option
 from ..training_options import AcceleratedTrainingOptions
 
 PREDICTION_TYPES = ("v_prediction", "epsilon")
+LR_DECAYS = ("constant", "cosine", "linear")
 
 
 @dataclass(kw_only=True)
@@ -25,6 +26,9 @@ class DiffusionTrainConfig(AcceleratedTrainingOptions):
     lr: float = option(2e-4, "lr", "peak learning rate (AdamW)", min=1e-8, max=1.0)
     warmup_steps: int = option(500, "warmup_steps", "steps of linear learning-rate warm-up", min=0, max=10_000_000,
                                integer=True)
+    lr_decay: str = option("constant", "lr_decay", "the learning rate after warm-up: constant, or a cosine / linear "
+                                                  "decay that reaches 0 where this run's --kimg ends",
+                           choices=LR_DECAYS)
     weight_decay: float = option(0.0, "weight_decay", "AdamW weight decay", min=0.0, max=1.0)
     ema_decay: float = option(0.9995, "ema_decay", "decay of the EMA weights (what gets saved)", min=0.0, max=1.0)
     label_dropout: float = option(0.1, "label_dropout", "share of labels replaced by the null class (classifier-free "
@@ -53,6 +57,9 @@ class DiffusionTrainConfig(AcceleratedTrainingOptions):
             raise LatentStudioError("Give resume (a run folder) or init (a saved pipeline to fine-tune), not both.")
         if self.snr_gamma == 0:
             self.snr_gamma = None  # plain MSE
+        if self.lr_decay != "constant" and self.kimg is None:
+            raise LatentStudioError(f"lr_decay {self.lr_decay!r} decays to 0 where the run ends, so it needs a kimg "
+                                    f"budget (--kimg); with only --minutes use lr_decay 'constant'.")
 
     def val_share(self, name: str) -> float:
         default = 0.1 if "grumpy" in name else 0.05

@@ -175,3 +175,19 @@ def test_sigterm_stops_training_with_a_snapshot(tmp_path):
     assert 0 < summary["images_seen"] < 1_000_000
     assert (tmp_path / "run" / STATE_NAME).is_file() and (tmp_path / "run" / "latest" / "model_index.json").is_file()
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL     # the handler does not outlive the run
+
+
+def test_high_noise_share_draws_that_share_of_timesteps_from_the_noisier_half(tmp_path):
+    torch.manual_seed(0)
+    uniform = DiffusionTrainer(config(tmp_path), images=images()).timesteps(20000)
+    torch.manual_seed(0)
+    biased = DiffusionTrainer(config(tmp_path, high_noise_share=0.75), images=images()).timesteps(20000)
+    assert uniform.min() >= 0 and uniform.max() <= 999 and biased.min() >= 0 and biased.max() <= 999
+    assert abs(float((uniform >= 500).float().mean()) - 0.5) < 0.02
+    assert abs(float((biased >= 500).float().mean()) - 0.75) < 0.02
+    assert len(biased[biased < 500].unique()) > 450 and len(biased[biased >= 500].unique()) > 450  # uniform within halves
+    a = DiffusionTrainer(config(tmp_path), images=images()).noise_scheduler.alphas_cumprod
+    snr = a / (1 - a)
+    assert snr[500:].max() < 1 < snr[:490].min()                      # the option's help: t ≥ 500 is SNR < 1
+    with pytest.raises(LatentStudioError, match="high_noise_share"):
+        config(tmp_path, high_noise_share=1.0)

@@ -140,6 +140,19 @@ class DiffusionTrainer(AcceleratedTrainer):
         clipped = snr.clamp(max=self.cfg.snr_gamma)
         return clipped / (snr + 1) if self.cfg.prediction_type == "v_prediction" else clipped / snr.clamp_min(1e-8)
 
+    def timesteps(self, n: int) -> torch.Tensor:
+        """[n] training timesteps: uniform, or with ``high_noise_share`` of them from the noisier half of the
+        schedule (uniform within each half)."""
+        steps = self.noise_scheduler.config.num_train_timesteps
+        share = self.cfg.high_noise_share
+        if share == 0.5:
+            return torch.randint(0, steps, (n,), device=self.device)
+        half = steps // 2
+        noisy = torch.rand(n, device=self.device) < share
+        low = torch.randint(0, half, (n,), device=self.device)
+        high = torch.randint(half, steps, (n,), device=self.device)
+        return torch.where(noisy, high, low)
+
     def step(self) -> dict[str, float]:
         """Noise a batch at random timesteps and regress v (or the noise), optionally min-SNR weighted. Every process draws
         the whole global batch (images, labels, noise, timesteps, in the order one process always did) and trains
@@ -148,7 +161,7 @@ class DiffusionTrainer(AcceleratedTrainer):
         acc, m = self.accelerator, self.cfg.accumulate
         x, labels = self.batch()
         noise = torch.randn_like(x)
-        t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (x.shape[0],), device=self.device)
+        t = self.timesteps(x.shape[0])
         self.opt.zero_grad(set_to_none=True)
         total = 0.0
         for part in range(m):

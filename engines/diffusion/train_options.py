@@ -49,6 +49,10 @@ class DiffusionTrainConfig(AcceleratedTrainingOptions):
     snr_gamma: Optional[float] = option(None, "snr_gamma", "min-SNR-γ loss weighting (e.g. 5); 0 or unset: plain "
                                                            "v-MSE, which learns colour and layout better",
                                         min=0.0, max=1e4, default_text="0")
+    high_noise_share: float = option(0.5, "high_noise_share", "share of training timesteps drawn from the noisier "
+                                                              "half (t ≥ 500 of 1000: SNR < 1 on the cosine "
+                                                              "schedule, where colour and layout are decided); 0.5: "
+                                                              "uniform", min=0.01, max=0.99)
 
     def check_run(self) -> None:
         if not self.classes:

@@ -214,3 +214,25 @@ def test_ddpm_init_checks_classes_and_conflicts(tmp_path):
     with pytest.raises(LatentStudioError, match="classes"):
         DiffusionTrainer(DiffusionTrainConfig(classes={"cat": "x", "grumpy cat": "y"}, out=str(tmp_path / "o"),
                                               init=str(tmp_path / "p"), kimg=1, device="cpu"), images=images)
+
+
+@pytest.mark.parametrize("kind", ["gan", "ddpm"])
+def test_burst_starts_from_what_ships_and_from_a_cpu_run_with_a_kimg_schedule(tmp_path, kind):
+    """The prepared burst must build its stage from the shipped weights, whatever recipe trained them; a CPU
+    run's cosine decay to its own --kimg end and its gradient accumulation are not the burst's (it runs by the
+    clock), and inheriting them made the stage refuse to start."""
+    from bench.gpu.burst import SHIPPED, _training_config, stage_config
+    meta = {"resolution": 64, "classes": [{"name": "cat"}, {"name": "grumpy cat"}]}
+    kw = dict(out=tmp_path / "o", batch=256, seconds=200, device="cpu", snapshot_seconds=0, pack=tmp_path / "p.npz",
+              meta=meta)
+    cfg = stage_config(kind, _training_config(SHIPPED[kind], kind), {}, {}, **kw)
+    assert cfg.kimg is None and cfg.batch == 256 and cfg.minutes == pytest.approx(200 / 60)
+    if kind == "ddpm":
+        cpu_run = tmp_path / "cpu-run"
+        cpu_run.mkdir()
+        (cpu_run / "training.json").write_text(json.dumps({"config": {
+            "lr": 5e-5, "lr_decay": "cosine", "kimg": 24, "accumulate": 8, "high_noise_share": 0.7}}))
+        cfg = stage_config(kind, _training_config(cpu_run, kind), {}, {}, **kw)
+        assert (cfg.lr, cfg.lr_decay, cfg.accumulate, cfg.high_noise_share) == (5e-5, "constant", 1, 0.7)
+        with pytest.raises(LatentStudioError, match="kimg"):     # asked for explicitly, the check still speaks
+            stage_config(kind, {}, {"lr_decay": "cosine"}, {}, **kw)

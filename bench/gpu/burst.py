@@ -43,9 +43,11 @@ from bench.gpu.compact import COMPACT_NAME, STATE_NAME, expand_run, write_compac
 STARTED = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {"gan": ROOT / "weights" / "stylegan2-cats64", "ddpm": ROOT / "weights" / "ddpm-cats64"}
-#: Settings a stage never inherits from the model it starts from: the burst decides these.
+#: Settings a stage never inherits from the model it starts from: the burst decides these. A burst runs by the
+#: clock, so a CPU run's learning-rate decay to its own --kimg end and its gradient accumulation (a CPU's memory
+#: split of the batch) are that run's, not the model's.
 NOT_INHERITED = {"data", "classes", "out", "resume", "init", "batch", "minutes", "kimg", "device",
-                 "snapshot_minutes", "resolution", "val_fraction"}
+                 "snapshot_minutes", "resolution", "val_fraction", "accumulate", "lr_decay"}
 PART_BYTES = 15 * 2 ** 20
 MAX_BYTES = 60 * 2 ** 20                   # the tool brings back 64 MiB in all; log + summary stay beside
 MAX_PARTS = 6                              # ... and 8 files: the parts, burst.log and summary.json
@@ -146,21 +148,32 @@ def _build(kind: str, args: argparse.Namespace, out: Path):
     meta, classes = read_pack(pack)
     source = pick_source(kind, args.source, pack)
     inherited, start, mode = start_from(kind, source, out)
-    settings = {**inherited, **json.loads(args.overrides), **start, "out": str(out), "batch": args.batch,
-                "minutes": args.seconds / 60, "kimg": None, "device": args.device,
-                "snapshot_minutes": (args.snapshot_seconds or max(args.seconds / 2, 1)) / 60,
-                "resolution": meta["resolution"]}
+    cfg = stage_config(kind, inherited, json.loads(args.overrides), start, out=out, batch=args.batch,
+                       seconds=args.seconds, device=args.device, snapshot_seconds=args.snapshot_seconds,
+                       pack=pack, meta=meta)
     if kind == "gan":
-        from engines.stylegan.train import GanTrainer, TrainConfig
-        cfg = TrainConfig(**_known(TrainConfig, {**settings, "data": f"{pack}#cat"}))
+        from engines.stylegan.train import GanTrainer
         trainer = GanTrainer(cfg, images=classes["cat"][1])
     else:
-        from engines.diffusion.train import DiffusionTrainConfig, DiffusionTrainer
-        names = [c["name"] for c in meta["classes"]]
-        cfg = DiffusionTrainConfig(**_known(DiffusionTrainConfig, {**settings, "classes": {n: f"{pack}#{n}" for n in names}}))
-        trainer = DiffusionTrainer(cfg, images={n: classes[n][1] for n in names})
+        from engines.diffusion.train import DiffusionTrainer
+        trainer = DiffusionTrainer(cfg, images={c["name"]: classes[c["name"]][1] for c in meta["classes"]})
     return trainer, {"from": str(source) if source else "scratch", "mode": mode, "pack": {
         k: meta.get(k) for k in ("codec", "quality", "psnr_db", "resolution")}}
+
+
+def stage_config(kind: str, inherited: dict, overrides: dict, start: dict, *, out: Path, batch: int, seconds: float,
+                 device: str, snapshot_seconds: float, pack: Path, meta: dict):
+    """The stage's checked training config: what the starting model was trained with, the overrides, then what
+    the burst decides (a wall-clock budget, no kimg)."""
+    settings = {**inherited, **overrides, **start, "out": str(out), "batch": batch, "minutes": seconds / 60,
+                "kimg": None, "device": device, "snapshot_minutes": (snapshot_seconds or max(seconds / 2, 1)) / 60,
+                "resolution": meta["resolution"]}
+    if kind == "gan":
+        from engines.stylegan.train import TrainConfig
+        return TrainConfig(**_known(TrainConfig, {**settings, "data": f"{pack}#cat"}))
+    from engines.diffusion.train import DiffusionTrainConfig
+    names = [c["name"] for c in meta["classes"]]
+    return DiffusionTrainConfig(**_known(DiffusionTrainConfig, {**settings, "classes": {n: f"{pack}#{n}" for n in names}}))
 
 
 def _known(cls, settings: dict) -> dict:
